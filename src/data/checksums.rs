@@ -1,0 +1,92 @@
+//! The published SHA-256 of the four MNIST files, and a reader that hashes bytes as they pass.
+//!
+//! The hashes are of the *uncompressed* IDX files: the gzip bytes differ from mirror to mirror,
+//! the content does not. Hashing the decompressed stream while parsing it means no second pass.
+
+use std::io::{self, Read};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+/// One of the four canonical MNIST files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownFile {
+    /// File name of the uncompressed file, e.g. `train-images-idx3-ubyte`.
+    pub name: &'static str,
+    /// SHA-256 of the uncompressed content, lower-case hex.
+    pub sha256: &'static str,
+}
+
+/// The four MNIST files with their published SHA-256.
+pub const MNIST_FILES: [KnownFile; 4] = [
+    KnownFile {
+        name: "train-images-idx3-ubyte",
+        sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    },
+    KnownFile {
+        name: "train-labels-idx1-ubyte",
+        sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    },
+    KnownFile {
+        name: "t10k-images-idx3-ubyte",
+        sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    },
+    KnownFile {
+        name: "t10k-labels-idx1-ubyte",
+        sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    },
+];
+
+/// The published SHA-256 (hex) of the MNIST file called `name` (without `.gz`), if it is one.
+pub fn expected_sha256(name: &str) -> Option<&'static str> {
+    MNIST_FILES
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| f.sha256)
+}
+
+/// The MNIST file whose published SHA-256 is `hex`, if any.
+pub fn by_hash(hex: &str) -> Option<&'static KnownFile> {
+    MNIST_FILES.iter().find(|f| f.sha256 == hex)
+}
+
+/// The MNIST file that `path` is named after (`<name>` or `<name>.gz`), if any.
+pub fn by_file_name(path: &Path) -> Option<&'static KnownFile> {
+    let file_name = path.file_name()?.to_str()?;
+    let stem = file_name.strip_suffix(".gz").unwrap_or(file_name);
+    MNIST_FILES.iter().find(|f| f.name == stem)
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Wraps a reader and feeds every byte read through SHA-256.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Starts hashing what `inner` yields.
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// The SHA-256 of every byte read so far.
+    pub fn finish(self) -> [u8; 32] {
+        self.hasher.finalize().into()
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}

@@ -1,0 +1,240 @@
+//! Matrix products: the only heavy arithmetic in the engine.
+//!
+//! One function does every product the layers need, `c = α·a·b + β·c`, because ndarray views
+//! carry their strides: `a·bᵀ` is `gemm(α, a, b.t(), β, c)` with no copy. The work goes to
+//! [`matrixmultiply`] (a packed, cache-blocked, SIMD sgemm/dgemm), and large products are cut into
+//! independent column or row blocks of `c` that run on the rayon pool side by side.
+//!
+//! [`gemm_naive`] is the textbook triple loop, kept beside the fast path so tests can check one
+//! against the other.
+//!
+//! ```
+//! use ndarray::array;
+//! use twostage::linalg::gemm;
+//! let a = array![[1.0_f32, 2.0], [3.0, 4.0]];
+//! let b = array![[5.0_f32, 6.0], [7.0, 8.0]];
+//! let mut c = ndarray::Array2::zeros((2, 2));
+//! gemm(1.0, a.view(), b.t(), 0.0, c.view_mut()); // c = a·bᵀ
+//! assert_eq!(c, array![[17.0, 23.0], [39.0, 53.0]]);
+//! ```
+
+use ndarray::{ArrayView2, ArrayViewMut2, Axis, NdFloat};
+
+/// The floating-point types the engine runs in: `f32` to train, `f64` to check gradients.
+pub trait Scalar: NdFloat + Send + Sync + std::iter::Sum {
+    /// `c = α·a·b + β·c` on raw strided storage, by matrixmultiply.
+    ///
+    /// # Safety
+    /// The pointers and strides must describe valid `m×k`, `k×n` and `m×n` matrices, and `c`
+    /// must not alias `a` or `b`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn raw_gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        rsa: isize,
+        csa: isize,
+        b: *const Self,
+        rsb: isize,
+        csb: isize,
+        beta: Self,
+        c: *mut Self,
+        rsc: isize,
+        csc: isize,
+    );
+
+    /// Converts an `f64` constant (a learning rate, `1/N`) to this type.
+    fn from_f64(x: f64) -> Self;
+    /// Widens to `f64` (for summing losses).
+    fn to_f64(self) -> f64;
+}
+
+impl Scalar for f32 {
+    unsafe fn raw_gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f32,
+        a: *const f32,
+        rsa: isize,
+        csa: isize,
+        b: *const f32,
+        rsb: isize,
+        csb: isize,
+        beta: f32,
+        c: *mut f32,
+        rsc: isize,
+        csc: isize,
+    ) {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe {
+            matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+        }
+    }
+    fn from_f64(x: f64) -> f32 {
+        x as f32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Scalar for f64 {
+    unsafe fn raw_gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f64,
+        a: *const f64,
+        rsa: isize,
+        csa: isize,
+        b: *const f64,
+        rsb: isize,
+        csb: isize,
+        beta: f64,
+        c: *mut f64,
+        rsc: isize,
+        csc: isize,
+    ) {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe {
+            matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+        }
+    }
+    fn from_f64(x: f64) -> f64 {
+        x
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+/// Products with fewer multiply-adds than this run on one thread: below it, handing half the work
+/// to another core costs more than it saves. Measured with `cargo bench --bench train -- matmul`
+/// (see the README's Performance section).
+pub const PARALLEL_MIN_MACS: usize = 1 << 20;
+
+/// Blocks are cut at multiples of this many rows/columns, so every thread gets whole
+/// micro-kernel tiles.
+const BLOCK_ALIGN: usize = 16;
+
+/// `c = α·a·b + β·c` with `a: (m, k)`, `b: (k, n)`, `c: (m, n)`, any strides.
+///
+/// Split across the rayon pool when the product is large enough: `c` is cut along its longer side
+/// into one block per thread, each block an independent product. The cut never changes which
+/// numbers are added in which order for any element of `c`, so the result is bit-identical
+/// to the one-thread product.
+///
+/// Panics if the shapes do not agree (a bug in the caller, never user input).
+pub fn gemm<T: Scalar>(alpha: T, a: ArrayView2<T>, b: ArrayView2<T>, beta: T, c: ArrayViewMut2<T>) {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    assert!(
+        k == k2 && c.dim() == (m, n),
+        "gemm shapes: ({m}×{k})·({k2}×{n}) into {:?}",
+        c.dim()
+    );
+    gemm_split(alpha, a, b, beta, c, rayon::current_num_threads());
+}
+
+fn gemm_split<T: Scalar>(
+    alpha: T,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    beta: T,
+    mut c: ArrayViewMut2<T>,
+    pieces: usize,
+) {
+    let (m, k) = a.dim();
+    let n = b.dim().1;
+    let too_small = m * n * k < PARALLEL_MIN_MACS * 2;
+    if pieces <= 1 || too_small || (m < 2 * BLOCK_ALIGN && n < 2 * BLOCK_ALIGN) {
+        gemm_serial(alpha, a, b, beta, c);
+        return;
+    }
+    let left_pieces = pieces / 2;
+    // Split the longer side of c at a tile boundary, in proportion to the pieces on each side.
+    let split_rows = m >= n;
+    let len = if split_rows { m } else { n };
+    let at = (len * left_pieces / pieces).div_ceil(BLOCK_ALIGN) * BLOCK_ALIGN;
+    let at = at.clamp(BLOCK_ALIGN, len - 1);
+    if split_rows {
+        let (a_top, a_bottom) = a.split_at(Axis(0), at);
+        let (c_top, c_bottom) = c.view_mut().split_at(Axis(0), at);
+        rayon::join(
+            || gemm_split(alpha, a_top, b, beta, c_top, left_pieces),
+            || gemm_split(alpha, a_bottom, b, beta, c_bottom, pieces - left_pieces),
+        );
+    } else {
+        let (b_left, b_right) = b.split_at(Axis(1), at);
+        let (c_left, c_right) = c.view_mut().split_at(Axis(1), at);
+        rayon::join(
+            || gemm_split(alpha, a, b_left, beta, c_left, left_pieces),
+            || gemm_split(alpha, a, b_right, beta, c_right, pieces - left_pieces),
+        );
+    }
+}
+
+/// `c = α·a·b + β·c` on the calling thread, by matrixmultiply.
+pub fn gemm_serial<T: Scalar>(
+    alpha: T,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    beta: T,
+    mut c: ArrayViewMut2<T>,
+) {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    assert!(k == k2 && c.dim() == (m, n), "gemm_serial shapes");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let [rsa, csa] = [a.strides()[0], a.strides()[1]];
+    let [rsb, csb] = [b.strides()[0], b.strides()[1]];
+    let [rsc, csc] = [c.strides()[0], c.strides()[1]];
+    // SAFETY: the views guarantee that their pointers and strides describe valid m×k, k×n and
+    // m×n matrices; `c` is a mutable view, so it cannot alias the shared views `a` and `b`.
+    unsafe {
+        T::raw_gemm(
+            m,
+            k,
+            n,
+            alpha,
+            a.as_ptr(),
+            rsa,
+            csa,
+            b.as_ptr(),
+            rsb,
+            csb,
+            beta,
+            c.as_mut_ptr(),
+            rsc,
+            csc,
+        );
+    }
+}
+
+/// The textbook triple loop, `c[i,j] = α·Σₖ a[i,k]·b[k,j] + β·c[i,j]`: slow, obvious, and the
+/// reference the fast [`gemm`] is tested against.
+pub fn gemm_naive<T: Scalar>(
+    alpha: T,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    beta: T,
+    mut c: ArrayViewMut2<T>,
+) {
+    let (m, k) = a.dim();
+    let n = b.dim().1;
+    assert!(b.dim().0 == k && c.dim() == (m, n), "gemm_naive shapes");
+    for i in 0..m {
+        for j in 0..n {
+            let mut sum = T::zero();
+            for p in 0..k {
+                sum += a[[i, p]] * b[[p, j]];
+            }
+            c[[i, j]] = alpha * sum + beta * c[[i, j]];
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! `TwoStageNetwork`: the feature extractor, the classifier head and the autoencoder's decoder.
+//!
+//! ```text
+//! stage1:  x (B, 784) → Linear(784,256) → ReLU → Linear(256,128) → features (B, 128)
+//! stage2:  features   → Linear(128,64)  → ReLU → Linear(64,10)   → logits   (B, 10)
+//! decoder: features   → Linear(128,256) → ReLU → Linear(256,784) → reconstruction (B, 784)
+//! ```
+//! Parameter names are PyTorch's state-dict keys (`stage1.0.weight`, …, `decoder.2.bias`), so a
+//! checkpoint loads straight into the reference script's module.
+
+use ndarray::ArrayView2;
+
+use crate::error::Error;
+use crate::linalg::Scalar;
+use crate::nn::{Dense, Layer, ParamMut, Parameters, Relu, Sequential};
+use crate::rand::Rng;
+
+/// Layer widths; [`Dims::MNIST`] is the network of the reference script. Tests use small ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims {
+    pub input: usize,
+    pub hidden1: usize,
+    pub features: usize,
+    pub hidden2: usize,
+    pub classes: usize,
+}
+
+impl Dims {
+    pub const MNIST: Dims = Dims {
+        input: 784,
+        hidden1: 256,
+        features: 128,
+        hidden2: 64,
+        classes: 10,
+    };
+}
+
+/// The three parts of the network, in the order their parameters are visited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Stage1,
+    Stage2,
+    Decoder,
+}
+
+impl Part {
+    pub const ALL: [Part; 3] = [Part::Stage1, Part::Stage2, Part::Decoder];
+
+    /// The state-dict prefix: `stage1`, `stage2`, `decoder`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Stage1 => "stage1",
+            Part::Stage2 => "stage2",
+            Part::Decoder => "decoder",
+        }
+    }
+}
+
+/// Whether the classifier's gradient flows into stage 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage1Grad {
+    /// A stop-gradient boundary (PyTorch's `.detach()`): stage 2's backward does not even
+    /// compute `dfeatures`, and stage 1's backward never runs.
+    Frozen,
+    /// End to end: `dfeatures` flows back through stage 1.
+    Trainable,
+}
+
+pub struct TwoStageNetwork<T> {
+    pub dims: Dims,
+    pub stage1: Sequential<T>,
+    pub stage2: Sequential<T>,
+    pub decoder: Sequential<T>,
+}
+
+/// `Linear(a, b) → ReLU → Linear(b, c)`.
+fn mlp<T: Scalar + crate::rand::distr::uniform::SampleUniform>(
+    a: usize,
+    b: usize,
+    c: usize,
+    rng: &mut impl Rng,
+) -> Sequential<T> {
+    Sequential::new(vec![
+        Box::new(Dense::new(a, b, rng)),
+        Box::new(Relu::new()),
+        Box::new(Dense::new(b, c, rng)),
+    ])
+}
+
+impl<T: Scalar + crate::rand::distr::uniform::SampleUniform> TwoStageNetwork<T> {
+    /// A freshly initialised network (PyTorch's default init), drawn from `rng` in the
+    /// reference script's order: stage 1, stage 2, decoder.
+    pub fn new(dims: Dims, rng: &mut impl Rng) -> TwoStageNetwork<T> {
+        let stage1 = mlp(dims.input, dims.hidden1, dims.features, rng);
+        let stage2 = mlp(dims.features, dims.hidden2, dims.classes, rng);
+        let decoder = mlp(dims.features, dims.hidden1, dims.input, rng);
+        TwoStageNetwork {
+            dims,
+            stage1,
+            stage2,
+            decoder,
+        }
+    }
+}
+
+impl<T: Scalar> TwoStageNetwork<T> {
+    pub fn part_mut(&mut self, part: Part) -> &mut Sequential<T> {
+        match part {
+            Part::Stage1 => &mut self.stage1,
+            Part::Stage2 => &mut self.stage2,
+            Part::Decoder => &mut self.decoder,
+        }
+    }
+
+    /// The parameters of some parts only, e.g. what one training stage's Adam updates.
+    pub fn parts<'a>(&'a mut self, parts: &'a [Part]) -> PartsMut<'a, T> {
+        PartsMut {
+            network: self,
+            parts,
+        }
+    }
+
+    /// `x: (B, input) → features: (B, features)`.
+    pub fn features<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+        self.stage1.forward(x)
+    }
+
+    /// `x: (B, input) → logits: (B, classes)`, through stage 1 and stage 2.
+    pub fn logits<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+        let features = self.stage1.forward(x);
+        self.stage2.forward(features)
+    }
+
+    /// `dlogits: (B, classes)` back through stage 2 and, when `Trainable`, stage 1.
+    /// Accumulates into the gradients of the parts it reaches.
+    pub fn logits_backward(
+        &mut self,
+        dlogits: ArrayView2<T>,
+        stage1: Stage1Grad,
+    ) -> Result<(), Error> {
+        let through = stage1 == Stage1Grad::Trainable;
+        let dfeatures = self.stage2.backward(dlogits, through)?;
+        if let Some(dfeatures) = dfeatures {
+            self.stage1.backward(dfeatures, false)?;
+        }
+        Ok(())
+    }
+
+    /// `x: (B, input) → reconstruction: (B, input)`, through stage 1 and the decoder.
+    pub fn reconstruction<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+        let features = self.stage1.forward(x);
+        self.decoder.forward(features)
+    }
+
+    /// `dreconstruction: (B, input)` back through the decoder and stage 1.
+    pub fn reconstruction_backward(&mut self, dreconstruction: ArrayView2<T>) -> Result<(), Error> {
+        let dfeatures = self
+            .decoder
+            .backward(dreconstruction, true)?
+            .expect("asked for dx");
+        self.stage1.backward(dfeatures, false)?;
+        Ok(())
+    }
+}
+
+impl<T: Scalar> Parameters<T> for TwoStageNetwork<T> {
+    fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
+        self.parts(&Part::ALL).visit_params(f)
+    }
+}
+
+/// A view of some of the network's parts, named with their full state-dict keys.
+pub struct PartsMut<'a, T> {
+    network: &'a mut TwoStageNetwork<T>,
+    parts: &'a [Part],
+}
+
+impl<T: Scalar> Parameters<T> for PartsMut<'_, T> {
+    fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
+        for &part in self.parts {
+            let prefix = part.name();
+            self.network
+                .part_mut(part)
+                .visit_params(&mut |name, p| f(&format!("{prefix}.{name}"), p));
+        }
+    }
+}

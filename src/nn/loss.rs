@@ -1,0 +1,166 @@
+//! Losses, each a `forward` that returns the scalar and caches what its `backward` needs,
+//! and a `backward` that returns the gradient with respect to the prediction.
+
+use ndarray::{Array2, ArrayView2, Axis, Zip};
+
+use super::ensure_shape;
+use crate::error::Error;
+use crate::linalg::Scalar;
+
+/// Mean squared error over all elements, PyTorch's `MSELoss(reduction='mean')`:
+/// `L = Σ (ŷ − y)² / N` with `N = B·n`.
+pub struct MseLoss<T> {
+    /// `ŷ − y: (B, n)`; `None` before the first forward.
+    diff: Option<Array2<T>>,
+    /// `dL/dŷ: (B, n)`.
+    dprediction: Array2<T>,
+}
+
+impl<T: Scalar> MseLoss<T> {
+    pub fn new() -> MseLoss<T> {
+        MseLoss {
+            diff: None,
+            dprediction: Array2::zeros((0, 0)),
+        }
+    }
+
+    /// `L = Σ (ŷ − y)² / N`: `prediction, target: (B, n) → scalar`.
+    pub fn forward(
+        &mut self,
+        prediction: ArrayView2<T>,
+        target: ArrayView2<T>,
+    ) -> Result<T, Error> {
+        if prediction.dim() != target.dim() {
+            return Err(Error::Shape {
+                what: "MSELoss: target".to_string(),
+                expected: prediction.shape().to_vec(),
+                found: target.shape().to_vec(),
+            });
+        }
+        let diff = self
+            .diff
+            .get_or_insert_with(|| Array2::zeros(prediction.dim()));
+        ensure_shape(diff, prediction.nrows(), prediction.ncols());
+        Zip::from(&mut *diff)
+            .and(&prediction)
+            .and(&target)
+            .for_each(|d, &p, &t| *d = p - t);
+        let sum_sq: f64 = diff.iter().map(|&d| (d * d).to_f64()).sum();
+        Ok(T::from_f64(sum_sq / diff.len().max(1) as f64))
+    }
+
+    /// `dL/dŷ = 2·(ŷ − y) / N`: `→ (B, n)`.
+    pub fn backward(&mut self) -> Result<ArrayView2<'_, T>, Error> {
+        let Some(diff) = &self.diff else {
+            return Err(Error::LossBackwardBeforeForward { loss: "MSELoss" });
+        };
+        let scale = T::from_f64(2.0 / diff.len().max(1) as f64);
+        ensure_shape(&mut self.dprediction, diff.nrows(), diff.ncols());
+        Zip::from(&mut self.dprediction)
+            .and(diff)
+            .for_each(|g, &d| *g = scale * d);
+        Ok(self.dprediction.view())
+    }
+}
+
+impl<T: Scalar> Default for MseLoss<T> {
+    fn default() -> Self {
+        MseLoss::new()
+    }
+}
+
+/// Softmax followed by cross-entropy against class labels, averaged over the batch, fused
+/// (PyTorch's `CrossEntropyLoss`): `L = (1/B) Σ_b [log Σ_j e^{z_bj} − z_b,y_b]`.
+///
+/// Fusing the two makes the gradient the famously simple `(softmax(z) − onehot(y)) / B`, and
+/// subtracting each row's maximum before exponentiating keeps it finite for any logits
+/// (`e^{10000}` would overflow; `e^{10000 − 10000}` does not).
+pub struct SoftmaxCrossEntropy<T> {
+    /// `softmax(z): (B, classes)`; `None` before the first forward.
+    probabilities: Option<Array2<T>>,
+    /// The labels of the cached forward.
+    labels: Vec<usize>,
+    /// `dL/dz: (B, classes)`.
+    dlogits: Array2<T>,
+}
+
+impl<T: Scalar> SoftmaxCrossEntropy<T> {
+    pub fn new() -> SoftmaxCrossEntropy<T> {
+        SoftmaxCrossEntropy {
+            probabilities: None,
+            labels: Vec::new(),
+            dlogits: Array2::zeros((0, 0)),
+        }
+    }
+
+    /// `logits: (B, classes)`, `labels: (B,)` → mean cross-entropy.
+    pub fn forward(&mut self, logits: ArrayView2<T>, labels: &[usize]) -> Result<T, Error> {
+        let (batch, classes) = logits.dim();
+        if labels.len() != batch {
+            return Err(Error::Shape {
+                what: "CrossEntropyLoss: labels".to_string(),
+                expected: vec![batch],
+                found: vec![labels.len()],
+            });
+        }
+        if let Some((row, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= classes) {
+            return Err(Error::Label {
+                label,
+                row,
+                classes,
+            });
+        }
+        let probabilities = self
+            .probabilities
+            .get_or_insert_with(|| Array2::zeros(logits.dim()));
+        ensure_shape(probabilities, batch, classes);
+        let mut total = 0.0_f64;
+        for ((z, mut p), &label) in logits
+            .axis_iter(Axis(0))
+            .zip(probabilities.axis_iter_mut(Axis(0)))
+            .zip(labels)
+        {
+            let max = z.fold(T::neg_infinity(), |m, &v| m.max(v));
+            // p = e^{z − max}, then normalised; log Σ e^{z} = max + log Σ e^{z − max}.
+            Zip::from(&mut p)
+                .and(&z)
+                .for_each(|p, &z| *p = (z - max).exp());
+            let sum: T = p.iter().copied().sum();
+            p.mapv_inplace(|e| e / sum);
+            total += (sum.ln() + max - z[label]).to_f64();
+        }
+        self.labels.clear();
+        self.labels.extend_from_slice(labels);
+        Ok(T::from_f64(total / batch.max(1) as f64))
+    }
+
+    /// `dL/dz = (softmax(z) − onehot(y)) / B`: `→ (B, classes)`.
+    pub fn backward(&mut self) -> Result<ArrayView2<'_, T>, Error> {
+        let Some(probabilities) = &self.probabilities else {
+            return Err(Error::LossBackwardBeforeForward {
+                loss: "CrossEntropyLoss",
+            });
+        };
+        let (batch, classes) = probabilities.dim();
+        let inv_batch = T::from_f64(1.0 / batch.max(1) as f64);
+        ensure_shape(&mut self.dlogits, batch, classes);
+        Zip::from(&mut self.dlogits)
+            .and(probabilities)
+            .for_each(|g, &p| *g = p * inv_batch);
+        for (b, &label) in self.labels.iter().enumerate() {
+            self.dlogits[[b, label]] = (probabilities[[b, label]] - T::one()) * inv_batch;
+        }
+        Ok(self.dlogits.view())
+    }
+
+    /// The softmax of the last forward: `(B, classes)`.
+    pub fn probabilities(&self) -> Option<ArrayView2<'_, T>> {
+        self.probabilities.as_ref().map(|p| p.view())
+    }
+}
+
+impl<T: Scalar> Default for SoftmaxCrossEntropy<T> {
+    fn default() -> Self {
+        SoftmaxCrossEntropy::new()
+    }
+}

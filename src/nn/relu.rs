@@ -1,0 +1,80 @@
+//! `ReLU`: `y = max(x, 0)`, element-wise.
+
+use ndarray::{Array2, ArrayView2, Zip};
+
+use super::{Layer, ParamMut, Parameters, ensure_shape};
+use crate::error::Error;
+use crate::linalg::Scalar;
+
+/// The rectifier. Its backward lets the gradient through where the *output* is positive, so the
+/// gradient at `x = 0` is 0, PyTorch's convention (`threshold_backward(dy, y, 0)`).
+pub struct Relu<T> {
+    /// `y: (B, n)`, which is also the cache: `y > 0` exactly where `x > 0`.
+    output: Option<Array2<T>>,
+    /// `dx: (B, n)`.
+    dinput: Array2<T>,
+}
+
+impl<T: Scalar> Relu<T> {
+    pub fn new() -> Relu<T> {
+        Relu {
+            output: None,
+            dinput: Array2::zeros((0, 0)),
+        }
+    }
+}
+
+impl<T: Scalar> Default for Relu<T> {
+    fn default() -> Self {
+        Relu::new()
+    }
+}
+
+impl<T: Scalar> Layer<T> for Relu<T> {
+    fn describe(&self) -> String {
+        "ReLU()".to_string()
+    }
+
+    /// `y = max(x, 0)`: `x: (B, n) → y: (B, n)`.
+    fn forward<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+        let output = self.output.get_or_insert_with(|| Array2::zeros(x.dim()));
+        ensure_shape(output, x.nrows(), x.ncols());
+        Zip::from(&mut *output)
+            .and(&x)
+            .for_each(|y, &x| *y = if x > T::zero() { x } else { T::zero() });
+        output.view()
+    }
+
+    /// `dx = dy ⊙ [y > 0]`: `dy: (B, n) → dx: (B, n)`.
+    fn backward<'a>(
+        &'a mut self,
+        dy: ArrayView2<'a, T>,
+        need_dx: bool,
+    ) -> Result<Option<ArrayView2<'a, T>>, Error> {
+        let Some(output) = &self.output else {
+            return Err(Error::BackwardBeforeForward {
+                layer: self.describe(),
+            });
+        };
+        if dy.dim() != output.dim() {
+            return Err(Error::Shape {
+                what: "ReLU() backward: dy".to_string(),
+                expected: output.shape().to_vec(),
+                found: dy.shape().to_vec(),
+            });
+        }
+        if !need_dx {
+            return Ok(None);
+        }
+        ensure_shape(&mut self.dinput, dy.nrows(), dy.ncols());
+        Zip::from(&mut self.dinput)
+            .and(&dy)
+            .and(output)
+            .for_each(|dx, &dy, &y| *dx = if y > T::zero() { dy } else { T::zero() });
+        Ok(Some(self.dinput.view()))
+    }
+}
+
+impl<T: Scalar> Parameters<T> for Relu<T> {
+    fn visit_params(&mut self, _f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {}
+}

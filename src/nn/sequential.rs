@@ -1,0 +1,58 @@
+//! `Sequential`: layers applied one after another, PyTorch's `nn.Sequential`.
+
+use ndarray::ArrayView2;
+
+use super::{Layer, ParamMut, Parameters};
+use crate::error::Error;
+use crate::linalg::Scalar;
+
+/// A chain of layers; parameter names are the layer's index then its own name (`0.weight`,
+/// `2.bias`), exactly as in a PyTorch state dict.
+pub struct Sequential<T> {
+    pub layers: Vec<Box<dyn Layer<T>>>,
+}
+
+impl<T: Scalar> Sequential<T> {
+    pub fn new(layers: Vec<Box<dyn Layer<T>>>) -> Sequential<T> {
+        Sequential { layers }
+    }
+}
+
+impl<T: Scalar> Layer<T> for Sequential<T> {
+    fn describe(&self) -> String {
+        let inner: Vec<String> = self.layers.iter().map(|l| l.describe()).collect();
+        format!("Sequential({})", inner.join(", "))
+    }
+
+    /// `x → layers[n-1](… layers[0](x))`.
+    fn forward<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+        let mut h = x;
+        for layer in self.layers.iter_mut() {
+            h = layer.forward(h);
+        }
+        h
+    }
+
+    /// The chain rule, last layer first: each layer's `dx` is the `dy` of the one before it.
+    /// The first layer computes its `dx` only when the caller needs it.
+    fn backward<'a>(
+        &'a mut self,
+        dy: ArrayView2<'a, T>,
+        need_dx: bool,
+    ) -> Result<Option<ArrayView2<'a, T>>, Error> {
+        let mut grad = Some(dy);
+        for (i, layer) in self.layers.iter_mut().enumerate().rev() {
+            let dy = grad.expect("every layer but the first returns dx");
+            grad = layer.backward(dy, i > 0 || need_dx)?;
+        }
+        Ok(grad)
+    }
+}
+
+impl<T: Scalar> Parameters<T> for Sequential<T> {
+    fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            layer.visit_params(&mut |name, p| f(&format!("{i}.{name}"), p));
+        }
+    }
+}

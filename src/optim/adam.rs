@@ -1,0 +1,109 @@
+//! Adam, step for step as `torch.optim.Adam` (weight_decay 0, no amsgrad) computes it.
+//!
+//! For each parameter `θ` with gradient `g`, at step `t = 1, 2, …`:
+//! ```text
+//! m ← m + (1 − β₁)·(g − m)                 (PyTorch's lerp; the same as β₁·m + (1 − β₁)·g)
+//! v ← β₂·v + (1 − β₂)·g²
+//! θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+//! ```
+//! ε is added *after* the square root and the bias corrections use the step count, as in
+//! PyTorch; the scalar coefficients are computed in `f64` and rounded once, as PyTorch does
+//! with Python floats.
+
+use rayon::prelude::*;
+
+use crate::linalg::Scalar;
+use crate::nn::{ParamMut, Parameters};
+
+/// Parameters shorter than this are updated on one thread.
+const PARALLEL_MIN_LEN: usize = 1 << 15;
+/// Chunk length for the parallel update.
+const CHUNK: usize = 1 << 13;
+
+/// The optimizer and its per-parameter moments `m` and `v`.
+pub struct Adam<T> {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    /// Steps taken so far (`t` after the update).
+    pub steps: u64,
+    /// `(m, v)` for each parameter, in visiting order; allocated at the first step.
+    moments: Vec<(Vec<T>, Vec<T>)>,
+}
+
+/// The step's scalar coefficients, already rounded to `T`.
+#[derive(Clone, Copy)]
+struct Coefficients<T> {
+    one_minus_beta1: T,
+    beta2: T,
+    one_minus_beta2: T,
+    neg_step_size: T,
+    bias_correction2_sqrt: T,
+    eps: T,
+}
+
+impl<T: Scalar> Adam<T> {
+    /// PyTorch's defaults: β = (0.9, 0.999), ε = 1e-8.
+    pub fn new(lr: f64) -> Adam<T> {
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            steps: 0,
+            moments: Vec::new(),
+        }
+    }
+
+    /// One update of every parameter `params` visits, from the gradients they hold.
+    /// The same parameters must be visited, in the same order, at every step.
+    pub fn step(&mut self, params: &mut dyn Parameters<T>) {
+        self.steps += 1;
+        let t = self.steps as f64;
+        let bias_correction1 = 1.0 - self.beta1.powf(t);
+        let bias_correction2 = 1.0 - self.beta2.powf(t);
+        let c = Coefficients {
+            one_minus_beta1: T::from_f64(1.0 - self.beta1),
+            beta2: T::from_f64(self.beta2),
+            one_minus_beta2: T::from_f64(1.0 - self.beta2),
+            neg_step_size: T::from_f64(-(self.lr / bias_correction1)),
+            bias_correction2_sqrt: T::from_f64(bias_correction2.sqrt()),
+            eps: T::from_f64(self.eps),
+        };
+        let moments = &mut self.moments;
+        let mut index = 0;
+        params.visit_params(&mut |name, ParamMut { mut value, grad }| {
+            if moments.len() == index {
+                moments.push((vec![T::zero(); value.len()], vec![T::zero(); value.len()]));
+            }
+            let (m, v) = &mut moments[index];
+            assert_eq!(m.len(), value.len(), "Adam: parameter {name} changed size");
+            // Our parameters are always standard-layout arrays (see nn::Dense).
+            let theta = value.as_slice_mut().expect("parameters are contiguous");
+            let g = grad.as_slice().expect("gradients are contiguous");
+            if theta.len() < PARALLEL_MIN_LEN {
+                update(theta, g, m, v, c);
+            } else {
+                theta
+                    .par_chunks_mut(CHUNK)
+                    .zip(g.par_chunks(CHUNK))
+                    .zip(m.par_chunks_mut(CHUNK))
+                    .zip(v.par_chunks_mut(CHUNK))
+                    .for_each(|(((theta, g), m), v)| update(theta, g, m, v, c));
+            }
+            index += 1;
+        });
+    }
+}
+
+/// The fused element-wise update: one pass over `θ, g, m, v` instead of PyTorch's four.
+/// Each operation is written in PyTorch's order so the rounding matches.
+fn update<T: Scalar>(theta: &mut [T], g: &[T], m: &mut [T], v: &mut [T], c: Coefficients<T>) {
+    for (((theta, &g), m), v) in theta.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+        *m += c.one_minus_beta1 * (g - *m);
+        *v = *v * c.beta2 + c.one_minus_beta2 * g * g;
+        let denom = v.sqrt() / c.bias_correction2_sqrt + c.eps;
+        *theta += c.neg_step_size * *m / denom;
+    }
+}

@@ -1,0 +1,5 @@
+//! Optimizers.
+
+pub mod adam;
+
+pub use adam::Adam;

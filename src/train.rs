@@ -1,0 +1,549 @@
+//! The training stages and evaluation: where the network meets the data.
+//!
+//! ```text
+//! stage 1  autoencoder: x → stage1 → decoder → MSE(x̂, x)     Adam over stage1 + decoder
+//!          seed:        x → stage1 → MSE(f, f.detach()) = 0   Adam over stage1 (zero gradient)
+//! stage 2  features = stage1(x), computed once (stage 1 is frozen)
+//!          features → stage2 → CE(logits, y)                  Adam over stage2
+//! finetune x → stage1 → stage2 → CE(logits, y)                Adam over stage1 + stage2
+//! ```
+//! Each stage starts a fresh Adam. An epoch's loss is the mean of its batch losses, as the
+//! reference script prints it. Every buffer a step touches lives in [`Batches`] or in the layers
+//! and is reused from step to step.
+
+use std::time::Instant;
+
+use ndarray::{Array2, s};
+
+use crate::data::batches::{
+    epoch_order, gather_labels, gather_normalised, gather_rows, normalisation_table,
+};
+use crate::error::Error;
+use crate::model::{Part, Stage1Grad, TwoStageNetwork};
+use crate::nn::{MseLoss, Parameters, SoftmaxCrossEntropy};
+use crate::optim::Adam;
+use crate::rand::SeedableRng;
+use crate::rand::rngs::SmallRng;
+
+/// Labelled images: `pixels` is `(len, width)` u8, row-major.
+#[derive(Clone, Copy)]
+pub struct Examples<'a> {
+    pub pixels: &'a [u8],
+    pub labels: &'a [u8],
+    pub width: usize,
+}
+
+impl<'a> Examples<'a> {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The first `n` examples (all of them if there are fewer).
+    pub fn first(&self, n: usize) -> Examples<'a> {
+        let n = n.min(self.len());
+        Examples {
+            pixels: &self.pixels[..n * self.width],
+            labels: &self.labels[..n],
+            width: self.width,
+        }
+    }
+}
+
+/// What stage 1 does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage1Mode {
+    /// A real autoencoder: the decoder reconstructs the input, MSE loss.
+    Autoencoder,
+    /// The reference script's literal `MSE(f, f.detach())`: identically zero, so stage 1 keeps
+    /// its random init. Run as written, for faithful reproduction.
+    Seed,
+    /// No stage-1 training at all.
+    None,
+}
+
+/// The three training stages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Stage1,
+    Stage2,
+    Finetune,
+}
+
+impl Stage {
+    /// `stage1`, `stage2`, `finetune`: the names in metrics files and errors.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Stage1 => "stage1",
+            Stage::Stage2 => "stage2",
+            Stage::Finetune => "finetune",
+        }
+    }
+}
+
+/// Everything that decides a training run.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub stage1: Stage1Mode,
+    pub stage1_epochs: usize,
+    pub stage2_epochs: usize,
+    pub finetune_epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub finetune_lr: f64,
+    pub shuffle: bool,
+    /// Seeds the shuffling (the network's init is drawn by the caller).
+    pub seed: u64,
+}
+
+impl Default for Schedule {
+    /// The reference script's run: autoencoder, 5 + 5 epochs, batch 32, Adam 1e-3, shuffled.
+    fn default() -> Self {
+        Schedule {
+            stage1: Stage1Mode::Autoencoder,
+            stage1_epochs: 5,
+            stage2_epochs: 5,
+            finetune_epochs: 0,
+            batch_size: 32,
+            lr: 1e-3,
+            finetune_lr: 3e-5,
+            shuffle: true,
+            seed: 0,
+        }
+    }
+}
+
+/// One finished epoch.
+#[derive(Clone, Debug)]
+pub struct EpochStats {
+    pub stage: Stage,
+    /// 1-based.
+    pub epoch: usize,
+    pub epochs: usize,
+    /// The mean of the epoch's batch losses.
+    pub loss: f64,
+    pub seconds: f64,
+}
+
+/// Hooks for progress display and logging; every method has an empty default.
+pub trait Observer {
+    fn stage_start(&mut self, _stage: Stage, _epochs: usize, _batches_per_epoch: usize) {}
+    fn batch_end(&mut self, _stage: Stage, _epoch: usize, _batch: usize, _loss: f32) {}
+    fn epoch_end(&mut self, _stats: &EpochStats) {}
+}
+
+/// An observer that does nothing.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// The reusable state of a batch loop: visiting order, batch buffers, the shuffling RNG.
+pub struct Batches {
+    table: [f32; 256],
+    order: Vec<usize>,
+    inputs: Array2<f32>,
+    labels: Vec<usize>,
+    rng: SmallRng,
+    batch_size: usize,
+    shuffle: bool,
+}
+
+impl Batches {
+    pub fn new(batch_size: usize, shuffle: bool, seed: u64) -> Batches {
+        Batches {
+            table: normalisation_table(),
+            order: Vec::new(),
+            inputs: Array2::zeros((0, 0)),
+            labels: Vec::new(),
+            rng: SmallRng::seed_from_u64(seed),
+            batch_size,
+            shuffle,
+        }
+    }
+
+    fn batches_per_epoch(&self, n: usize) -> usize {
+        n.div_ceil(self.batch_size)
+    }
+}
+
+/// Trains `network` on `train` through every stage of `schedule`, reporting to `observer`.
+/// Returns the stats of every epoch.
+pub fn run(
+    network: &mut TwoStageNetwork<f32>,
+    train: Examples,
+    schedule: &Schedule,
+    observer: &mut dyn Observer,
+) -> Result<Vec<EpochStats>, Error> {
+    if schedule.batch_size == 0 {
+        return Err(Error::InvalidArgument {
+            flag: "--batch-size",
+            message: "must be at least 1".into(),
+        });
+    }
+    let mut batches = Batches::new(schedule.batch_size, schedule.shuffle, schedule.seed);
+    let mut stats = Vec::new();
+    let per_epoch = batches.batches_per_epoch(train.len());
+
+    if schedule.stage1 != Stage1Mode::None && schedule.stage1_epochs > 0 {
+        observer.stage_start(Stage::Stage1, schedule.stage1_epochs, per_epoch);
+        let mut adam = Adam::new(schedule.lr);
+        for epoch in 1..=schedule.stage1_epochs {
+            let start = Instant::now();
+            let loss = match schedule.stage1 {
+                Stage1Mode::Autoencoder => {
+                    autoencoder_epoch(network, &mut adam, train, &mut batches, epoch, observer)?
+                }
+                _ => seed_epoch(network, &mut adam, train, &mut batches, epoch, observer)?,
+            };
+            stats.push(finish(
+                Stage::Stage1,
+                epoch,
+                schedule.stage1_epochs,
+                loss,
+                start,
+                observer,
+            ));
+        }
+    }
+
+    if schedule.stage2_epochs > 0 {
+        observer.stage_start(Stage::Stage2, schedule.stage2_epochs, per_epoch);
+        // Stage 1 is frozen: its features are the same in every epoch, so compute them once.
+        let features = features_of(network, train, 1024);
+        let mut adam = Adam::new(schedule.lr);
+        for epoch in 1..=schedule.stage2_epochs {
+            let start = Instant::now();
+            let loss = head_epoch(
+                network,
+                &mut adam,
+                &features,
+                train.labels,
+                &mut batches,
+                epoch,
+                observer,
+            )?;
+            stats.push(finish(
+                Stage::Stage2,
+                epoch,
+                schedule.stage2_epochs,
+                loss,
+                start,
+                observer,
+            ));
+        }
+    }
+
+    if schedule.finetune_epochs > 0 {
+        observer.stage_start(Stage::Finetune, schedule.finetune_epochs, per_epoch);
+        let mut adam = Adam::new(schedule.finetune_lr);
+        for epoch in 1..=schedule.finetune_epochs {
+            let start = Instant::now();
+            let loss = finetune_epoch(network, &mut adam, train, &mut batches, epoch, observer)?;
+            stats.push(finish(
+                Stage::Finetune,
+                epoch,
+                schedule.finetune_epochs,
+                loss,
+                start,
+                observer,
+            ));
+        }
+    }
+    Ok(stats)
+}
+
+fn finish(
+    stage: Stage,
+    epoch: usize,
+    epochs: usize,
+    loss_sum_and_count: (f64, usize),
+    start: Instant,
+    observer: &mut dyn Observer,
+) -> EpochStats {
+    let (sum, count) = loss_sum_and_count;
+    let stats = EpochStats {
+        stage,
+        epoch,
+        epochs,
+        loss: sum / count.max(1) as f64,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    observer.epoch_end(&stats);
+    stats
+}
+
+/// Stops on a NaN or infinite loss, naming where it happened.
+fn check_finite(loss: f32, stage: Stage, epoch: usize, batch: usize) -> Result<(), Error> {
+    if loss.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Diverged {
+            stage: stage.name(),
+            epoch,
+            batch,
+            loss: loss as f64,
+        })
+    }
+}
+
+/// One autoencoder epoch: `x → stage1 → decoder → x̂`, `L = MSE(x̂, x)`, Adam over stage1 + decoder.
+/// Returns (sum of batch losses, number of batches).
+pub fn autoencoder_epoch(
+    network: &mut TwoStageNetwork<f32>,
+    adam: &mut Adam<f32>,
+    train: Examples,
+    batches: &mut Batches,
+    epoch: usize,
+    observer: &mut dyn Observer,
+) -> Result<(f64, usize), Error> {
+    let mut mse = MseLoss::new();
+    epoch_order(
+        &mut batches.order,
+        train.len(),
+        batches.shuffle,
+        &mut batches.rng,
+    );
+    let mut total = 0.0;
+    let mut count = 0;
+    for (batch, indices) in batches.order.chunks(batches.batch_size).enumerate() {
+        gather_normalised(
+            train.pixels,
+            train.width,
+            indices,
+            &batches.table,
+            &mut batches.inputs,
+        );
+        network.parts(&[Part::Stage1, Part::Decoder]).zero_grad();
+        // x: (B, 784) → reconstruction: (B, 784)
+        let reconstruction = network.reconstruction(batches.inputs.view());
+        let loss = mse.forward(reconstruction, batches.inputs.view())?;
+        check_finite(loss, Stage::Stage1, epoch, batch + 1)?;
+        network.reconstruction_backward(mse.backward()?)?;
+        adam.step(&mut network.parts(&[Part::Stage1, Part::Decoder]));
+        total += loss as f64;
+        count += 1;
+        observer.batch_end(Stage::Stage1, epoch, batch + 1, loss);
+    }
+    Ok((total, count))
+}
+
+/// One epoch of the reference script's literal stage 1: `f = stage1(x)`, `L = MSE(f,
+/// f.detach())`. The loss is identically zero and so is its gradient; Adam steps with it
+/// anyway, as the script does, and leaves the weights where they are.
+pub fn seed_epoch(
+    network: &mut TwoStageNetwork<f32>,
+    adam: &mut Adam<f32>,
+    train: Examples,
+    batches: &mut Batches,
+    epoch: usize,
+    observer: &mut dyn Observer,
+) -> Result<(f64, usize), Error> {
+    let mut mse = MseLoss::new();
+    epoch_order(
+        &mut batches.order,
+        train.len(),
+        batches.shuffle,
+        &mut batches.rng,
+    );
+    let mut total = 0.0;
+    let mut count = 0;
+    for (batch, indices) in batches.order.chunks(batches.batch_size).enumerate() {
+        gather_normalised(
+            train.pixels,
+            train.width,
+            indices,
+            &batches.table,
+            &mut batches.inputs,
+        );
+        network.stage1.zero_grad();
+        // x: (B, 784) → f: (B, 128); the target is f itself.
+        let features = network.features(batches.inputs.view());
+        let loss = mse.forward(features, features)?;
+        check_finite(loss, Stage::Stage1, epoch, batch + 1)?;
+        let dfeatures = mse.backward()?;
+        crate::nn::Layer::backward(&mut network.stage1, dfeatures, false)?;
+        adam.step(&mut network.stage1);
+        total += loss as f64;
+        count += 1;
+        observer.batch_end(Stage::Stage1, epoch, batch + 1, loss);
+    }
+    Ok((total, count))
+}
+
+/// Stage 1's features of every example, `(N, features)`, computed `chunk` rows at a time.
+pub fn features_of(
+    network: &mut TwoStageNetwork<f32>,
+    examples: Examples,
+    chunk: usize,
+) -> Array2<f32> {
+    let table = normalisation_table();
+    let mut features = Array2::zeros((examples.len(), network.dims.features));
+    let mut inputs = Array2::zeros((0, 0));
+    let all: Vec<usize> = (0..examples.len()).collect();
+    for (c, indices) in all.chunks(chunk.max(1)).enumerate() {
+        gather_normalised(
+            examples.pixels,
+            examples.width,
+            indices,
+            &table,
+            &mut inputs,
+        );
+        let start = c * chunk.max(1);
+        features
+            .slice_mut(s![start..start + indices.len(), ..])
+            .assign(&network.features(inputs.view()));
+    }
+    features
+}
+
+/// One stage-2 epoch on precomputed frozen features: `features → stage2 → logits`,
+/// `L = CE(logits, y)`, Adam over stage2.
+pub fn head_epoch(
+    network: &mut TwoStageNetwork<f32>,
+    adam: &mut Adam<f32>,
+    features: &Array2<f32>,
+    labels: &[u8],
+    batches: &mut Batches,
+    epoch: usize,
+    observer: &mut dyn Observer,
+) -> Result<(f64, usize), Error> {
+    let mut cross_entropy = SoftmaxCrossEntropy::new();
+    epoch_order(
+        &mut batches.order,
+        labels.len(),
+        batches.shuffle,
+        &mut batches.rng,
+    );
+    let mut total = 0.0;
+    let mut count = 0;
+    for (batch, indices) in batches.order.chunks(batches.batch_size).enumerate() {
+        gather_rows(features, indices, &mut batches.inputs);
+        gather_labels(labels, indices, &mut batches.labels);
+        network.stage2.zero_grad();
+        // features: (B, 128) → logits: (B, 10)
+        let logits = crate::nn::Layer::forward(&mut network.stage2, batches.inputs.view());
+        let loss = cross_entropy.forward(logits, &batches.labels)?;
+        check_finite(loss, Stage::Stage2, epoch, batch + 1)?;
+        crate::nn::Layer::backward(&mut network.stage2, cross_entropy.backward()?, false)?;
+        adam.step(&mut network.stage2);
+        total += loss as f64;
+        count += 1;
+        observer.batch_end(Stage::Stage2, epoch, batch + 1, loss);
+    }
+    Ok((total, count))
+}
+
+/// One fine-tuning epoch: `x → stage1 → stage2 → logits`, `L = CE(logits, y)`, Adam over
+/// stage1 + stage2.
+pub fn finetune_epoch(
+    network: &mut TwoStageNetwork<f32>,
+    adam: &mut Adam<f32>,
+    train: Examples,
+    batches: &mut Batches,
+    epoch: usize,
+    observer: &mut dyn Observer,
+) -> Result<(f64, usize), Error> {
+    let mut cross_entropy = SoftmaxCrossEntropy::new();
+    epoch_order(
+        &mut batches.order,
+        train.len(),
+        batches.shuffle,
+        &mut batches.rng,
+    );
+    let mut total = 0.0;
+    let mut count = 0;
+    for (batch, indices) in batches.order.chunks(batches.batch_size).enumerate() {
+        gather_normalised(
+            train.pixels,
+            train.width,
+            indices,
+            &batches.table,
+            &mut batches.inputs,
+        );
+        gather_labels(train.labels, indices, &mut batches.labels);
+        network.parts(&[Part::Stage1, Part::Stage2]).zero_grad();
+        let logits = network.logits(batches.inputs.view());
+        let loss = cross_entropy.forward(logits, &batches.labels)?;
+        check_finite(loss, Stage::Finetune, epoch, batch + 1)?;
+        network.logits_backward(cross_entropy.backward()?, Stage1Grad::Trainable)?;
+        adam.step(&mut network.parts(&[Part::Stage1, Part::Stage2]));
+        total += loss as f64;
+        count += 1;
+        observer.batch_end(Stage::Finetune, epoch, batch + 1, loss);
+    }
+    Ok((total, count))
+}
+
+/// Test-set results.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    /// Fraction correct.
+    pub accuracy: f64,
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// `confusion[true][predicted]`.
+    pub confusion: Vec<Vec<u64>>,
+}
+
+impl Evaluation {
+    /// Accuracy per true class (NaN for a class with no examples).
+    pub fn per_class_accuracy(&self) -> Vec<f64> {
+        self.confusion
+            .iter()
+            .enumerate()
+            .map(|(c, row)| row[c] as f64 / row.iter().sum::<u64>() as f64)
+            .collect()
+    }
+}
+
+/// Classifies every example in batches of `chunk` rows (each product spread across the cores).
+pub fn evaluate(
+    network: &mut TwoStageNetwork<f32>,
+    examples: Examples,
+    chunk: usize,
+) -> Result<Evaluation, Error> {
+    let classes = network.dims.classes;
+    let table = normalisation_table();
+    let mut inputs = Array2::zeros((0, 0));
+    let mut labels = Vec::new();
+    let mut cross_entropy = SoftmaxCrossEntropy::new();
+    let mut confusion = vec![vec![0u64; classes]; classes];
+    let mut loss_sum = 0.0;
+    let all: Vec<usize> = (0..examples.len()).collect();
+    for indices in all.chunks(chunk.max(1)) {
+        gather_normalised(
+            examples.pixels,
+            examples.width,
+            indices,
+            &table,
+            &mut inputs,
+        );
+        gather_labels(examples.labels, indices, &mut labels);
+        let logits = network.logits(inputs.view());
+        for (row, &label) in logits.rows().into_iter().zip(&labels) {
+            let predicted = argmax(row.iter().copied());
+            confusion[label.min(classes - 1)][predicted] += 1;
+        }
+        loss_sum += cross_entropy.forward(logits, &labels)? as f64 * indices.len() as f64;
+    }
+    let n = examples.len().max(1) as f64;
+    let correct: u64 = (0..classes).map(|c| confusion[c][c]).sum();
+    Ok(Evaluation {
+        accuracy: correct as f64 / n,
+        loss: loss_sum / n,
+        confusion,
+    })
+}
+
+/// Index of the largest value (the first one on ties).
+pub fn argmax(values: impl Iterator<Item = f32>) -> usize {
+    let mut best = (0, f32::NEG_INFINITY);
+    for (i, v) in values.enumerate() {
+        if v > best.1 {
+            best = (i, v);
+        }
+    }
+    best.0
+}

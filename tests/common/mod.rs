@@ -1,0 +1,58 @@
+//! Shared test helpers: where the real MNIST and PyTorch's reference runs are.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use twostage::data::mnist::{Mnist, Split, missing_files};
+
+/// True when running under CI (`CI=true`), where a missing data file is a failure, not a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// `MNIST_DIR` holding all four files; `None` (skip, with a message) when unset, a panic under CI.
+pub fn mnist_dir() -> Option<PathBuf> {
+    let Some(dir) = std::env::var_os("MNIST_DIR").map(PathBuf::from) else {
+        assert!(!in_ci(), "CI=true but MNIST_DIR is not set");
+        eprintln!("skipping: MNIST_DIR not set");
+        return None;
+    };
+    let missing = missing_files(&dir);
+    if !missing.is_empty() {
+        assert!(!in_ci(), "CI=true but {} lacks {missing:?}", dir.display());
+        eprintln!("skipping: {} lacks {missing:?}", dir.display());
+        return None;
+    }
+    Some(dir)
+}
+
+/// The MNIST training set, when available.
+pub fn mnist_train() -> Option<Mnist> {
+    let dir = mnist_dir()?;
+    Some(Mnist::load(&dir, Split::Train, true).expect("MNIST_DIR holds the real MNIST"))
+}
+
+/// Every `*.safetensors` in `TORCH_REFERENCE_DIR`; `None` (skip) when unset, a panic under CI.
+pub fn reference_files() -> Option<Vec<PathBuf>> {
+    let Some(dir) = std::env::var_os("TORCH_REFERENCE_DIR").map(PathBuf::from) else {
+        assert!(!in_ci(), "CI=true but TORCH_REFERENCE_DIR is not set");
+        eprintln!("skipping: TORCH_REFERENCE_DIR not set");
+        return None;
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("TORCH_REFERENCE_DIR {}: {e}", dir.display()))
+        .map(|entry| entry.expect("readable directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        assert!(
+            !in_ci(),
+            "CI=true but {} holds no .safetensors",
+            dir.display()
+        );
+        eprintln!("skipping: no reference files in {}", dir.display());
+        return None;
+    }
+    Some(files)
+}

@@ -1,0 +1,484 @@
+//! The IDX parser on hand-built bytes: every dtype, every error, gzip, and property tests that
+//! no input panics or makes the parser reserve more than the input justifies.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use proptest::prelude::*;
+use sha2::{Digest, Sha256};
+use twostage::data::DataError;
+use twostage::data::idx::{
+    Available, Dtype, IdxData, IdxFile, IdxHeader, expected_data_len, read_idx, read_idx_file,
+};
+
+fn idx_bytes(dtype: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0, 0, dtype, dims.len() as u8];
+    for d in dims {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn parse(bytes: &[u8]) -> Result<IdxFile, DataError> {
+    read_idx(bytes, Path::new("mem.idx"), Some(bytes.len() as u64))
+}
+
+fn parse_unsized(bytes: &[u8]) -> Result<IdxFile, DataError> {
+    read_idx(bytes, Path::new("mem.idx"), None)
+}
+
+fn err(bytes: &[u8]) -> DataError {
+    parse(bytes).expect_err("parse should fail")
+}
+
+/// A file in the temp dir with a name unique to this process and test.
+fn temp_file(tag: &str, bytes: &[u8]) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("twostage-idx-{}-{tag}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// (dtype code, dims, big-endian data, expected typed data) for every dtype.
+fn samples() -> Vec<(u8, Vec<u32>, Vec<u8>, IdxData)> {
+    let be = |chunks: Vec<Vec<u8>>| chunks.concat();
+    vec![
+        (
+            0x08,
+            vec![2, 3],
+            vec![0, 1, 2, 253, 254, 255],
+            IdxData::U8(vec![0, 1, 2, 253, 254, 255]),
+        ),
+        (
+            0x09,
+            vec![3],
+            vec![0x80, 0xff, 0x7f],
+            IdxData::I8(vec![-128, -1, 127]),
+        ),
+        (
+            0x0b,
+            vec![1, 2],
+            be(vec![
+                (-2i16).to_be_bytes().to_vec(),
+                300i16.to_be_bytes().to_vec(),
+            ]),
+            IdxData::I16(vec![-2, 300]),
+        ),
+        (
+            0x0c,
+            vec![2],
+            be(vec![
+                i32::MIN.to_be_bytes().to_vec(),
+                70000i32.to_be_bytes().to_vec(),
+            ]),
+            IdxData::I32(vec![i32::MIN, 70000]),
+        ),
+        (
+            0x0d,
+            vec![2, 1, 1],
+            be(vec![
+                1.5f32.to_be_bytes().to_vec(),
+                (-0.25f32).to_be_bytes().to_vec(),
+            ]),
+            IdxData::F32(vec![1.5, -0.25]),
+        ),
+        (
+            0x0e,
+            vec![1],
+            std::f64::consts::PI.to_be_bytes().to_vec(),
+            IdxData::F64(vec![std::f64::consts::PI]),
+        ),
+    ]
+}
+
+#[test]
+fn every_dtype_parses_plain_and_gzipped() {
+    for (code, dims, data, expected) in samples() {
+        let plain = idx_bytes(code, &dims, &data);
+        for (bytes, gz) in [(plain.clone(), false), (gzip(&plain), true)] {
+            for parsed in [parse(&bytes).unwrap(), parse_unsized(&bytes).unwrap()] {
+                let want_dims: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
+                assert_eq!(parsed.idx.dims, want_dims);
+                assert_eq!(parsed.idx.data, expected);
+                assert_eq!(parsed.idx.data.dtype(), Dtype::from_code(code).unwrap());
+                assert_eq!(parsed.gzip, gz);
+                // The hash is of the uncompressed content, header included.
+                assert_eq!(parsed.sha256, <[u8; 32]>::from(Sha256::digest(&plain)));
+            }
+        }
+    }
+}
+
+#[test]
+fn dtype_codes_round_trip() {
+    for code in 0..=255u8 {
+        if let Some(dtype) = Dtype::from_code(code) {
+            assert_eq!(dtype.code(), code);
+        }
+    }
+}
+
+#[test]
+fn bad_magic_is_not_an_idx_file() {
+    let mut bytes = idx_bytes(0x08, &[1], &[7]);
+    bytes[1] = 0x03;
+    let e = err(&bytes);
+    assert!(matches!(e, DataError::BadMagic { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "mem.idx: not an IDX file (magic bytes 00 03 08 01, expected 00 00 <dtype> <ndims>)"
+    );
+    // PNG, text, and a lone non-zero byte are refused the same way.
+    assert!(matches!(err(b"\x89PNG\r\n"), DataError::BadMagic { .. }));
+    assert!(matches!(err(b"hello"), DataError::BadMagic { .. }));
+    assert!(matches!(err(b"x"), DataError::BadMagic { .. }));
+}
+
+#[test]
+fn unknown_dtype_is_named() {
+    let e = err(&idx_bytes(0x0a, &[1], &[7]));
+    assert!(
+        matches!(e, DataError::UnknownDtype { code: 0x0a, .. }),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("mem.idx: unknown IDX data type 0x0a"),
+        "{e}"
+    );
+}
+
+#[test]
+fn zero_dims_refused() {
+    let e = err(&[0, 0, 0x08, 0]);
+    assert!(matches!(e, DataError::ZeroDims { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "mem.idx: IDX header declares zero dimensions"
+    );
+}
+
+#[test]
+fn truncated_data_reports_expected_and_found() {
+    let bytes = idx_bytes(0x08, &[10], &[1, 2, 3, 4]);
+    let want = "mem.idx: truncated IDX data: expected 10 bytes, found 4";
+    assert_eq!(err(&bytes).to_string(), want);
+    assert_eq!(parse_unsized(&bytes).unwrap_err().to_string(), want);
+    // A complete gzip stream of a short file: the same report.
+    assert_eq!(parse(&gzip(&bytes)).unwrap_err().to_string(), want);
+    // Multi-byte elements count bytes.
+    let bytes = idx_bytes(0x0e, &[2], &[0; 9]);
+    assert_eq!(
+        err(&bytes).to_string(),
+        "mem.idx: truncated IDX data: expected 16 bytes, found 9"
+    );
+}
+
+#[test]
+fn truncated_header_reports_expected_and_found() {
+    assert_eq!(
+        err(&[]).to_string(),
+        "mem.idx: truncated IDX header: expected 4 bytes, found 0"
+    );
+    assert_eq!(
+        err(&[0, 0, 8]).to_string(),
+        "mem.idx: truncated IDX header: expected 4 bytes, found 3"
+    );
+    let bytes = idx_bytes(0x08, &[1, 2, 3], &[]);
+    assert_eq!(
+        err(&bytes[..9]).to_string(),
+        "mem.idx: truncated IDX header: expected 16 bytes, found 9"
+    );
+}
+
+#[test]
+fn trailing_bytes_refused() {
+    let bytes = idx_bytes(0x08, &[2, 3], &[0; 9]);
+    let want = "mem.idx: 3 trailing bytes after the 6 data bytes the IDX header declares";
+    assert_eq!(err(&bytes).to_string(), want);
+    assert_eq!(parse_unsized(&bytes).unwrap_err().to_string(), want);
+    assert_eq!(err(&gzip(&bytes)).to_string(), want);
+}
+
+#[test]
+fn corrupt_gzip_refused() {
+    let plain = idx_bytes(0x08, &[100], &[42; 100]);
+    let good = gzip(&plain);
+
+    // A damaged CRC trailer.
+    let mut bad_crc = good.clone();
+    let crc_at = bad_crc.len() - 8;
+    bad_crc[crc_at] ^= 0xff;
+    let e = err(&bad_crc);
+    assert!(matches!(e, DataError::CorruptGzip { .. }), "{e:?}");
+    assert!(
+        e.to_string().starts_with("mem.idx: corrupt gzip data: "),
+        "{e}"
+    );
+
+    // A cut-off stream.
+    let e = err(&good[..good.len() / 2]);
+    assert!(matches!(e, DataError::CorruptGzip { .. }), "{e:?}");
+
+    // Only the magic.
+    let e = err(&[0x1f, 0x8b]);
+    assert!(matches!(e, DataError::CorruptGzip { .. }), "{e:?}");
+
+    // Garbage in the deflate stream (invalid block type 3).
+    let mut garbage = good[..10].to_vec();
+    garbage.extend_from_slice(&[0xff; 32]);
+    let e = err(&garbage);
+    assert!(matches!(e, DataError::CorruptGzip { .. }), "{e:?}");
+}
+
+#[test]
+fn forged_huge_header_refused_by_arithmetic() {
+    let forged = idx_bytes(0x08, &[u32::MAX; 3], &[1, 2, 3]);
+    let start = Instant::now();
+    for bytes in [forged.clone(), gzip(&forged)] {
+        for result in [parse(&bytes), parse_unsized(&bytes)] {
+            let e = result.unwrap_err();
+            assert!(matches!(e, DataError::SizeOverflow { .. }), "{e:?}");
+            assert_eq!(
+                e.to_string(),
+                "mem.idx: IDX header claims dimensions [4294967295, 4294967295, 4294967295] \
+                 of 1-byte elements, a size that overflows"
+            );
+        }
+    }
+    assert!(start.elapsed() < Duration::from_secs(1));
+
+    // Large but representable claims are compared with the input before allocating.
+    let forged = idx_bytes(0x0e, &[u32::MAX, 1 << 20], &[1, 2, 3]);
+    assert_eq!(
+        err(&forged).to_string(),
+        "mem.idx: truncated IDX data: expected 36028797010575360 bytes, found 3"
+    );
+    let packed = gzip(&forged);
+    let e = err(&packed);
+    assert!(
+        matches!(
+            e,
+            DataError::TooLarge {
+                claimed: 36028797010575360,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "mem.idx: IDX header claims 36028797010575360 data bytes, more than the input can hold (at most {})",
+            packed.len() as u64 * 1032
+        )
+    );
+    // Unknown length: the buffer grows only with the data that arrives.
+    assert!(matches!(
+        parse_unsized(&forged),
+        Err(DataError::Truncated { found: 3, .. })
+    ));
+    assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn expected_data_len_checks_the_bound() {
+    let name = Path::new("h");
+    let header = IdxHeader {
+        dtype: Dtype::I32,
+        dims: vec![3, 5],
+    };
+    assert_eq!(
+        expected_data_len(&header, Available::Exactly(60), name).unwrap(),
+        60
+    );
+    assert_eq!(
+        expected_data_len(&header, Available::AtMost(60), name).unwrap(),
+        60
+    );
+    assert_eq!(
+        expected_data_len(&header, Available::Unknown, name).unwrap(),
+        60
+    );
+    assert!(matches!(
+        expected_data_len(&header, Available::Exactly(59), name),
+        Err(DataError::Truncated {
+            expected: 60,
+            found: 59,
+            ..
+        })
+    ));
+    assert!(matches!(
+        expected_data_len(&header, Available::AtMost(59), name),
+        Err(DataError::TooLarge {
+            claimed: 60,
+            limit: 59,
+            ..
+        })
+    ));
+    let header = IdxHeader {
+        dtype: Dtype::F64,
+        dims: vec![u32::MAX; 3],
+    };
+    assert!(matches!(
+        expected_data_len(&header, Available::Unknown, name),
+        Err(DataError::SizeOverflow { .. })
+    ));
+}
+
+#[test]
+fn path_errors_name_the_file() {
+    let path = temp_file("bad-magic.idx", b"not idx at all");
+    let e = read_idx_file(&path).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with(&format!("{}: not an IDX file", path.display())),
+        "{e}"
+    );
+    std::fs::remove_file(&path).unwrap();
+
+    let path = temp_file("truncated.idx.gz", &gzip(&idx_bytes(0x08, &[10], &[1])));
+    let e = read_idx_file(&path).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: truncated IDX data: expected 10 bytes, found 1",
+            path.display()
+        )
+    );
+    std::fs::remove_file(&path).unwrap();
+
+    let missing = std::env::temp_dir().join("twostage-idx-no-such-file");
+    let e = read_idx_file(&missing).unwrap_err();
+    assert!(matches!(e, DataError::Io { .. }));
+    assert!(
+        e.to_string().starts_with(&missing.display().to_string()),
+        "{e}"
+    );
+}
+
+#[test]
+fn gzip_is_recognised_by_content_not_name() {
+    let plain = idx_bytes(0x08, &[2], &[5, 6]);
+    // Compressed content under a plain name, plain content under a .gz name.
+    let compressed = temp_file("content-gz.idx", &gzip(&plain));
+    let uncompressed = temp_file("content-plain.idx.gz", &plain);
+    let a = read_idx_file(&compressed).unwrap();
+    let b = read_idx_file(&uncompressed).unwrap();
+    assert!(a.gzip && !b.gzip);
+    assert_eq!(a.idx, b.idx);
+    assert_eq!(a.sha256, b.sha256);
+    std::fs::remove_file(compressed).unwrap();
+    std::fs::remove_file(uncompressed).unwrap();
+}
+
+#[test]
+fn inspect_describes_a_file_and_refuses_a_bad_one() {
+    let path = temp_file("inspect.idx", &gzip(&idx_bytes(0x0b, &[2, 2], &[0; 8])));
+    let text = twostage::data::inspect(&path).unwrap();
+    assert!(text.contains("gzip-compressed"), "{text}");
+    assert!(text.contains("dtype:    i16"), "{text}");
+    assert!(text.contains("dims:     (2, 2)"), "{text}");
+    assert!(text.contains("elements: 4"), "{text}");
+    assert!(text.contains("not one of the four MNIST files"), "{text}");
+    std::fs::remove_file(&path).unwrap();
+
+    let path = temp_file("inspect-bad.idx", &[0, 0, 0x08, 0]);
+    assert!(matches!(
+        twostage::data::inspect(&path),
+        Err(DataError::ZeroDims { .. })
+    ));
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// A valid file used as the seed for mutation tests: a little of every part.
+fn seed_file() -> Vec<u8> {
+    let data: Vec<u8> = (0..60u8).collect();
+    idx_bytes(0x0c, &[3, 5], &data)
+}
+
+/// The parse must return, and an `Ok` must hold exactly product(dims) elements.
+fn check_consistent(result: Result<IdxFile, DataError>) {
+    if let Ok(parsed) = result {
+        let product: usize = parsed.idx.dims.iter().product();
+        assert_eq!(parsed.idx.data.len(), product);
+    }
+}
+
+#[test]
+fn every_cut_of_the_seed_is_refused() {
+    let seed = seed_file();
+    for bytes in [seed.clone(), gzip(&seed)] {
+        for cut in 0..bytes.len() {
+            assert!(parse(&bytes[..cut]).is_err(), "cut at {cut} accepted");
+            assert!(
+                parse_unsized(&bytes[..cut]).is_err(),
+                "cut at {cut} accepted"
+            );
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        check_consistent(parse(&bytes));
+        check_consistent(parse_unsized(&bytes));
+    }
+
+    #[test]
+    fn random_headers_never_panic(
+        dtype in prop_oneof![Just(0x08u8), Just(0x09), Just(0x0b), Just(0x0c), Just(0x0d), Just(0x0e), any::<u8>()],
+        dims in proptest::collection::vec(any::<u32>(), 0..5),
+        data in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let bytes = idx_bytes(dtype, &dims, &data);
+        check_consistent(parse(&bytes));
+        check_consistent(parse_unsized(&bytes));
+        check_consistent(parse(&gzip(&bytes)));
+    }
+
+    #[test]
+    fn flipped_bytes_never_panic(flips in proptest::collection::vec((any::<prop::sample::Index>(), 1..=255u8), 1..6)) {
+        for mut bytes in [seed_file(), gzip(&seed_file())] {
+            for (at, mask) in &flips {
+                let i = at.index(bytes.len());
+                bytes[i] ^= mask;
+            }
+            check_consistent(parse(&bytes));
+            check_consistent(parse_unsized(&bytes));
+        }
+    }
+
+    #[test]
+    fn cut_files_never_panic(cut in 0usize..200) {
+        for bytes in [seed_file(), gzip(&seed_file())] {
+            let cut = cut.min(bytes.len());
+            check_consistent(parse(&bytes[..cut]));
+        }
+    }
+
+    #[test]
+    fn reservation_never_exceeds_the_input(
+        dtype in prop_oneof![Just(Dtype::U8), Just(Dtype::I8), Just(Dtype::I16), Just(Dtype::I32), Just(Dtype::F32), Just(Dtype::F64)],
+        dims in proptest::collection::vec(any::<u32>(), 1..5),
+        input in any::<u64>(),
+    ) {
+        let header = IdxHeader { dtype, dims };
+        if let Ok(n) = expected_data_len(&header, Available::Exactly(input), Path::new("p")) {
+            prop_assert!(n as u64 <= input);
+        }
+        if let Ok(n) = expected_data_len(&header, Available::AtMost(input), Path::new("p")) {
+            prop_assert!(n as u64 <= input);
+        }
+    }
+}
