@@ -47,6 +47,7 @@
 //! ```
 
 pub mod checkpoint;
+pub mod commands;
 pub mod data;
 pub mod error;
 pub mod gradcheck;
@@ -54,6 +55,7 @@ pub mod linalg;
 pub mod model;
 pub mod nn;
 pub mod optim;
+pub mod report;
 pub mod train;
 
 pub use error::Error;

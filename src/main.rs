@@ -1,3 +1,53 @@
-fn main() {
-    println!("Hello, world!");
+//! `twostage`: train, evaluate and query the two-stage MNIST network from the command line.
+//! This file only parses arguments; the commands live in `twostage::commands`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use twostage::commands::{self, DownloadArgs, EvalArgs, PredictArgs, TrainArgs};
+
+#[derive(Parser)]
+#[command(
+    name = "twostage",
+    version,
+    about = "A from-scratch two-stage MNIST network: autoencoder features, then a classifier"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train stage 1 (features), stage 2 (classifier), optionally fine-tune; save a checkpoint
+    Train(TrainArgs),
+    /// Test accuracy, per-class accuracy and the confusion matrix of a checkpoint
+    Eval(EvalArgs),
+    /// Show one test image, its label, the predicted class and the ten probabilities
+    Predict(PredictArgs),
+    /// Download MNIST, trying mirrors in order and verifying every file
+    Download(DownloadArgs),
+    /// Describe an IDX file (dtype, dims, element count, MNIST checksum); fails on a bad file
+    Inspect {
+        /// An IDX file, plain or gzip-compressed
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Train(args) => commands::train(&args),
+        Command::Eval(args) => commands::eval(&args),
+        Command::Predict(args) => commands::predict(&args),
+        Command::Download(args) => commands::download(&args),
+        Command::Inspect { file } => commands::inspect(&file),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

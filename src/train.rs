@@ -547,3 +547,20 @@ pub fn argmax(values: impl Iterator<Item = f32>) -> usize {
     }
     best.0
 }
+
+/// The ten class probabilities for one image of raw pixels.
+pub fn probabilities(network: &mut TwoStageNetwork<f32>, pixels: &[u8]) -> Vec<f32> {
+    let mut input = Array2::zeros((0, 0));
+    gather_normalised(
+        pixels,
+        pixels.len(),
+        &[0],
+        &normalisation_table(),
+        &mut input,
+    );
+    let logits = network.logits(input.view());
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = logits.iter().map(|&z| (z - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.iter().map(|e| e / sum).collect()
+}

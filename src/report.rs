@@ -1,0 +1,169 @@
+//! What the command line shows: epoch lines in the reference script's format, progress bars,
+//! metrics as JSON Lines, the confusion matrix and digits drawn in ASCII.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::train::{EpochStats, Evaluation, Observer, Stage};
+
+/// The heading the reference script prints before each stage.
+pub fn stage_heading(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Stage1 => "Training Stage 1 (Feature Extraction)",
+        Stage::Stage2 => "Training Stage 2 (Classification)",
+        Stage::Finetune => "Fine-tuning (both stages, end to end)",
+    }
+}
+
+/// `Epoch [1/5], Loss: 0.7860`, as the reference script prints it.
+pub fn epoch_line(stats: &EpochStats) -> String {
+    format!(
+        "Epoch [{}/{}], Loss: {:.4}",
+        stats.epoch, stats.epochs, stats.loss
+    )
+}
+
+/// Prints stage headings and epoch lines to stdout, with a progress bar per epoch on stderr
+/// when stderr is a terminal; collects the epochs for the metrics file.
+pub struct ConsoleObserver {
+    bar: Option<ProgressBar>,
+    batches_per_epoch: usize,
+    interactive: bool,
+    pub epochs: Vec<EpochStats>,
+}
+
+impl ConsoleObserver {
+    pub fn new() -> ConsoleObserver {
+        ConsoleObserver {
+            bar: None,
+            batches_per_epoch: 0,
+            interactive: std::io::stderr().is_terminal(),
+            epochs: Vec::new(),
+        }
+    }
+}
+
+impl Default for ConsoleObserver {
+    fn default() -> Self {
+        ConsoleObserver::new()
+    }
+}
+
+impl Observer for ConsoleObserver {
+    fn stage_start(&mut self, stage: Stage, _epochs: usize, batches_per_epoch: usize) {
+        println!("{}", stage_heading(stage));
+        self.batches_per_epoch = batches_per_epoch;
+    }
+
+    fn batch_end(&mut self, _stage: Stage, epoch: usize, batch: usize, loss: f32) {
+        if !self.interactive {
+            return;
+        }
+        let total = self.batches_per_epoch as u64;
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::new(total);
+            let style = ProgressStyle::with_template(
+                "  epoch {prefix} {bar:30} {pos}/{len} batches, loss {msg} ({eta})",
+            )
+            .expect("the template is valid");
+            bar.set_style(style);
+            bar.set_prefix(epoch.to_string());
+            bar
+        });
+        if batch % 16 == 0 || batch as u64 == total {
+            bar.set_position(batch as u64);
+            bar.set_message(format!("{loss:.4}"));
+        }
+    }
+
+    fn epoch_end(&mut self, stats: &EpochStats) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        println!("{}", epoch_line(stats));
+        self.epochs.push(stats.clone());
+    }
+}
+
+/// One JSON object per line: every epoch, then the test result.
+pub fn metrics_jsonl(epochs: &[EpochStats], test: &Evaluation) -> String {
+    let mut out = String::new();
+    for e in epochs {
+        let _ = writeln!(
+            out,
+            "{{\"stage\":\"{}\",\"epoch\":{},\"loss\":{},\"seconds\":{:.3}}}",
+            e.stage.name(),
+            e.epoch,
+            json_number(e.loss),
+            e.seconds
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{{\"event\":\"test\",\"accuracy\":{},\"loss\":{}}}",
+        json_number(test.accuracy),
+        json_number(test.loss)
+    );
+    out
+}
+
+/// JSON has no NaN or infinity; write `null` for them.
+fn json_number(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        "null".to_string()
+    }
+}
+
+/// Accuracy, per-class accuracy and the confusion matrix, for a terminal.
+pub fn evaluation_table(evaluation: &Evaluation) -> String {
+    let mut out = String::new();
+    let total: u64 = evaluation.confusion.iter().flatten().sum();
+    let _ = writeln!(
+        out,
+        "Test accuracy: {:.2}% ({} images), mean loss {:.4}\n",
+        100.0 * evaluation.accuracy,
+        total,
+        evaluation.loss
+    );
+    let _ = writeln!(
+        out,
+        "Confusion matrix (rows: true digit, columns: predicted)"
+    );
+    let _ = write!(out, "       ");
+    for c in 0..evaluation.confusion.len() {
+        let _ = write!(out, "{c:>6}");
+    }
+    let _ = writeln!(out, "   accuracy");
+    for (digit, (row, accuracy)) in evaluation
+        .confusion
+        .iter()
+        .zip(evaluation.per_class_accuracy())
+        .enumerate()
+    {
+        let _ = write!(out, "  {digit:>3}  ");
+        for count in row {
+            let _ = write!(out, "{count:>6}");
+        }
+        let _ = writeln!(out, "   {:>6.2}%", 100.0 * accuracy);
+    }
+    out
+}
+
+/// A 28×28 image as ASCII art, darker characters for brighter pixels.
+pub fn ascii_digit(pixels: &[u8], width: usize) -> String {
+    const RAMP: &[u8] = b" .:-=+*#%@";
+    let mut out = String::new();
+    for row in pixels.chunks(width) {
+        for &p in row {
+            let c = RAMP[p as usize * (RAMP.len() - 1) / 255] as char;
+            out.push(c);
+            out.push(c);
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,518 @@
+//! The layer kit's semantics, beyond the gradient values the gradient checks cover: gradients
+//! accumulate, `zero_grad` clears them, every misuse is an error rather than a panic, ReLU's
+//! convention at 0, the frozen stage 1, Adam's update, PyTorch's init and parameter names.
+
+use ndarray::{Array1, Array2, array};
+use ndarray_rand::RandomExt;
+use ndarray_rand::rand_distr::Uniform;
+use twostage::nn::{
+    Dense, Layer, MseLoss, ParamMut, Parameters, Relu, Sequential, SoftmaxCrossEntropy,
+};
+use twostage::optim::Adam;
+use twostage::rand::SeedableRng;
+use twostage::rand::rngs::SmallRng;
+use twostage::{Dims, Error, Stage1Grad, TwoStageNetwork};
+
+/// A `(rows, cols)` matrix with entries from `U(−1, 1)`.
+fn random(shape: (usize, usize), rng: &mut SmallRng) -> Array2<f64> {
+    Array2::random_using(shape, Uniform::new(-1.0, 1.0).unwrap(), rng)
+}
+
+/// Every `(name, gradient)` of `params`, in visiting order.
+fn grads<T: twostage::linalg::Scalar>(params: &mut dyn Parameters<T>) -> Vec<(String, Vec<T>)> {
+    let mut grads = Vec::new();
+    params.visit_params(&mut |name, p| {
+        grads.push((name.to_string(), p.grad.iter().copied().collect()))
+    });
+    grads
+}
+
+/// Every `(name, value)` of `params`, in visiting order.
+fn values<T: twostage::linalg::Scalar>(params: &mut dyn Parameters<T>) -> Vec<(String, Vec<T>)> {
+    let mut values = Vec::new();
+    params.visit_params(&mut |name, p| {
+        values.push((name.to_string(), p.value.iter().copied().collect()))
+    });
+    values
+}
+
+/// The small network of the gradient checks.
+fn small_network(seed: u64) -> TwoStageNetwork<f64> {
+    let dims = Dims {
+        input: 12,
+        hidden1: 10,
+        features: 8,
+        hidden2: 6,
+        classes: 4,
+    };
+    TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(seed))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accumulation and zero_grad
+
+#[test]
+fn dense_backward_twice_accumulates_twice() {
+    // Small integers: every product and sum is exact, so "twice" can be checked with ==.
+    let mut layer = Dense::<f64>::from_weights(
+        array![[1.0, -2.0, 3.0], [0.0, 4.0, -1.0]],
+        array![0.5, -0.5],
+    );
+    let x = array![[1.0, 2.0, -1.0], [3.0, 0.0, 2.0]]; // (B=2, in=3)
+    let dy = array![[1.0, -1.0], [2.0, 3.0]]; // (B=2, out=2)
+    layer.forward(x.view());
+    layer.backward(dy.view(), false).unwrap();
+    // dW = dyᵀ·x, db = Σ_b dy
+    assert_eq!(layer.dweight, array![[7.0, 2.0, 3.0], [8.0, -2.0, 7.0]]);
+    assert_eq!(layer.dbias, array![3.0, 2.0]);
+    layer.backward(dy.view(), false).unwrap();
+    assert_eq!(layer.dweight, array![[14.0, 4.0, 6.0], [16.0, -4.0, 14.0]]);
+    assert_eq!(layer.dbias, array![6.0, 4.0]);
+    layer.zero_grad();
+    assert!(layer.dweight.iter().chain(&layer.dbias).all(|&g| g == 0.0));
+}
+
+/// The classifier's and the autoencoder's backward, run twice from one forward, give every
+/// tensor of the network twice the gradient of one run.
+#[test]
+fn network_backward_twice_accumulates_twice() {
+    let mut rng = SmallRng::seed_from_u64(10);
+    let mut network = small_network(10);
+    let x = random((5, 12), &mut rng);
+    let labels = [3, 0, 1, 3, 2];
+    let mut ce = SoftmaxCrossEntropy::new();
+    let mut mse = MseLoss::new();
+    let logits = network.logits(x.view());
+    ce.forward(logits, &labels).unwrap();
+    let reconstruction = network.reconstruction(x.view()).to_owned();
+    mse.forward(reconstruction.view(), x.view()).unwrap();
+    // The caches now hold the autoencoder's forward for stage 1 and the decoder, and the
+    // classifier's for stage 2 (stage 1's forward is the same in both).
+    let backward = |network: &mut TwoStageNetwork<f64>,
+                    ce: &mut SoftmaxCrossEntropy<f64>,
+                    mse: &mut MseLoss<f64>| {
+        network
+            .logits_backward(ce.backward().unwrap(), Stage1Grad::Trainable)
+            .unwrap();
+        network
+            .reconstruction_backward(mse.backward().unwrap())
+            .unwrap();
+    };
+    network.zero_grad();
+    backward(&mut network, &mut ce, &mut mse);
+    let once = grads(&mut network);
+    backward(&mut network, &mut ce, &mut mse);
+    let twice = grads(&mut network);
+    for ((name, once), (_, twice)) in once.iter().zip(&twice) {
+        assert!(once.iter().any(|&g| g != 0.0), "{name}: no gradient");
+        let scale = once.iter().fold(0.0_f64, |m, g| m.max(g.abs()));
+        for (a, b) in once.iter().zip(twice) {
+            // Weights accumulate through gemm's β = 1, one rounding of an exact doubling; a
+            // bias adds the batch's rows one at a time onto what is there, so its sum is rounded
+            // in a different order the second time: equal up to a few ulps.
+            assert!(
+                (b - 2.0 * a).abs() <= 1e-14 * scale,
+                "{name}: {b} is not twice {a}"
+            );
+        }
+    }
+    network.zero_grad();
+    assert!(
+        grads(&mut network)
+            .iter()
+            .all(|(_, g)| g.iter().all(|&g| g == 0.0))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors instead of panics
+
+#[test]
+fn backward_before_forward_is_an_error() {
+    let mut rng = SmallRng::seed_from_u64(11);
+    let dy = Array2::<f64>::zeros((2, 2));
+    let layer_name = |result: Result<_, Error>| match result {
+        Err(Error::BackwardBeforeForward { layer }) => layer,
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("backward before forward succeeded"),
+    };
+    let mut dense = Dense::<f64>::new(3, 2, &mut rng);
+    assert_eq!(
+        layer_name(dense.backward(dy.view(), true).map(|_| ())),
+        "Linear(3, 2)"
+    );
+    let mut relu = Relu::<f64>::new();
+    assert_eq!(
+        layer_name(relu.backward(dy.view(), true).map(|_| ())),
+        "ReLU()"
+    );
+    // Sequential fails at its last layer, the first to run backward.
+    let mut sequential = Sequential::new(vec![
+        Box::new(Dense::<f64>::new(3, 4, &mut rng)),
+        Box::new(Relu::new()),
+        Box::new(Dense::new(4, 2, &mut rng)),
+    ]);
+    assert_eq!(
+        layer_name(sequential.backward(dy.view(), true).map(|_| ())),
+        "Linear(4, 2)"
+    );
+    // The message names the layer.
+    let message = dense.backward(dy.view(), true).unwrap_err().to_string();
+    assert!(
+        message.contains("Linear(3, 2)") && message.contains("before forward"),
+        "{message}"
+    );
+}
+
+#[test]
+fn loss_backward_before_forward_is_an_error() {
+    let mut mse = MseLoss::<f64>::new();
+    assert!(matches!(
+        mse.backward(),
+        Err(Error::LossBackwardBeforeForward { loss: "MSELoss" })
+    ));
+    let mut ce = SoftmaxCrossEntropy::<f64>::new();
+    assert!(matches!(
+        ce.backward(),
+        Err(Error::LossBackwardBeforeForward {
+            loss: "CrossEntropyLoss"
+        })
+    ));
+    assert!(ce.probabilities().is_none());
+}
+
+#[test]
+fn cross_entropy_rejects_bad_labels() {
+    let logits = Array2::<f64>::zeros((2, 3)); // (B=2, classes=3)
+    let mut ce = SoftmaxCrossEntropy::new();
+    match ce.forward(logits.view(), &[0, 3]) {
+        Err(Error::Label {
+            label,
+            row,
+            classes,
+        }) => assert_eq!((label, row, classes), (3, 1, 3)),
+        other => panic!("expected a label error, got {other:?}"),
+    }
+    match ce.forward(logits.view(), &[0]) {
+        Err(Error::Shape {
+            expected, found, ..
+        }) => assert_eq!((expected, found), (vec![2], vec![1])),
+        other => panic!("expected a shape error, got {other:?}"),
+    }
+    // A rejected forward caches nothing: backward still has no forward to work from.
+    assert!(matches!(
+        ce.backward(),
+        Err(Error::LossBackwardBeforeForward { .. })
+    ));
+}
+
+#[test]
+fn mse_rejects_mismatched_target() {
+    let mut mse = MseLoss::<f64>::new();
+    let result = mse.forward(Array2::zeros((2, 3)).view(), Array2::zeros((3, 2)).view());
+    match result {
+        Err(Error::Shape {
+            expected, found, ..
+        }) => assert_eq!((expected, found), (vec![2, 3], vec![3, 2])),
+        other => panic!("expected a shape error, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReLU and Dense conventions
+
+#[test]
+fn relu_gradient_at_zero_is_zero() {
+    // PyTorch's convention: the gradient passes only where the output is positive.
+    let mut relu = Relu::<f64>::new();
+    let x = array![[-1.0, 0.0, -0.0, 2.0, 1e-300]];
+    let y = relu.forward(x.view()).to_owned();
+    assert_eq!(y, array![[0.0, 0.0, 0.0, 2.0, 1e-300]]);
+    let dy = array![[5.0, 5.0, 5.0, 5.0, 5.0]];
+    let dx = relu.backward(dy.view(), true).unwrap().unwrap().to_owned();
+    assert_eq!(dx, array![[0.0, 0.0, 0.0, 5.0, 5.0]]);
+}
+
+#[test]
+fn dense_without_dx_returns_none_but_accumulates() {
+    let mut rng = SmallRng::seed_from_u64(12);
+    let mut layer = Dense::<f64>::new(3, 2, &mut rng);
+    let x = random((4, 3), &mut rng);
+    let dy = random((4, 2), &mut rng);
+    layer.forward(x.view());
+    assert!(layer.backward(dy.view(), false).unwrap().is_none());
+    assert!(layer.dweight.iter().all(|&g| g != 0.0));
+    assert!(layer.dbias.iter().all(|&g| g != 0.0));
+    assert_eq!(
+        layer.backward(dy.view(), true).unwrap().unwrap().dim(),
+        (4, 3)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The frozen stage 1
+
+#[test]
+fn frozen_stage1_gets_no_gradient() {
+    let mut rng = SmallRng::seed_from_u64(13);
+    let mut network = small_network(13);
+    let x = random((5, 12), &mut rng);
+    let mut ce = SoftmaxCrossEntropy::new();
+    let logits = network.logits(x.view());
+    ce.forward(logits, &[3, 0, 1, 3, 2]).unwrap();
+    network.zero_grad();
+    network
+        .logits_backward(ce.backward().unwrap(), Stage1Grad::Frozen)
+        .unwrap();
+    for (name, grad) in grads(&mut network) {
+        let nonzero = grad.iter().any(|&g| g != 0.0);
+        assert_eq!(nonzero, name.starts_with("stage2."), "{name}");
+    }
+}
+
+#[test]
+fn frozen_stage1_backward_never_runs() {
+    // Stage 2 alone has run forward; stage 1 has no cache, so running its backward would fail.
+    let mut rng = SmallRng::seed_from_u64(14);
+    let mut network = small_network(14);
+    let features = random((5, 8), &mut rng);
+    network.stage2.forward(features.view());
+    let dlogits = random((5, 4), &mut rng);
+    network
+        .logits_backward(dlogits.view(), Stage1Grad::Frozen)
+        .unwrap();
+    match network.logits_backward(dlogits.view(), Stage1Grad::Trainable) {
+        Err(Error::BackwardBeforeForward { layer }) => assert_eq!(layer, "Linear(10, 8)"),
+        other => panic!("expected stage 1 to fail, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adam
+
+/// One bare tensor: the smallest thing Adam can update.
+struct Tensor {
+    value: Array1<f64>,
+    grad: Array1<f64>,
+}
+
+impl Parameters<f64> for Tensor {
+    fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, f64>)) {
+        f(
+            "tensor",
+            ParamMut {
+                value: self.value.view_mut().into_dyn(),
+                grad: self.grad.view_mut().into_dyn(),
+            },
+        );
+    }
+}
+
+/// Adam from the paper's formulas with PyTorch's ε placement, in `f64`:
+/// `m̂ = m / (1 − β₁ᵗ)`, `v̂ = v / (1 − β₂ᵗ)`, `θ ← θ − lr·m̂ / (√v̂ + ε)`.
+struct TextbookAdam {
+    m: Vec<f64>,
+    v: Vec<f64>,
+    t: i32,
+}
+
+impl TextbookAdam {
+    const BETA1: f64 = 0.9;
+    const BETA2: f64 = 0.999;
+    const EPS: f64 = 1e-8;
+
+    fn new(len: usize) -> TextbookAdam {
+        TextbookAdam {
+            m: vec![0.0; len],
+            v: vec![0.0; len],
+            t: 0,
+        }
+    }
+
+    fn step(&mut self, theta: &mut [f64], g: &[f64], lr: f64) {
+        self.t += 1;
+        for i in 0..theta.len() {
+            self.m[i] = Self::BETA1 * self.m[i] + (1.0 - Self::BETA1) * g[i];
+            self.v[i] = Self::BETA2 * self.v[i] + (1.0 - Self::BETA2) * g[i] * g[i];
+            let m_hat = self.m[i] / (1.0 - Self::BETA1.powi(self.t));
+            let v_hat = self.v[i] / (1.0 - Self::BETA2.powi(self.t));
+            theta[i] -= lr * m_hat / (v_hat.sqrt() + Self::EPS);
+        }
+    }
+}
+
+#[test]
+fn adam_matches_the_formula() {
+    let lr = 0.1;
+    let mut tensor = Tensor {
+        value: array![0.0, 0.0, 0.0],
+        grad: array![1.0, -2.0, 0.5],
+    };
+    let mut adam = Adam::new(lr);
+    adam.step(&mut tensor);
+    assert_eq!(adam.steps, 1);
+    // At step 1, m̂ = g and v̂ = g², so θ₁ = −lr·g / (|g| + ε): a step of almost exactly lr
+    // against the sign of every gradient, whatever its size.
+    let expected = [
+        -0.1 / (1.0 + 1e-8),
+        0.2 / (2.0 + 1e-8),
+        -0.05 / (0.5 + 1e-8),
+    ];
+    for (theta, e) in tensor.value.iter().zip(expected) {
+        assert!(
+            (theta - e).abs() <= 1e-12,
+            "θ = {}, expected {expected:?}",
+            tensor.value
+        );
+    }
+    // Later steps, against the textbook formulas.
+    let mut textbook = TextbookAdam::new(3);
+    let mut theta = vec![0.0; 3];
+    textbook.step(&mut theta, &[1.0, -2.0, 0.5], lr);
+    for g in [[0.3, 0.1, -4.0], [0.0, -1.0, 2.0], [-0.7, 0.0, 0.25]] {
+        tensor.grad = Array1::from(g.to_vec());
+        adam.step(&mut tensor);
+        textbook.step(&mut theta, &g, lr);
+        for (a, b) in tensor.value.iter().zip(&theta) {
+            assert!(
+                (a - b).abs() <= 1e-12,
+                "step {}: θ = {}, textbook {theta:?}",
+                adam.steps,
+                tensor.value
+            );
+        }
+    }
+}
+
+#[test]
+fn adam_large_tensor_matches_the_formula() {
+    // 784·64 = 50176 weights: updated in parallel chunks.
+    let mut rng = SmallRng::seed_from_u64(15);
+    let mut layer = Dense::<f64>::new(784, 64, &mut rng);
+    let mut adam = Adam::new(1e-3);
+    let mut textbook = [TextbookAdam::new(784 * 64), TextbookAdam::new(64)];
+    let mut expected: Vec<Vec<f64>> = values(&mut layer).into_iter().map(|(_, v)| v).collect();
+    for _ in 0..3 {
+        layer.dweight = random((64, 784), &mut rng);
+        layer.dbias = random((1, 64), &mut rng).into_shape_with_order(64).unwrap();
+        adam.step(&mut layer);
+        for ((reference, theta), (_, g)) in textbook
+            .iter_mut()
+            .zip(&mut expected)
+            .zip(grads(&mut layer))
+        {
+            reference.step(theta, &g, 1e-3);
+        }
+        for ((name, value), theta) in values(&mut layer).iter().zip(&expected) {
+            let worst = value
+                .iter()
+                .zip(theta)
+                .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
+            assert!(worst <= 1e-12, "{name}: off by {worst:e}");
+        }
+    }
+}
+
+#[test]
+fn adam_with_zero_gradient_changes_nothing() {
+    // m and v stay 0, so every update is 0 / (0 + ε) = 0: on the one-thread path (the bias) and
+    // the parallel one (the 200704 weights).
+    let mut layer = Dense::<f32>::new(784, 256, &mut SmallRng::seed_from_u64(16));
+    let before = values(&mut layer);
+    let mut adam = Adam::new(0.1);
+    for _ in 0..3 {
+        layer.zero_grad();
+        adam.step(&mut layer);
+    }
+    assert!(
+        values(&mut layer) == before,
+        "weights moved under zero gradients"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Initialisation and names
+
+#[test]
+fn dense_init_is_pytorch_default() {
+    let mut layer = Dense::<f64>::new(784, 256, &mut SmallRng::seed_from_u64(17));
+    let bound = 1.0 / 784.0_f64.sqrt(); // 1/28
+    for (name, value) in values(&mut layer) {
+        let largest = value.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        let mean = value.iter().sum::<f64>() / value.len() as f64;
+        assert!(largest <= bound, "{name}: {largest} outside ±{bound}");
+        // Filling the whole interval, centred on 0 (not, say, U(0, bound) or a narrower range).
+        assert!(
+            largest > 0.95 * bound,
+            "{name}: largest entry only {largest}"
+        );
+        assert!(mean.abs() < 0.1 * bound, "{name}: mean {mean}");
+        assert!(value.iter().any(|&v| v < 0.0) && value.iter().any(|&v| v > 0.0));
+    }
+    // The same bound in f32.
+    let mut layer = Dense::<f32>::new(784, 256, &mut SmallRng::seed_from_u64(17));
+    let bound = (1.0 / 784.0_f64.sqrt()) as f32;
+    assert!(
+        values(&mut layer)
+            .iter()
+            .all(|(_, v)| v.iter().all(|w| w.abs() <= bound))
+    );
+}
+
+#[test]
+fn dense_init_depends_on_the_seed_only() {
+    let draw = |seed| {
+        values(&mut Dense::<f32>::new(
+            784,
+            256,
+            &mut SmallRng::seed_from_u64(seed),
+        ))
+    };
+    assert!(draw(18) == draw(18), "the same seed gave different weights");
+    let (a, b) = (draw(18), draw(19));
+    for ((name, a), (_, b)) in a.iter().zip(&b) {
+        assert!(a != b, "{name}: different seeds gave the same values");
+    }
+}
+
+#[test]
+fn network_parameter_names_are_pytorch_state_dict_keys() {
+    let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(20));
+    let mut found: Vec<(String, Vec<usize>)> = Vec::new();
+    network.visit_params(&mut |name, p| found.push((name.to_string(), p.value.shape().to_vec())));
+    let expected: Vec<(String, Vec<usize>)> = [
+        ("stage1.0.weight", vec![256, 784]),
+        ("stage1.0.bias", vec![256]),
+        ("stage1.2.weight", vec![128, 256]),
+        ("stage1.2.bias", vec![128]),
+        ("stage2.0.weight", vec![64, 128]),
+        ("stage2.0.bias", vec![64]),
+        ("stage2.2.weight", vec![10, 64]),
+        ("stage2.2.bias", vec![10]),
+        ("decoder.0.weight", vec![256, 128]),
+        ("decoder.0.bias", vec![256]),
+        ("decoder.2.weight", vec![784, 256]),
+        ("decoder.2.bias", vec![784]),
+    ]
+    .into_iter()
+    .map(|(name, shape)| (name.to_string(), shape))
+    .collect();
+    assert_eq!(found, expected);
+    // Gradients have their tensor's shape.
+    network.visit_params(&mut |name, p| assert_eq!(p.grad.shape(), p.value.shape(), "{name}"));
+    assert_eq!(
+        network.num_params(),
+        784 * 256
+            + 256
+            + 256 * 128
+            + 128
+            + 128 * 64
+            + 64
+            + 64 * 10
+            + 10
+            + 128 * 256
+            + 256
+            + 256 * 784
+            + 784
+    );
+}
