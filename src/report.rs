@@ -72,7 +72,7 @@ impl Observer for ConsoleObserver {
             bar.set_prefix(epoch.to_string());
             bar
         });
-        if batch % 16 == 0 || batch as u64 == total {
+        if batch.is_multiple_of(16) || batch as u64 == total {
             bar.set_position(batch as u64);
             bar.set_message(format!("{loss:.4}"));
         }
