@@ -47,7 +47,7 @@ fn operand<T: Scalar + SampleUniform>(
 
 /// Checks `gemm` against `gemm_naive` for `c = α·a·b + β·c`, element by element, within
 /// `tolerance` times the size of the terms summed, `|α|·Σₖ|a||b| + |β·c|` (the scale of the
-/// rounding error of any order of summation).
+/// rounding error of any order of summation); returns the worst relative difference.
 fn check_against_naive<T: Scalar>(
     what: &str,
     alpha: T,
@@ -56,21 +56,30 @@ fn check_against_naive<T: Scalar>(
     beta: T,
     c: &Array2<T>,
     tolerance: f64,
-) {
+) -> f64 {
     let mut fast = c.clone();
     gemm(alpha, a, b, beta, fast.view_mut());
     let mut naive = c.clone();
     gemm_naive(alpha, a, b, beta, naive.view_mut());
     // scale = |α|·|a|·|b| + |β|·|c|
     let mut scale = c.mapv(|v| (beta * v).abs());
-    gemm_naive(alpha.abs(), a.mapv(T::abs).view(), b.mapv(T::abs).view(), T::one(), scale.view_mut());
+    gemm_naive(
+        alpha.abs(),
+        a.mapv(T::abs).view(),
+        b.mapv(T::abs).view(),
+        T::one(),
+        scale.view_mut(),
+    );
     let mut worst = 0.0_f64;
     for ((f, n), s) in fast.iter().zip(&naive).zip(&scale) {
         let error = Scalar::to_f64((*f - *n).abs()) / Scalar::to_f64(*s).max(f64::MIN_POSITIVE);
-        assert!(error <= tolerance, "{what}: gemm {f}, naive {n} (relative {error:e})");
+        assert!(
+            error <= tolerance,
+            "{what}: gemm {f}, naive {n} (relative {error:e})"
+        );
         worst = worst.max(error);
     }
-    eprintln!("{what}: worst relative difference {worst:.2e}");
+    worst
 }
 
 /// Every shape, every layout of `a` and `b`, with α = 1, β = 0 and with α = 0.75, β = −1.5.
@@ -78,18 +87,25 @@ fn all_shapes_and_layouts<T: Scalar + SampleUniform>(tolerance: f64) {
     let mut rng = SmallRng::seed_from_u64(0);
     let layouts = [Layout::Standard, Layout::Transposed];
     for (m, k, n) in SHAPES {
+        let mut worst = 0.0_f64;
         for a_layout in layouts {
             for b_layout in layouts {
                 let a = operand::<T>(m, k, a_layout, &mut rng);
                 let b = operand::<T>(k, n, b_layout, &mut rng);
                 let c = random::<T>((m, n), &mut rng);
                 for (alpha, beta) in [(1.0, 0.0), (0.75, -1.5)] {
-                    let what = format!("({m}×{k} {a_layout:?})·({k}×{n} {b_layout:?}), α {alpha}, β {beta}");
+                    let what = format!(
+                        "({m}×{k} {a_layout:?})·({k}×{n} {b_layout:?}), α {alpha}, β {beta}"
+                    );
                     let (alpha, beta) = (T::from_f64(alpha), T::from_f64(beta));
-                    check_against_naive(&what, alpha, a.view(), b.view(), beta, &c, tolerance);
+                    let error =
+                        check_against_naive(&what, alpha, a.view(), b.view(), beta, &c, tolerance);
+                    worst = worst.max(error);
                 }
             }
         }
+        let type_name = std::any::type_name::<T>();
+        eprintln!("{type_name} ({m}×{k})·({k}×{n}): worst relative difference {worst:.2e}");
     }
 }
 
@@ -113,7 +129,8 @@ fn gemm_handles_strided_and_reversed_views() {
     let b_source = random::<f64>((784, 300), &mut rng);
     let b = b_source.slice(s![..;-1, ..]); // (784, 300)
     let c = random::<f64>((40, 300), &mut rng);
-    check_against_naive("strided a · reversed b", 0.5, a, b, 2.0, &c, 1e-12);
+    let worst = check_against_naive("strided a · reversed b", 0.5, a, b, 2.0, &c, 1e-12);
+    eprintln!("strided a · reversed b: worst relative difference {worst:.2e}");
 }
 
 #[test]
@@ -124,10 +141,20 @@ fn gemm_into_transposed_output() {
     let b = random::<f64>((784, 65), &mut rng);
     let mut storage = random::<f64>((65, 70), &mut rng);
     let c0 = storage.t().to_owned();
-    gemm(1.25, a.view(), b.view(), 0.5, storage.view_mut().reversed_axes());
+    gemm(
+        1.25,
+        a.view(),
+        b.view(),
+        0.5,
+        storage.view_mut().reversed_axes(),
+    );
     let mut naive = c0.clone();
     gemm_naive(1.25, a.view(), b.view(), 0.5, naive.view_mut());
-    let worst = storage.t().iter().zip(&naive).fold(0.0_f64, |m, (x, y)| m.max((x - y).abs()));
+    let worst = storage
+        .t()
+        .iter()
+        .zip(&naive)
+        .fold(0.0_f64, |m, (x, y)| m.max((x - y).abs()));
     assert!(worst <= 1e-12 * 784.0, "column-major c: off by {worst:e}");
 }
 
@@ -140,7 +167,10 @@ fn beta_zero_ignores_nan<T: Scalar + SampleUniform>() {
         let b = random::<T>((k, n), &mut rng);
         let mut c = Array2::from_elem((m, n), T::nan());
         gemm(T::one(), a.view(), b.view(), T::zero(), c.view_mut());
-        assert!(c.iter().all(|v| v.is_finite()), "({m}×{k})·({k}×{n}): NaN survived β = 0");
+        assert!(
+            c.iter().all(|v| v.is_finite()),
+            "({m}×{k})·({k}×{n}): NaN survived β = 0"
+        );
         let mut expected = Array2::zeros((m, n));
         gemm_serial(T::one(), a.view(), b.view(), T::zero(), expected.view_mut());
         assert!(c == expected, "({m}×{k})·({k}×{n})");
@@ -160,14 +190,30 @@ fn beta_zero_ignores_nan_f64() {
 /// Runs `gemm` in a pool of `threads` threads and `gemm_serial` on one, and demands identical
 /// bits: the split must not change any element's order of summation.
 fn split_is_bit_identical<T: Scalar + SampleUniform>(threads: usize) {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     let mut rng = SmallRng::seed_from_u64(4);
     let layouts = [Layout::Standard, Layout::Transposed];
     // The large shapes, plus a wide one and a tall one (the split cuts the longer side of c).
-    let shapes = [(33, 784, 257), (32, 784, 256), (300, 784, 300), (20, 784, 1000), (1000, 784, 20)];
+    let shapes = [
+        (33, 784, 257),
+        (32, 784, 256),
+        (300, 784, 300),
+        (20, 784, 1000),
+        (1000, 784, 20),
+    ];
     for (m, k, n) in shapes {
-        assert!(m * k * n >= 2 * PARALLEL_MIN_MACS, "({m}×{k})·({k}×{n}) is too small to split");
-        for (a_layout, b_layout) in [(layouts[0], layouts[0]), (layouts[1], layouts[0]), (layouts[0], layouts[1])] {
+        assert!(
+            m * k * n >= 2 * PARALLEL_MIN_MACS,
+            "({m}×{k})·({k}×{n}) is too small to split"
+        );
+        for (a_layout, b_layout) in [
+            (layouts[0], layouts[0]),
+            (layouts[1], layouts[0]),
+            (layouts[0], layouts[1]),
+        ] {
             let a = operand::<T>(m, k, a_layout, &mut rng);
             let b = operand::<T>(k, n, b_layout, &mut rng);
             let c = random::<T>((m, n), &mut rng);
@@ -183,8 +229,7 @@ fn split_is_bit_identical<T: Scalar + SampleUniform>(threads: usize) {
                 .filter(|(x, y)| Scalar::to_f64(**x).to_bits() != Scalar::to_f64(**y).to_bits())
                 .count();
             assert_eq!(
-                differing,
-                0,
+                differing, 0,
                 "{threads} threads, ({m}×{k} {a_layout:?})·({k}×{n} {b_layout:?}): {differing} elements differ from gemm_serial"
             );
         }

@@ -127,7 +127,9 @@ impl<T: Scalar> SoftmaxCrossEntropy<T> {
                 .for_each(|p, &z| *p = (z - max).exp());
             let sum: T = p.iter().copied().sum();
             p.mapv_inplace(|e| e / sum);
-            total += (sum.ln() + max - z[label]).to_f64();
+            // −log p_y = log Σ e^{z − max} − (z_y − max), in PyTorch's log_softmax order: when
+            // z_y is the maximum, z_y − max is exactly 0 and no precision is lost to `max`.
+            total += (sum.ln() - (z[label] - max)).to_f64();
         }
         self.labels.clear();
         self.labels.extend_from_slice(labels);
