@@ -162,6 +162,23 @@ fn check_lr(flag: &'static str, lr: f64) -> Result<(), Error> {
     }
 }
 
+/// An output file's directory must exist, and the path must not be a directory.
+fn check_output_dir(flag: &'static str, path: &Path) -> Result<(), Error> {
+    if path.is_dir() {
+        return Err(invalid(
+            flag,
+            format!("{} is a directory, not a file", path.display()),
+        ));
+    }
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(invalid(
+            flag,
+            format!("directory {} does not exist", dir.display()),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Sizes the global thread pool (`None`: all cores).
 fn set_threads(threads: Option<usize>) -> Result<(), Error> {
     let Some(n) = threads else {
@@ -216,6 +233,11 @@ pub fn train(args: &TrainArgs) -> Result<(), Error> {
     check_lr("--finetune-lr", args.finetune_lr)?;
     if args.train_limit == Some(0) {
         return Err(invalid("--train-limit", "must be at least 1 image"));
+    }
+    // Outputs go where they can be written, or training would be lost at the end.
+    check_output_dir("--save", &args.save)?;
+    if let Some(metrics) = &args.metrics {
+        check_output_dir("--metrics", metrics)?;
     }
     let init: Option<TensorFile> = match &args.init {
         Some(path) => Some(checkpoint::read(path)?),
