@@ -20,7 +20,7 @@ use crate::data::batches::{
 };
 use crate::error::Error;
 use crate::model::{Part, Stage1Grad, TwoStageNetwork};
-use crate::nn::{MseLoss, Parameters, SoftmaxCrossEntropy};
+use crate::nn::{Layer, MseLoss, Parameters, SoftmaxCrossEntropy};
 use crate::optim::Adam;
 use crate::rand::SeedableRng;
 use crate::rand::rngs::SmallRng;
@@ -139,32 +139,84 @@ pub trait Observer {
 pub struct Silent;
 impl Observer for Silent {}
 
-/// The reusable state of a batch loop: visiting order, batch buffers, the shuffling RNG.
+/// The reusable state of a batch loop: the visiting order and its RNG, and the batch buffers.
 pub struct Batches {
-    table: [f32; 256],
     order: Vec<usize>,
-    inputs: Array2<f32>,
-    labels: Vec<usize>,
     rng: SmallRng,
     batch_size: usize,
     shuffle: bool,
+    buffers: BatchBuffers,
+}
+
+/// One batch's inputs and labels, reused from batch to batch.
+struct BatchBuffers {
+    table: [f32; 256],
+    /// `x: (B, 784)` normalised pixels, or `(B, 128)` features in stage 2.
+    inputs: Array2<f32>,
+    labels: Vec<usize>,
+}
+
+impl BatchBuffers {
+    /// Gathers the batch's normalised pixels and labels.
+    fn gather(&mut self, examples: Examples, indices: &[usize]) {
+        gather_normalised(
+            examples.pixels,
+            examples.width,
+            indices,
+            &self.table,
+            &mut self.inputs,
+        );
+        gather_labels(examples.labels, indices, &mut self.labels);
+    }
 }
 
 impl Batches {
     pub fn new(batch_size: usize, shuffle: bool, seed: u64) -> Batches {
         Batches {
-            table: normalisation_table(),
             order: Vec::new(),
-            inputs: Array2::zeros((0, 0)),
-            labels: Vec::new(),
             rng: SmallRng::seed_from_u64(seed),
             batch_size,
             shuffle,
+            buffers: BatchBuffers {
+                table: normalisation_table(),
+                inputs: Array2::zeros((0, 0)),
+                labels: Vec::new(),
+            },
         }
     }
 
     fn batches_per_epoch(&self, n: usize) -> usize {
         n.div_ceil(self.batch_size)
+    }
+
+    /// One pass over `n` examples: `step` trains on each batch (given its example indices) and
+    /// returns the batch loss, which must be finite. Returns (sum of batch losses, batches).
+    fn epoch(
+        &mut self,
+        n: usize,
+        stage: Stage,
+        epoch: usize,
+        observer: &mut dyn Observer,
+        mut step: impl FnMut(&[usize], &mut BatchBuffers) -> Result<f32, Error>,
+    ) -> Result<(f64, usize), Error> {
+        epoch_order(&mut self.order, n, self.shuffle, &mut self.rng);
+        let mut total = 0.0;
+        let mut count = 0;
+        for (b, indices) in self.order.chunks(self.batch_size).enumerate() {
+            let loss = step(indices, &mut self.buffers)?;
+            if !loss.is_finite() {
+                return Err(Error::Diverged {
+                    stage: stage.name(),
+                    epoch,
+                    batch: b + 1,
+                    loss: loss as f64,
+                });
+            }
+            total += loss as f64;
+            count += 1;
+            observer.batch_end(stage, epoch, b + 1, loss);
+        }
+        Ok((total, count))
     }
 }
 
@@ -184,108 +236,106 @@ pub fn run(
     }
     let mut batches = Batches::new(schedule.batch_size, schedule.shuffle, schedule.seed);
     let mut stats = Vec::new();
-    let per_epoch = batches.batches_per_epoch(train.len());
-
-    if schedule.stage1 != Stage1Mode::None && schedule.stage1_epochs > 0 {
-        observer.stage_start(Stage::Stage1, schedule.stage1_epochs, per_epoch);
-        let mut adam = Adam::new(schedule.lr);
-        for epoch in 1..=schedule.stage1_epochs {
-            let start = Instant::now();
-            let loss = match schedule.stage1 {
-                Stage1Mode::Autoencoder => {
-                    autoencoder_epoch(network, &mut adam, train, &mut batches, epoch, observer)?
-                }
-                _ => seed_epoch(network, &mut adam, train, &mut batches, epoch, observer)?,
-            };
-            stats.push(finish(
-                Stage::Stage1,
-                epoch,
-                schedule.stage1_epochs,
-                loss,
-                start,
-                observer,
-            ));
-        }
-    }
-
-    if schedule.stage2_epochs > 0 {
-        observer.stage_start(Stage::Stage2, schedule.stage2_epochs, per_epoch);
-        // Stage 1 is frozen: its features are the same in every epoch, so compute them once.
-        let features = features_of(network, train, 1024);
-        let mut adam = Adam::new(schedule.lr);
-        for epoch in 1..=schedule.stage2_epochs {
-            let start = Instant::now();
-            let loss = head_epoch(
+    let stage1_epochs = if schedule.stage1 == Stage1Mode::None {
+        0
+    } else {
+        schedule.stage1_epochs
+    };
+    let autoencoder = schedule.stage1 == Stage1Mode::Autoencoder;
+    let n = train.len();
+    train_stage(
+        Stage::Stage1,
+        stage1_epochs,
+        schedule.lr,
+        n,
+        &mut batches,
+        observer,
+        &mut stats,
+        |adam, batches, epoch, observer| {
+            if autoencoder {
+                autoencoder_epoch(network, adam, train, batches, epoch, observer)
+            } else {
+                seed_epoch(network, adam, train, batches, epoch, observer)
+            }
+        },
+    )?;
+    // Stage 1 is frozen from here: its features are the same in every epoch, so compute them once.
+    let features = if schedule.stage2_epochs > 0 {
+        features_of(network, train, 1024)
+    } else {
+        Array2::zeros((0, 0))
+    };
+    train_stage(
+        Stage::Stage2,
+        schedule.stage2_epochs,
+        schedule.lr,
+        n,
+        &mut batches,
+        observer,
+        &mut stats,
+        |adam, batches, epoch, observer| {
+            head_epoch(
                 network,
-                &mut adam,
+                adam,
                 &features,
                 train.labels,
-                &mut batches,
+                batches,
                 epoch,
                 observer,
-            )?;
-            stats.push(finish(
-                Stage::Stage2,
-                epoch,
-                schedule.stage2_epochs,
-                loss,
-                start,
-                observer,
-            ));
-        }
-    }
-
-    if schedule.finetune_epochs > 0 {
-        observer.stage_start(Stage::Finetune, schedule.finetune_epochs, per_epoch);
-        let mut adam = Adam::new(schedule.finetune_lr);
-        for epoch in 1..=schedule.finetune_epochs {
-            let start = Instant::now();
-            let loss = finetune_epoch(network, &mut adam, train, &mut batches, epoch, observer)?;
-            stats.push(finish(
-                Stage::Finetune,
-                epoch,
-                schedule.finetune_epochs,
-                loss,
-                start,
-                observer,
-            ));
-        }
-    }
+            )
+        },
+    )?;
+    train_stage(
+        Stage::Finetune,
+        schedule.finetune_epochs,
+        schedule.finetune_lr,
+        n,
+        &mut batches,
+        observer,
+        &mut stats,
+        |adam, batches, epoch, observer| {
+            finetune_epoch(network, adam, train, batches, epoch, observer)
+        },
+    )?;
     Ok(stats)
 }
 
-fn finish(
+/// `epochs` epochs of one stage over `n` examples with a fresh Adam; appends each epoch's stats.
+#[allow(clippy::too_many_arguments)]
+fn train_stage(
     stage: Stage,
-    epoch: usize,
     epochs: usize,
-    loss_sum_and_count: (f64, usize),
-    start: Instant,
+    lr: f64,
+    n: usize,
+    batches: &mut Batches,
     observer: &mut dyn Observer,
-) -> EpochStats {
-    let (sum, count) = loss_sum_and_count;
-    let stats = EpochStats {
-        stage,
-        epoch,
-        epochs,
-        loss: sum / count.max(1) as f64,
-        seconds: start.elapsed().as_secs_f64(),
-    };
-    observer.epoch_end(&stats);
-    stats
-}
-
-/// Stops on a NaN or infinite loss, naming where it happened.
-fn check_finite(loss: f32, stage: Stage, epoch: usize, batch: usize) -> Result<(), Error> {
-    if loss.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::Diverged {
-            stage: stage.name(),
-            epoch,
-            batch,
-            loss: loss as f64,
-        })
+    stats: &mut Vec<EpochStats>,
+    mut one_epoch: impl FnMut(
+        &mut Adam<f32>,
+        &mut Batches,
+        usize,
+        &mut dyn Observer,
+    ) -> Result<(f64, usize), Error>,
+) -> Result<(), Error> {
+    if epochs == 0 {
+        return Ok(());
     }
+    observer.stage_start(stage, epochs, batches.batches_per_epoch(n));
+    let mut adam = Adam::new(lr);
+    for epoch in 1..=epochs {
+        let start = Instant::now();
+        let (sum, count) = one_epoch(&mut adam, batches, epoch, observer)?;
+        let epoch_stats = EpochStats {
+            stage,
+            epoch,
+            epochs,
+            loss: sum / count.max(1) as f64,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        observer.epoch_end(&epoch_stats);
+        stats.push(epoch_stats);
+    }
+    Ok(())
 }
 
 /// One autoencoder epoch: `x → stage1 → decoder → x̂`, `L = MSE(x̂, x)`, Adam over stage1 + decoder.
@@ -298,35 +348,24 @@ pub fn autoencoder_epoch(
     epoch: usize,
     observer: &mut dyn Observer,
 ) -> Result<(f64, usize), Error> {
+    const TRAINED: &[Part] = &[Part::Stage1, Part::Decoder];
     let mut mse = MseLoss::new();
-    epoch_order(
-        &mut batches.order,
+    batches.epoch(
         train.len(),
-        batches.shuffle,
-        &mut batches.rng,
-    );
-    let mut total = 0.0;
-    let mut count = 0;
-    for (batch, indices) in batches.order.chunks(batches.batch_size).enumerate() {
-        gather_normalised(
-            train.pixels,
-            train.width,
-            indices,
-            &batches.table,
-            &mut batches.inputs,
-        );
-        network.parts(&[Part::Stage1, Part::Decoder]).zero_grad();
-        // x: (B, 784) → reconstruction: (B, 784)
-        let reconstruction = network.reconstruction(batches.inputs.view());
-        let loss = mse.forward(reconstruction, batches.inputs.view())?;
-        check_finite(loss, Stage::Stage1, epoch, batch + 1)?;
-        network.reconstruction_backward(mse.backward()?)?;
-        adam.step(&mut network.parts(&[Part::Stage1, Part::Decoder]));
-        total += loss as f64;
-        count += 1;
-        observer.batch_end(Stage::Stage1, epoch, batch + 1, loss);
-    }
-    Ok((total, count))
+        Stage::Stage1,
+        epoch,
+        observer,
+        |indices, batch| {
+            batch.gather(train, indices);
+            network.parts(TRAINED).zero_grad();
+            // x: (B, 784) → reconstruction: (B, 784)
+            let reconstruction = network.reconstruction(batch.inputs.view());
+            let loss = mse.forward(reconstruction, batch.inputs.view())?;
+            network.reconstruction_backward(mse.backward()?)?;
+            adam.step(&mut network.parts(TRAINED));
+            Ok(loss)
+        },
+    )
 }
 
 /// One epoch of the reference script's literal stage 1: `f = stage1(x)`, `L = MSE(f,
@@ -341,35 +380,22 @@ pub fn seed_epoch(
     observer: &mut dyn Observer,
 ) -> Result<(f64, usize), Error> {
     let mut mse = MseLoss::new();
-    epoch_order(
-        &mut batches.order,
+    batches.epoch(
         train.len(),
-        batches.shuffle,
-        &mut batches.rng,
-    );
-    let mut total = 0.0;
-    let mut count = 0;
-    for (batch, indices) in batches.order.chunks(batches.batch_size).enumerate() {
-        gather_normalised(
-            train.pixels,
-            train.width,
-            indices,
-            &batches.table,
-            &mut batches.inputs,
-        );
-        network.stage1.zero_grad();
-        // x: (B, 784) → f: (B, 128); the target is f itself.
-        let features = network.features(batches.inputs.view());
-        let loss = mse.forward(features, features)?;
-        check_finite(loss, Stage::Stage1, epoch, batch + 1)?;
-        let dfeatures = mse.backward()?;
-        crate::nn::Layer::backward(&mut network.stage1, dfeatures, false)?;
-        adam.step(&mut network.stage1);
-        total += loss as f64;
-        count += 1;
-        observer.batch_end(Stage::Stage1, epoch, batch + 1, loss);
-    }
-    Ok((total, count))
+        Stage::Stage1,
+        epoch,
+        observer,
+        |indices, batch| {
+            batch.gather(train, indices);
+            network.stage1.zero_grad();
+            // x: (B, 784) → f: (B, 128); the target is f itself.
+            let features = network.features(batch.inputs.view());
+            let loss = mse.forward(features, features)?;
+            network.stage1.backward(mse.backward()?, false)?;
+            adam.step(&mut network.stage1);
+            Ok(loss)
+        },
+    )
 }
 
 /// Stage 1's features of every example, `(N, features)`, computed `chunk` rows at a time.
@@ -410,29 +436,23 @@ pub fn head_epoch(
     observer: &mut dyn Observer,
 ) -> Result<(f64, usize), Error> {
     let mut cross_entropy = SoftmaxCrossEntropy::new();
-    epoch_order(
-        &mut batches.order,
+    batches.epoch(
         labels.len(),
-        batches.shuffle,
-        &mut batches.rng,
-    );
-    let mut total = 0.0;
-    let mut count = 0;
-    for (batch, indices) in batches.order.chunks(batches.batch_size).enumerate() {
-        gather_rows(features, indices, &mut batches.inputs);
-        gather_labels(labels, indices, &mut batches.labels);
-        network.stage2.zero_grad();
-        // features: (B, 128) → logits: (B, 10)
-        let logits = crate::nn::Layer::forward(&mut network.stage2, batches.inputs.view());
-        let loss = cross_entropy.forward(logits, &batches.labels)?;
-        check_finite(loss, Stage::Stage2, epoch, batch + 1)?;
-        crate::nn::Layer::backward(&mut network.stage2, cross_entropy.backward()?, false)?;
-        adam.step(&mut network.stage2);
-        total += loss as f64;
-        count += 1;
-        observer.batch_end(Stage::Stage2, epoch, batch + 1, loss);
-    }
-    Ok((total, count))
+        Stage::Stage2,
+        epoch,
+        observer,
+        |indices, batch| {
+            gather_rows(features, indices, &mut batch.inputs);
+            gather_labels(labels, indices, &mut batch.labels);
+            network.stage2.zero_grad();
+            // features: (B, 128) → logits: (B, 10)
+            let logits = network.stage2.forward(batch.inputs.view());
+            let loss = cross_entropy.forward(logits, &batch.labels)?;
+            network.stage2.backward(cross_entropy.backward()?, false)?;
+            adam.step(&mut network.stage2);
+            Ok(loss)
+        },
+    )
 }
 
 /// One fine-tuning epoch: `x → stage1 → stage2 → logits`, `L = CE(logits, y)`, Adam over
@@ -445,35 +465,24 @@ pub fn finetune_epoch(
     epoch: usize,
     observer: &mut dyn Observer,
 ) -> Result<(f64, usize), Error> {
+    const TRAINED: &[Part] = &[Part::Stage1, Part::Stage2];
     let mut cross_entropy = SoftmaxCrossEntropy::new();
-    epoch_order(
-        &mut batches.order,
+    batches.epoch(
         train.len(),
-        batches.shuffle,
-        &mut batches.rng,
-    );
-    let mut total = 0.0;
-    let mut count = 0;
-    for (batch, indices) in batches.order.chunks(batches.batch_size).enumerate() {
-        gather_normalised(
-            train.pixels,
-            train.width,
-            indices,
-            &batches.table,
-            &mut batches.inputs,
-        );
-        gather_labels(train.labels, indices, &mut batches.labels);
-        network.parts(&[Part::Stage1, Part::Stage2]).zero_grad();
-        let logits = network.logits(batches.inputs.view());
-        let loss = cross_entropy.forward(logits, &batches.labels)?;
-        check_finite(loss, Stage::Finetune, epoch, batch + 1)?;
-        network.logits_backward(cross_entropy.backward()?, Stage1Grad::Trainable)?;
-        adam.step(&mut network.parts(&[Part::Stage1, Part::Stage2]));
-        total += loss as f64;
-        count += 1;
-        observer.batch_end(Stage::Finetune, epoch, batch + 1, loss);
-    }
-    Ok((total, count))
+        Stage::Finetune,
+        epoch,
+        observer,
+        |indices, batch| {
+            batch.gather(train, indices);
+            network.parts(TRAINED).zero_grad();
+            // x: (B, 784) → logits: (B, 10)
+            let logits = network.logits(batch.inputs.view());
+            let loss = cross_entropy.forward(logits, &batch.labels)?;
+            network.logits_backward(cross_entropy.backward()?, Stage1Grad::Trainable)?;
+            adam.step(&mut network.parts(TRAINED));
+            Ok(loss)
+        },
+    )
 }
 
 /// Test-set results.

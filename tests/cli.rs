@@ -4,7 +4,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use safetensors::tensor::{Dtype, TensorView};
@@ -24,14 +24,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A fresh directory for one test's files.
-fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("twostage-cli-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn s(p: &Path) -> &str {
@@ -63,7 +55,7 @@ fn train_subset_prints_like_the_script_and_round_trips_its_checkpoint() {
     let Some(mnist) = common::mnist_dir() else {
         return;
     };
-    let dir = scratch("subset");
+    let dir = common::temp_dir("subset");
     let (model, metrics) = (dir.join("model.safetensors"), dir.join("metrics.jsonl"));
     let out = twostage(&[
         "train",
@@ -203,7 +195,7 @@ fn same_seed_gives_a_bit_identical_checkpoint() {
     let Some(mnist) = common::mnist_dir() else {
         return;
     };
-    let dir = scratch("seed");
+    let dir = common::temp_dir("seed");
     let run = |name: &str| {
         let path = dir.join(name);
         let out = twostage(&[
@@ -240,7 +232,7 @@ fn cli_training_matches_pytorch_reference_runs() {
     let (Some(files), Some(mnist)) = (common::reference_files(), common::mnist_dir()) else {
         return;
     };
-    let dir = scratch("parity");
+    let dir = common::temp_dir("parity");
     for path in files {
         let reference = checkpoint::read(&path).unwrap();
         let meta = |k: &str| reference.metadata[k].clone();
@@ -304,7 +296,7 @@ fn rng() -> twostage::rand::rngs::SmallRng {
 /// directory given does not exist, so any work would fail differently).
 #[test]
 fn bad_arguments_fail_before_any_work() {
-    let dir = scratch("bad");
+    let dir = common::temp_dir("bad");
     let nowhere = dir.join("no-such-dir");
     let save = dir.join("never.safetensors");
     let cases: &[(&[&str], &str)] = &[
@@ -345,7 +337,7 @@ fn divergence_stops_with_stage_epoch_batch_and_saves_nothing() {
     let Some(mnist) = common::mnist_dir() else {
         return;
     };
-    let dir = scratch("diverge");
+    let dir = common::temp_dir("diverge");
     let save = dir.join("never.safetensors");
     let metrics = dir.join("never.jsonl");
     let out = twostage(&[
@@ -395,7 +387,7 @@ fn f32_bytes(n: usize) -> Vec<u8> {
 
 #[test]
 fn bad_checkpoints_are_clear_errors_naming_the_key() {
-    let dir = scratch("ckpt");
+    let dir = common::temp_dir("ckpt");
     let nowhere = dir.join("no-data");
     let file = |name: &str| dir.join(name);
     write_tensors(

@@ -1,5 +1,7 @@
 //! The downloader against a real HTTP/1.1 server on 127.0.0.1 started by each test.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,35 +15,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use twostage::data::DataError;
 use twostage::data::download::{DownloadOptions, default_data_dir, download_mnist, ensure_mnist};
-use twostage::data::mnist::{FILE_NAMES, Mnist, Split, find_file, missing_files};
-
-/// `MNIST_DIR` holding all four files; `None` (skip) when unset, a panic when `CI=true`.
-fn mnist_dir() -> Option<PathBuf> {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let Some(dir) = std::env::var_os("MNIST_DIR").map(PathBuf::from) else {
-        assert!(
-            !ci,
-            "CI=true but MNIST_DIR is not set: the MNIST tests must run in CI"
-        );
-        eprintln!("skipping: MNIST_DIR not set");
-        return None;
-    };
-    let missing = missing_files(&dir);
-    if !missing.is_empty() {
-        assert!(!ci, "CI=true but {} lacks {missing:?}", dir.display());
-        eprintln!("skipping: {} lacks {missing:?}", dir.display());
-        return None;
-    }
-    Some(dir)
-}
-
-/// A fresh, empty directory in the temp dir, unique to this process and `tag`.
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("twostage-dl-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use twostage::data::mnist::{FILE_NAMES, Mnist, Split, find_file};
 
 /// Names of everything in `dir` (temporary files included).
 fn listing(dir: &Path) -> Vec<String> {
@@ -160,7 +134,9 @@ fn wrong_content() -> Vec<u8> {
 
 #[test]
 fn first_mirror_404_then_second_serves_all_four_files() {
-    let Some(source) = mnist_dir() else { return };
+    let Some(source) = common::mnist_dir() else {
+        return;
+    };
     let mut routes = HashMap::new();
     for name in FILE_NAMES {
         let path = find_file(&source, name).unwrap();
@@ -174,7 +150,7 @@ fn first_mirror_404_then_second_serves_all_four_files() {
         );
     }
     let server = Server::start(routes);
-    let dir = temp_dir("mirrors").join("nested");
+    let dir = common::temp_dir("mirrors").join("nested");
     let opts = options(vec![server.mirror("missing"), server.mirror("good")]);
 
     download_mnist(&dir, &opts).unwrap();
@@ -207,7 +183,7 @@ fn truncated_body_leaves_no_file() {
         "/m/train-images-idx3-ubyte.gz".to_string(),
         Reply::Truncated(body.clone()),
     )]));
-    let dir = temp_dir("truncated");
+    let dir = common::temp_dir("truncated");
     let e = download_mnist(&dir, &options(vec![server.mirror("m")])).unwrap_err();
     let tried = attempts(&e);
     assert_eq!(tried.len(), 1);
@@ -240,7 +216,7 @@ fn wrong_or_corrupt_content_leaves_no_file() {
             Reply::Body(corrupt),
         ),
     ]));
-    let dir = temp_dir("wrong");
+    let dir = common::temp_dir("wrong");
     let opts = options(vec![server.mirror("wrong"), server.mirror("corrupt")]);
     let e = download_mnist(&dir, &opts).unwrap_err();
     let tried = attempts(&e);
@@ -277,7 +253,7 @@ fn connection_refused_fails_fast_over_http_and_https() {
         // https exercises the rustls client set-up (the ring provider must be installed).
         format!("https://127.0.0.1:{port}/mnist"),
     ];
-    let dir = temp_dir("refused");
+    let dir = common::temp_dir("refused");
     let start = Instant::now();
     let e = download_mnist(&dir, &options(mirrors)).unwrap_err();
     assert!(
@@ -313,7 +289,7 @@ fn silent_server_times_out_within_the_bound() {
         "/m/train-images-idx3-ubyte.gz".to_string(),
         Reply::Silent,
     )]));
-    let dir = temp_dir("silent");
+    let dir = common::temp_dir("silent");
     let mut opts = options(vec![server.mirror("m")]);
     opts.read_timeout = Duration::from_secs(1);
     let start = Instant::now();
@@ -329,7 +305,7 @@ fn silent_server_times_out_within_the_bound() {
 
 #[test]
 fn no_mirrors_is_a_clear_error() {
-    let dir = temp_dir("nomirrors");
+    let dir = common::temp_dir("nomirrors");
     let e = download_mnist(&dir, &options(Vec::new())).unwrap_err();
     assert!(e.to_string().contains("(no mirrors configured)"), "{e}");
     std::fs::remove_dir_all(dir).unwrap();

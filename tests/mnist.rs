@@ -1,37 +1,11 @@
 //! MNIST loading: the real files (from `MNIST_DIR`) and small crafted sets in temp dirs.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use twostage::data::DataError;
 use twostage::data::mnist::{FILE_NAMES, Mnist, PIXELS, Split, files_present, missing_files};
-
-/// `MNIST_DIR` holding all four files; `None` (skip) when unset, a panic when `CI=true`.
-fn mnist_dir() -> Option<PathBuf> {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let Some(dir) = std::env::var_os("MNIST_DIR").map(PathBuf::from) else {
-        assert!(
-            !ci,
-            "CI=true but MNIST_DIR is not set: the MNIST tests must run in CI"
-        );
-        eprintln!("skipping: MNIST_DIR not set");
-        return None;
-    };
-    let missing = missing_files(&dir);
-    if !missing.is_empty() {
-        assert!(!ci, "CI=true but {} lacks {missing:?}", dir.display());
-        eprintln!("skipping: {} lacks {missing:?}", dir.display());
-        return None;
-    }
-    Some(dir)
-}
-
-/// A fresh, empty directory in the temp dir, unique to this process and `tag`.
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("twostage-mnist-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
     let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
@@ -61,7 +35,9 @@ fn write_set(dir: &Path, images: u32, labels: &[u8]) {
 
 #[test]
 fn real_mnist_loads_and_verifies() {
-    let Some(dir) = mnist_dir() else { return };
+    let Some(dir) = common::mnist_dir() else {
+        return;
+    };
     assert!(files_present(&dir));
     for (split, count) in [(Split::Train, 60000), (Split::Test, 10000)] {
         let set = Mnist::load(&dir, split, true).unwrap();
@@ -81,7 +57,9 @@ fn real_mnist_loads_and_verifies() {
 
 #[test]
 fn inspect_recognises_real_files() {
-    let Some(dir) = mnist_dir() else { return };
+    let Some(dir) = common::mnist_dir() else {
+        return;
+    };
     for name in FILE_NAMES {
         let path = twostage::data::mnist::find_file(&dir, name).unwrap();
         let text = twostage::data::inspect(&path).unwrap();
@@ -94,7 +72,7 @@ fn inspect_recognises_real_files() {
 
 #[test]
 fn crafted_set_loads_without_verify_and_fails_with_it() {
-    let dir = temp_dir("crafted");
+    let dir = common::temp_dir("crafted");
     write_set(&dir, 3, &[0, 9, 4]);
     let set = Mnist::load(&dir, Split::Train, false).unwrap();
     assert_eq!((set.len(), set.labels.clone()), (3, vec![0, 9, 4]));
@@ -118,7 +96,7 @@ fn crafted_set_loads_without_verify_and_fails_with_it() {
 
 #[test]
 fn label_ten_is_refused_with_file_and_index() {
-    let dir = temp_dir("label10");
+    let dir = common::temp_dir("label10");
     write_set(&dir, 7, &[0, 1, 2, 3, 4, 10, 6]);
     let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
     assert!(
@@ -144,7 +122,7 @@ fn label_ten_is_refused_with_file_and_index() {
 
 #[test]
 fn count_mismatch_is_refused() {
-    let dir = temp_dir("count");
+    let dir = common::temp_dir("count");
     write_set(&dir, 4, &[1, 2, 3]);
     let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
     assert!(
@@ -171,7 +149,7 @@ fn count_mismatch_is_refused() {
 
 #[test]
 fn wrong_shape_and_type_are_refused() {
-    let dir = temp_dir("shape");
+    let dir = common::temp_dir("shape");
     std::fs::write(
         dir.join("t10k-images-idx3-ubyte"),
         idx_bytes(&[2, 28, 27], &[0; 2 * 28 * 27]),
@@ -191,7 +169,7 @@ fn wrong_shape_and_type_are_refused() {
 
 #[test]
 fn missing_files_are_reported() {
-    let dir = temp_dir("missing");
+    let dir = common::temp_dir("missing");
     assert!(!files_present(&dir));
     assert_eq!(missing_files(&dir), FILE_NAMES.to_vec());
     let e = Mnist::load(&dir, Split::Test, false).unwrap_err();

@@ -56,3 +56,11 @@ pub fn reference_files() -> Option<Vec<PathBuf>> {
     }
     Some(files)
 }
+
+/// A fresh, empty directory in the temp dir, unique to this process and `tag`.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("twostage-test-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the temp dir is writable");
+    dir
+}
