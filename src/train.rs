@@ -19,6 +19,7 @@ use crate::data::batches::{
     epoch_order, gather_labels, gather_normalised, gather_rows, normalisation_table,
 };
 use crate::error::Error;
+use crate::linalg::on_pool;
 use crate::model::{Part, Stage1Grad, TwoStageNetwork};
 use crate::nn::{MseLoss, Parameters, SoftmaxCrossEntropy};
 use crate::optim::Adam;
@@ -308,20 +309,24 @@ pub fn autoencoder_epoch(
     let mut total = 0.0;
     let mut count = 0;
     for (batch, indices) in batches.order.chunks(batches.batch_size).enumerate() {
-        gather_normalised(
-            train.pixels,
-            train.width,
-            indices,
-            &batches.table,
-            &mut batches.inputs,
-        );
-        network.parts(&[Part::Stage1, Part::Decoder]).zero_grad();
-        // x: (B, 784) → reconstruction: (B, 784)
-        let reconstruction = network.reconstruction(batches.inputs.view());
-        let loss = mse.forward(reconstruction, batches.inputs.view())?;
-        check_finite(loss, Stage::Stage1, epoch, batch + 1)?;
-        network.reconstruction_backward(mse.backward()?)?;
-        adam.step(&mut network.parts(&[Part::Stage1, Part::Decoder]));
+        // The step runs on the rayon pool (see `linalg::on_pool`).
+        let loss = on_pool(|| -> Result<f32, Error> {
+            gather_normalised(
+                train.pixels,
+                train.width,
+                indices,
+                &batches.table,
+                &mut batches.inputs,
+            );
+            network.parts(&[Part::Stage1, Part::Decoder]).zero_grad();
+            // x: (B, 784) → reconstruction: (B, 784)
+            let reconstruction = network.reconstruction(batches.inputs.view());
+            let loss = mse.forward(reconstruction, batches.inputs.view())?;
+            check_finite(loss, Stage::Stage1, epoch, batch + 1)?;
+            network.reconstruction_backward(mse.backward()?)?;
+            adam.step(&mut network.parts(&[Part::Stage1, Part::Decoder]));
+            Ok(loss)
+        })?;
         total += loss as f64;
         count += 1;
         observer.batch_end(Stage::Stage1, epoch, batch + 1, loss);
@@ -350,21 +355,25 @@ pub fn seed_epoch(
     let mut total = 0.0;
     let mut count = 0;
     for (batch, indices) in batches.order.chunks(batches.batch_size).enumerate() {
-        gather_normalised(
-            train.pixels,
-            train.width,
-            indices,
-            &batches.table,
-            &mut batches.inputs,
-        );
-        network.stage1.zero_grad();
-        // x: (B, 784) → f: (B, 128); the target is f itself.
-        let features = network.features(batches.inputs.view());
-        let loss = mse.forward(features, features)?;
-        check_finite(loss, Stage::Stage1, epoch, batch + 1)?;
-        let dfeatures = mse.backward()?;
-        crate::nn::Layer::backward(&mut network.stage1, dfeatures, false)?;
-        adam.step(&mut network.stage1);
+        // The step runs on the rayon pool (see `linalg::on_pool`).
+        let loss = on_pool(|| -> Result<f32, Error> {
+            gather_normalised(
+                train.pixels,
+                train.width,
+                indices,
+                &batches.table,
+                &mut batches.inputs,
+            );
+            network.stage1.zero_grad();
+            // x: (B, 784) → f: (B, 128); the target is f itself.
+            let features = network.features(batches.inputs.view());
+            let loss = mse.forward(features, features)?;
+            check_finite(loss, Stage::Stage1, epoch, batch + 1)?;
+            let dfeatures = mse.backward()?;
+            crate::nn::Layer::backward(&mut network.stage1, dfeatures, false)?;
+            adam.step(&mut network.stage1);
+            Ok(loss)
+        })?;
         total += loss as f64;
         count += 1;
         observer.batch_end(Stage::Stage1, epoch, batch + 1, loss);
@@ -382,19 +391,22 @@ pub fn features_of(
     let mut features = Array2::zeros((examples.len(), network.dims.features));
     let mut inputs = Array2::zeros((0, 0));
     let all: Vec<usize> = (0..examples.len()).collect();
-    for (c, indices) in all.chunks(chunk.max(1)).enumerate() {
-        gather_normalised(
-            examples.pixels,
-            examples.width,
-            indices,
-            &table,
-            &mut inputs,
-        );
-        let start = c * chunk.max(1);
-        features
-            .slice_mut(s![start..start + indices.len(), ..])
-            .assign(&network.features(inputs.view()));
-    }
+    // On the rayon pool, so each chunk's products split across the cores without waking this thread.
+    on_pool(|| {
+        for (c, indices) in all.chunks(chunk.max(1)).enumerate() {
+            gather_normalised(
+                examples.pixels,
+                examples.width,
+                indices,
+                &table,
+                &mut inputs,
+            );
+            let start = c * chunk.max(1);
+            features
+                .slice_mut(s![start..start + indices.len(), ..])
+                .assign(&network.features(inputs.view()));
+        }
+    });
     features
 }
 
@@ -419,15 +431,19 @@ pub fn head_epoch(
     let mut total = 0.0;
     let mut count = 0;
     for (batch, indices) in batches.order.chunks(batches.batch_size).enumerate() {
-        gather_rows(features, indices, &mut batches.inputs);
-        gather_labels(labels, indices, &mut batches.labels);
-        network.stage2.zero_grad();
-        // features: (B, 128) → logits: (B, 10)
-        let logits = crate::nn::Layer::forward(&mut network.stage2, batches.inputs.view());
-        let loss = cross_entropy.forward(logits, &batches.labels)?;
-        check_finite(loss, Stage::Stage2, epoch, batch + 1)?;
-        crate::nn::Layer::backward(&mut network.stage2, cross_entropy.backward()?, false)?;
-        adam.step(&mut network.stage2);
+        // The step runs on the rayon pool (see `linalg::on_pool`).
+        let loss = on_pool(|| -> Result<f32, Error> {
+            gather_rows(features, indices, &mut batches.inputs);
+            gather_labels(labels, indices, &mut batches.labels);
+            network.stage2.zero_grad();
+            // features: (B, 128) → logits: (B, 10)
+            let logits = crate::nn::Layer::forward(&mut network.stage2, batches.inputs.view());
+            let loss = cross_entropy.forward(logits, &batches.labels)?;
+            check_finite(loss, Stage::Stage2, epoch, batch + 1)?;
+            crate::nn::Layer::backward(&mut network.stage2, cross_entropy.backward()?, false)?;
+            adam.step(&mut network.stage2);
+            Ok(loss)
+        })?;
         total += loss as f64;
         count += 1;
         observer.batch_end(Stage::Stage2, epoch, batch + 1, loss);
@@ -455,20 +471,24 @@ pub fn finetune_epoch(
     let mut total = 0.0;
     let mut count = 0;
     for (batch, indices) in batches.order.chunks(batches.batch_size).enumerate() {
-        gather_normalised(
-            train.pixels,
-            train.width,
-            indices,
-            &batches.table,
-            &mut batches.inputs,
-        );
-        gather_labels(train.labels, indices, &mut batches.labels);
-        network.parts(&[Part::Stage1, Part::Stage2]).zero_grad();
-        let logits = network.logits(batches.inputs.view());
-        let loss = cross_entropy.forward(logits, &batches.labels)?;
-        check_finite(loss, Stage::Finetune, epoch, batch + 1)?;
-        network.logits_backward(cross_entropy.backward()?, Stage1Grad::Trainable)?;
-        adam.step(&mut network.parts(&[Part::Stage1, Part::Stage2]));
+        // The step runs on the rayon pool (see `linalg::on_pool`).
+        let loss = on_pool(|| -> Result<f32, Error> {
+            gather_normalised(
+                train.pixels,
+                train.width,
+                indices,
+                &batches.table,
+                &mut batches.inputs,
+            );
+            gather_labels(train.labels, indices, &mut batches.labels);
+            network.parts(&[Part::Stage1, Part::Stage2]).zero_grad();
+            let logits = network.logits(batches.inputs.view());
+            let loss = cross_entropy.forward(logits, &batches.labels)?;
+            check_finite(loss, Stage::Finetune, epoch, batch + 1)?;
+            network.logits_backward(cross_entropy.backward()?, Stage1Grad::Trainable)?;
+            adam.step(&mut network.parts(&[Part::Stage1, Part::Stage2]));
+            Ok(loss)
+        })?;
         total += loss as f64;
         count += 1;
         observer.batch_end(Stage::Finetune, epoch, batch + 1, loss);
@@ -512,22 +532,26 @@ pub fn evaluate(
     let mut confusion = vec![vec![0u64; classes]; classes];
     let mut loss_sum = 0.0;
     let all: Vec<usize> = (0..examples.len()).collect();
-    for indices in all.chunks(chunk.max(1)) {
-        gather_normalised(
-            examples.pixels,
-            examples.width,
-            indices,
-            &table,
-            &mut inputs,
-        );
-        gather_labels(examples.labels, indices, &mut labels);
-        let logits = network.logits(inputs.view());
-        for (row, &label) in logits.rows().into_iter().zip(&labels) {
-            let predicted = argmax(row.iter().copied());
-            confusion[label.min(classes - 1)][predicted] += 1;
+    // On the rayon pool, like `features_of`.
+    on_pool(|| -> Result<(), Error> {
+        for indices in all.chunks(chunk.max(1)) {
+            gather_normalised(
+                examples.pixels,
+                examples.width,
+                indices,
+                &table,
+                &mut inputs,
+            );
+            gather_labels(examples.labels, indices, &mut labels);
+            let logits = network.logits(inputs.view());
+            for (row, &label) in logits.rows().into_iter().zip(&labels) {
+                let predicted = argmax(row.iter().copied());
+                confusion[label.min(classes - 1)][predicted] += 1;
+            }
+            loss_sum += cross_entropy.forward(logits, &labels)? as f64 * indices.len() as f64;
         }
-        loss_sum += cross_entropy.forward(logits, &labels)? as f64 * indices.len() as f64;
-    }
+        Ok(())
+    })?;
     let n = examples.len().max(1) as f64;
     let correct: u64 = (0..classes).map(|c| confusion[c][c]).sum();
     Ok(Evaluation {
