@@ -18,7 +18,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use ndarray::{Array2, ArrayView2};
 use twostage::data::batches::{gather_normalised, normalisation_table};
 use twostage::data::mnist::{Mnist, Split};
-use twostage::linalg::gemm;
+use twostage::linalg::{gemm, on_pool};
 use twostage::nn::{Layer, MseLoss, Parameters, SoftmaxCrossEntropy};
 use twostage::optim::Adam;
 use twostage::rand::rngs::SmallRng;
@@ -132,8 +132,8 @@ impl StepFixture {
     }
 }
 
-/// One training step of each stage, exactly as the epoch loops in `train` run it (without the
-/// gather of the batch).
+/// One training step of each stage, exactly as the epoch loops in `train` run it (on the rayon
+/// pool, without the gather of the batch).
 fn step(c: &mut Criterion) {
     for batch in [32, 256] {
         let mut group = c.benchmark_group(format!("step/b{batch}"));
@@ -145,15 +145,17 @@ fn step(c: &mut Criterion) {
         let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
         group.bench_function("autoencoder", |bencher| {
             bencher.iter(|| {
-                let network = &mut f.network;
-                network.parts(&[Part::Stage1, Part::Decoder]).zero_grad();
-                let reconstruction = network.reconstruction(f.inputs.view());
-                let loss = mse.forward(reconstruction, f.inputs.view()).unwrap();
-                network
-                    .reconstruction_backward(mse.backward().unwrap())
-                    .unwrap();
-                adam.step(&mut network.parts(&[Part::Stage1, Part::Decoder]));
-                black_box(loss)
+                on_pool(|| {
+                    let network = &mut f.network;
+                    network.parts(&[Part::Stage1, Part::Decoder]).zero_grad();
+                    let reconstruction = network.reconstruction(f.inputs.view());
+                    let loss = mse.forward(reconstruction, f.inputs.view()).unwrap();
+                    network
+                        .reconstruction_backward(mse.backward().unwrap())
+                        .unwrap();
+                    adam.step(&mut network.parts(&[Part::Stage1, Part::Decoder]));
+                    black_box(loss)
+                })
             })
         });
 
@@ -161,16 +163,18 @@ fn step(c: &mut Criterion) {
         let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
         group.bench_function("seed", |bencher| {
             bencher.iter(|| {
-                let network = &mut f.network;
-                network.stage1.zero_grad();
-                let features = network.features(f.inputs.view());
-                let loss = mse.forward(features, features).unwrap();
-                network
-                    .stage1
-                    .backward(mse.backward().unwrap(), false)
-                    .unwrap();
-                adam.step(&mut network.stage1);
-                black_box(loss)
+                on_pool(|| {
+                    let network = &mut f.network;
+                    network.stage1.zero_grad();
+                    let features = network.features(f.inputs.view());
+                    let loss = mse.forward(features, features).unwrap();
+                    network
+                        .stage1
+                        .backward(mse.backward().unwrap(), false)
+                        .unwrap();
+                    adam.step(&mut network.stage1);
+                    black_box(loss)
+                })
             })
         });
 
@@ -178,16 +182,18 @@ fn step(c: &mut Criterion) {
         let (mut ce, mut adam) = (SoftmaxCrossEntropy::new(), Adam::new(1e-3));
         group.bench_function("stage2_head", |bencher| {
             bencher.iter(|| {
-                let network = &mut f.network;
-                network.stage2.zero_grad();
-                let logits = network.stage2.forward(f.features.view());
-                let loss = ce.forward(logits, &f.labels).unwrap();
-                network
-                    .stage2
-                    .backward(ce.backward().unwrap(), false)
-                    .unwrap();
-                adam.step(&mut network.stage2);
-                black_box(loss)
+                on_pool(|| {
+                    let network = &mut f.network;
+                    network.stage2.zero_grad();
+                    let logits = network.stage2.forward(f.features.view());
+                    let loss = ce.forward(logits, &f.labels).unwrap();
+                    network
+                        .stage2
+                        .backward(ce.backward().unwrap(), false)
+                        .unwrap();
+                    adam.step(&mut network.stage2);
+                    black_box(loss)
+                })
             })
         });
 
@@ -195,15 +201,17 @@ fn step(c: &mut Criterion) {
         let (mut ce, mut adam) = (SoftmaxCrossEntropy::new(), Adam::new(3e-5));
         group.bench_function("finetune", |bencher| {
             bencher.iter(|| {
-                let network = &mut f.network;
-                network.parts(&[Part::Stage1, Part::Stage2]).zero_grad();
-                let logits = network.logits(f.inputs.view());
-                let loss = ce.forward(logits, &f.labels).unwrap();
-                network
-                    .logits_backward(ce.backward().unwrap(), Stage1Grad::Trainable)
-                    .unwrap();
-                adam.step(&mut network.parts(&[Part::Stage1, Part::Stage2]));
-                black_box(loss)
+                on_pool(|| {
+                    let network = &mut f.network;
+                    network.parts(&[Part::Stage1, Part::Stage2]).zero_grad();
+                    let logits = network.logits(f.inputs.view());
+                    let loss = ce.forward(logits, &f.labels).unwrap();
+                    network
+                        .logits_backward(ce.backward().unwrap(), Stage1Grad::Trainable)
+                        .unwrap();
+                    adam.step(&mut network.parts(&[Part::Stage1, Part::Stage2]));
+                    black_box(loss)
+                })
             })
         });
         group.finish();
