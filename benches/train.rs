@@ -1,1 +1,323 @@
-fn main() {}
+//! The engine's speed: matmul throughput on the network's layer shapes, one training step of
+//! each stage, and (with `MNIST_DIR` set) one full epoch of each stage on real MNIST.
+//!
+//! ```text
+//! cargo bench --bench train                  # everything, a few minutes
+//! cargo bench --bench train -- matmul        # GFLOP/s of every layer product, 1 and 2 threads
+//! cargo bench --bench train -- step          # one training step per stage, batch 32 and 256
+//! MNIST_DIR=… cargo bench --bench train -- epoch
+//! ```
+//! Matmul throughput is reported as elements per second with one element per floating-point
+//! operation (`2·m·k·n` per product), so criterion's `Gelem/s` reads as GFLOP/s.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ndarray::{Array2, ArrayView2};
+use twostage::data::batches::{gather_normalised, normalisation_table};
+use twostage::data::mnist::{Mnist, Split};
+use twostage::linalg::{gemm, on_pool};
+use twostage::nn::{Layer, MseLoss, Parameters, SoftmaxCrossEntropy};
+use twostage::optim::Adam;
+use twostage::rand::rngs::SmallRng;
+use twostage::rand::{Rng, SeedableRng};
+use twostage::train::{self, Batches, Examples, Silent};
+use twostage::{Dims, Part, Stage1Grad, TwoStageNetwork};
+
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool")
+}
+
+fn random(rows: usize, cols: usize, rng: &mut SmallRng) -> Array2<f32> {
+    Array2::from_shape_fn((rows, cols), |_| rng.random_range(-1.0..1.0))
+}
+
+/// A named product `out = a·b`.
+type Product<'a> = (
+    &'a str,
+    ArrayView2<'a, f32>,
+    ArrayView2<'a, f32>,
+    &'a mut Array2<f32>,
+);
+
+/// The three products of one `Linear(inputs, outputs)` at batch `b`, in the layouts `Dense`
+/// uses: forward `x·Wᵀ`, `dW = dyᵀ·x`, `dx = dy·W`.
+fn bench_layer_products(c: &mut Criterion, b: usize, inputs: usize, outputs: usize) {
+    let mut rng = SmallRng::seed_from_u64(0);
+    let x = random(b, inputs, &mut rng);
+    let w = random(outputs, inputs, &mut rng);
+    let dy = random(b, outputs, &mut rng);
+    let mut y = Array2::zeros((b, outputs));
+    let mut dw = Array2::zeros((outputs, inputs));
+    let mut dx = Array2::zeros((b, inputs));
+    let flops = (2 * b * inputs * outputs) as u64;
+
+    let mut group = c.benchmark_group(format!("matmul/{inputs}x{outputs}/b{b}"));
+    group
+        .throughput(Throughput::Elements(flops))
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    let products: [Product; 3] = [
+        // y: (B, out) = x: (B, in) · Wᵀ: (in, out)
+        ("forward", x.view(), w.t(), &mut y),
+        // dW: (out, in) = dyᵀ: (out, B) · x: (B, in)
+        ("dW", dy.t(), x.view(), &mut dw),
+        // dx: (B, in) = dy: (B, out) · W: (out, in)
+        ("dx", dy.view(), w.view(), &mut dx),
+    ];
+    for (name, a, bm, out) in products {
+        for threads in [1, 2] {
+            let pool = pool(threads);
+            group.bench_function(BenchmarkId::new(name, format!("{threads}t")), |bencher| {
+                pool.install(|| bencher.iter(|| gemm(1.0, a, bm, 0.0, out.view_mut())))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn matmul(c: &mut Criterion) {
+    for b in [32, 256] {
+        for (inputs, outputs) in [(784, 256), (256, 128), (128, 256), (256, 784), (128, 64)] {
+            bench_layer_products(c, b, inputs, outputs);
+        }
+    }
+    // The engine's ceiling: a large square product.
+    let mut rng = SmallRng::seed_from_u64(1);
+    let (a, b) = (random(1024, 1024, &mut rng), random(1024, 1024, &mut rng));
+    let mut out = Array2::zeros((1024, 1024));
+    let mut group = c.benchmark_group("matmul/1024cubed");
+    group
+        .throughput(Throughput::Elements(2 * 1024 * 1024 * 1024))
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(2));
+    for threads in [1, 2] {
+        let pool = pool(threads);
+        group.bench_function(format!("{threads}t"), |bencher| {
+            pool.install(|| bencher.iter(|| gemm(1.0, a.view(), b.view(), 0.0, out.view_mut())))
+        });
+    }
+    group.finish();
+}
+
+/// A network and one batch of random pixels and labels.
+struct StepFixture {
+    network: TwoStageNetwork<f32>,
+    inputs: Array2<f32>,
+    features: Array2<f32>,
+    labels: Vec<usize>,
+}
+
+impl StepFixture {
+    fn new(batch: usize) -> StepFixture {
+        let mut rng = SmallRng::seed_from_u64(0);
+        let mut network = TwoStageNetwork::new(Dims::MNIST, &mut rng);
+        let pixels: Vec<u8> = (0..batch * 784).map(|_| rng.random()).collect();
+        let indices: Vec<usize> = (0..batch).collect();
+        let mut inputs = Array2::zeros((0, 0));
+        gather_normalised(&pixels, 784, &indices, &normalisation_table(), &mut inputs);
+        let labels = (0..batch).map(|_| rng.random_range(0..10)).collect();
+        let features = network.features(inputs.view()).to_owned();
+        StepFixture {
+            network,
+            inputs,
+            features,
+            labels,
+        }
+    }
+}
+
+/// One training step of each stage, exactly as the epoch loops in `train` run it (on the rayon
+/// pool, without the gather of the batch).
+fn step(c: &mut Criterion) {
+    for batch in [32, 256] {
+        let mut group = c.benchmark_group(format!("step/b{batch}"));
+        group
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+
+        let mut f = StepFixture::new(batch);
+        let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
+        group.bench_function("autoencoder", |bencher| {
+            bencher.iter(|| {
+                on_pool(|| {
+                    let network = &mut f.network;
+                    network.parts(&[Part::Stage1, Part::Decoder]).zero_grad();
+                    let reconstruction = network.reconstruction(f.inputs.view());
+                    let loss = mse.forward(reconstruction, f.inputs.view()).unwrap();
+                    network
+                        .reconstruction_backward(mse.backward().unwrap())
+                        .unwrap();
+                    adam.step(&mut network.parts(&[Part::Stage1, Part::Decoder]));
+                    black_box(loss)
+                })
+            })
+        });
+
+        let mut f = StepFixture::new(batch);
+        let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
+        group.bench_function("seed", |bencher| {
+            bencher.iter(|| {
+                on_pool(|| {
+                    let network = &mut f.network;
+                    network.stage1.zero_grad();
+                    let features = network.features(f.inputs.view());
+                    let loss = mse.forward(features, features).unwrap();
+                    network
+                        .stage1
+                        .backward(mse.backward().unwrap(), false)
+                        .unwrap();
+                    adam.step(&mut network.stage1);
+                    black_box(loss)
+                })
+            })
+        });
+
+        let mut f = StepFixture::new(batch);
+        let (mut ce, mut adam) = (SoftmaxCrossEntropy::new(), Adam::new(1e-3));
+        group.bench_function("stage2_head", |bencher| {
+            bencher.iter(|| {
+                on_pool(|| {
+                    let network = &mut f.network;
+                    network.stage2.zero_grad();
+                    let logits = network.stage2.forward(f.features.view());
+                    let loss = ce.forward(logits, &f.labels).unwrap();
+                    network
+                        .stage2
+                        .backward(ce.backward().unwrap(), false)
+                        .unwrap();
+                    adam.step(&mut network.stage2);
+                    black_box(loss)
+                })
+            })
+        });
+
+        let mut f = StepFixture::new(batch);
+        let (mut ce, mut adam) = (SoftmaxCrossEntropy::new(), Adam::new(3e-5));
+        group.bench_function("finetune", |bencher| {
+            bencher.iter(|| {
+                on_pool(|| {
+                    let network = &mut f.network;
+                    network.parts(&[Part::Stage1, Part::Stage2]).zero_grad();
+                    let logits = network.logits(f.inputs.view());
+                    let loss = ce.forward(logits, &f.labels).unwrap();
+                    network
+                        .logits_backward(ce.backward().unwrap(), Stage1Grad::Trainable)
+                        .unwrap();
+                    adam.step(&mut network.parts(&[Part::Stage1, Part::Stage2]));
+                    black_box(loss)
+                })
+            })
+        });
+        group.finish();
+    }
+}
+
+/// One full epoch of each stage on the 60 000 MNIST training images, batch 32.
+fn epoch(c: &mut Criterion) {
+    let Some(dir) = std::env::var_os("MNIST_DIR").map(PathBuf::from) else {
+        eprintln!("epoch benches skipped: set MNIST_DIR to a folder holding the MNIST files");
+        return;
+    };
+    let mnist = Mnist::load(&dir, Split::Train, false).expect("MNIST training set");
+    let test = Mnist::load(&dir, Split::Test, false).expect("MNIST test set");
+    let train_set = Examples {
+        pixels: &mnist.images,
+        labels: &mnist.labels,
+        width: 784,
+    };
+    let test_set = Examples {
+        pixels: &test.images,
+        labels: &test.labels,
+        width: 784,
+    };
+    let fresh = || TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
+
+    let mut group = c.benchmark_group("epoch");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(10));
+
+    let (mut network, mut batches) = (fresh(), Batches::new(32, true, 0));
+    let mut adam = Adam::new(1e-3);
+    group.bench_function("autoencoder", |b| {
+        b.iter(|| {
+            train::autoencoder_epoch(
+                &mut network,
+                &mut adam,
+                train_set,
+                &mut batches,
+                1,
+                &mut Silent,
+            )
+            .unwrap()
+        })
+    });
+
+    let (mut network, mut batches) = (fresh(), Batches::new(32, true, 0));
+    let mut adam = Adam::new(1e-3);
+    group.bench_function("seed", |b| {
+        b.iter(|| {
+            train::seed_epoch(
+                &mut network,
+                &mut adam,
+                train_set,
+                &mut batches,
+                1,
+                &mut Silent,
+            )
+            .unwrap()
+        })
+    });
+
+    let (mut network, mut batches) = (fresh(), Batches::new(32, true, 0));
+    group.bench_function("stage2_features", |b| {
+        b.iter(|| train::features_of(&mut network, train_set, 1024))
+    });
+    let features = train::features_of(&mut network, train_set, 1024);
+    let mut adam = Adam::new(1e-3);
+    group.bench_function("stage2_head", |b| {
+        b.iter(|| {
+            train::head_epoch(
+                &mut network,
+                &mut adam,
+                &features,
+                train_set.labels,
+                &mut batches,
+                1,
+                &mut Silent,
+            )
+            .unwrap()
+        })
+    });
+
+    let (mut network, mut batches) = (fresh(), Batches::new(32, true, 0));
+    let mut adam = Adam::new(3e-5);
+    group.bench_function("finetune", |b| {
+        b.iter(|| {
+            train::finetune_epoch(
+                &mut network,
+                &mut adam,
+                train_set,
+                &mut batches,
+                1,
+                &mut Silent,
+            )
+            .unwrap()
+        })
+    });
+
+    group.bench_function("evaluate_test", |b| {
+        b.iter(|| train::evaluate(&mut network, test_set, 1024).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, matmul, step, epoch);
+criterion_main!(benches);

@@ -19,6 +19,7 @@ use crate::data::batches::{
     epoch_order, gather_labels, gather_normalised, gather_rows, normalisation_table,
 };
 use crate::error::Error;
+use crate::linalg::on_pool;
 use crate::model::{Part, Stage1Grad, TwoStageNetwork};
 use crate::nn::{Layer, MseLoss, Parameters, SoftmaxCrossEntropy};
 use crate::optim::Adam;
@@ -197,13 +198,15 @@ impl Batches {
         stage: Stage,
         epoch: usize,
         observer: &mut dyn Observer,
-        mut step: impl FnMut(&[usize], &mut BatchBuffers) -> Result<f32, Error>,
+        mut step: impl FnMut(&[usize], &mut BatchBuffers) -> Result<f32, Error> + Send,
     ) -> Result<(f64, usize), Error> {
         epoch_order(&mut self.order, n, self.shuffle, &mut self.rng);
         let mut total = 0.0;
         let mut count = 0;
         for (b, indices) in self.order.chunks(self.batch_size).enumerate() {
-            let loss = step(indices, &mut self.buffers)?;
+            // The step runs on the rayon pool (see `linalg::on_pool`); the observer stays here.
+            let buffers = &mut self.buffers;
+            let loss = on_pool(|| step(indices, buffers))?;
             if !loss.is_finite() {
                 return Err(Error::Diverged {
                     stage: stage.name(),
@@ -408,19 +411,22 @@ pub fn features_of(
     let mut features = Array2::zeros((examples.len(), network.dims.features));
     let mut inputs = Array2::zeros((0, 0));
     let all: Vec<usize> = (0..examples.len()).collect();
-    for (c, indices) in all.chunks(chunk.max(1)).enumerate() {
-        gather_normalised(
-            examples.pixels,
-            examples.width,
-            indices,
-            &table,
-            &mut inputs,
-        );
-        let start = c * chunk.max(1);
-        features
-            .slice_mut(s![start..start + indices.len(), ..])
-            .assign(&network.features(inputs.view()));
-    }
+    // On the rayon pool, so each chunk's products split across the cores without waking this thread.
+    on_pool(|| {
+        for (c, indices) in all.chunks(chunk.max(1)).enumerate() {
+            gather_normalised(
+                examples.pixels,
+                examples.width,
+                indices,
+                &table,
+                &mut inputs,
+            );
+            let start = c * chunk.max(1);
+            features
+                .slice_mut(s![start..start + indices.len(), ..])
+                .assign(&network.features(inputs.view()));
+        }
+    });
     features
 }
 
@@ -521,22 +527,26 @@ pub fn evaluate(
     let mut confusion = vec![vec![0u64; classes]; classes];
     let mut loss_sum = 0.0;
     let all: Vec<usize> = (0..examples.len()).collect();
-    for indices in all.chunks(chunk.max(1)) {
-        gather_normalised(
-            examples.pixels,
-            examples.width,
-            indices,
-            &table,
-            &mut inputs,
-        );
-        gather_labels(examples.labels, indices, &mut labels);
-        let logits = network.logits(inputs.view());
-        for (row, &label) in logits.rows().into_iter().zip(&labels) {
-            let predicted = argmax(row.iter().copied());
-            confusion[label.min(classes - 1)][predicted] += 1;
+    // On the rayon pool, like `features_of`.
+    on_pool(|| -> Result<(), Error> {
+        for indices in all.chunks(chunk.max(1)) {
+            gather_normalised(
+                examples.pixels,
+                examples.width,
+                indices,
+                &table,
+                &mut inputs,
+            );
+            gather_labels(examples.labels, indices, &mut labels);
+            let logits = network.logits(inputs.view());
+            for (row, &label) in logits.rows().into_iter().zip(&labels) {
+                let predicted = argmax(row.iter().copied());
+                confusion[label.min(classes - 1)][predicted] += 1;
+            }
+            loss_sum += cross_entropy.forward(logits, &labels)? as f64 * indices.len() as f64;
         }
-        loss_sum += cross_entropy.forward(logits, &labels)? as f64 * indices.len() as f64;
-    }
+        Ok(())
+    })?;
     let n = examples.len().max(1) as f64;
     let correct: u64 = (0..classes).map(|c| confusion[c][c]).sum();
     Ok(Evaluation {

@@ -99,14 +99,16 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         dy: ArrayView2<'a, T>,
         need_dx: bool,
     ) -> Result<Option<ArrayView2<'a, T>>, Error> {
-        let layer = self.describe();
+        // The layer's name is formatted on the error paths only: a step allocates nothing.
         let Some(input) = &self.input else {
-            return Err(Error::BackwardBeforeForward { layer });
+            return Err(Error::BackwardBeforeForward {
+                layer: self.describe(),
+            });
         };
         let batch = input.nrows();
         if dy.dim() != (batch, self.outputs()) {
             return Err(Error::Shape {
-                what: format!("{layer} backward: dy"),
+                what: format!("{} backward: dy", self.describe()),
                 expected: vec![batch, self.outputs()],
                 found: dy.shape().to_vec(),
             });

@@ -81,6 +81,19 @@ pub trait Layer<T: Scalar>: Parameters<T> + Send {
     ) -> Result<Option<ArrayView2<'a, T>>, Error>;
 }
 
+/// Calls `f` with the name `args` formats to, written into a stack buffer: the per-step
+/// `visit_params` calls (zero_grad, Adam) build names like `0.weight` without allocating.
+pub(crate) fn with_name<R>(args: std::fmt::Arguments, f: impl FnOnce(&str) -> R) -> R {
+    use std::io::Write;
+    let mut buffer = [0u8; 128];
+    let mut rest = &mut buffer[..];
+    if rest.write_fmt(args).is_err() {
+        return f(&args.to_string()); // a name longer than the buffer: allocate after all
+    }
+    let len = 128 - rest.len();
+    f(std::str::from_utf8(&buffer[..len]).expect("formatted from strs and integers"))
+}
+
 /// Makes `buffer` `(rows, cols)`, reallocating only when the shape changes (a new batch size);
 /// the contents are unspecified afterwards.
 pub(crate) fn ensure_shape<T: Scalar>(buffer: &mut Array2<T>, rows: usize, cols: usize) {

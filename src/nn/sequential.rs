@@ -2,7 +2,7 @@
 
 use ndarray::ArrayView2;
 
-use super::{Layer, ParamMut, Parameters};
+use super::{Layer, ParamMut, Parameters, with_name};
 use crate::error::Error;
 use crate::linalg::Scalar;
 
@@ -52,7 +52,7 @@ impl<T: Scalar> Layer<T> for Sequential<T> {
 impl<T: Scalar> Parameters<T> for Sequential<T> {
     fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
         for (i, layer) in self.layers.iter_mut().enumerate() {
-            layer.visit_params(&mut |name, p| f(&format!("{i}.{name}"), p));
+            layer.visit_params(&mut |name, p| with_name(format_args!("{i}.{name}"), |n| f(n, p)));
         }
     }
 }

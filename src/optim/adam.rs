@@ -99,11 +99,39 @@ impl<T: Scalar> Adam<T> {
 
 /// The fused element-wise update: one pass over `θ, g, m, v` instead of PyTorch's four.
 /// Each operation is written in PyTorch's order so the rounding matches.
+///
+/// The loop is compiled a second time for AVX-512 and picked at run time when the CPU has it:
+/// the same IEEE operations (add, multiply, divide, square root; never fused multiply-add),
+/// sixteen lanes at a time instead of four, so the results are bit-identical either way.
 fn update<T: Scalar>(theta: &mut [T], g: &[T], m: &mut [T], v: &mut [T], c: Coefficients<T>) {
-    for (((theta, &g), m), v) in theta.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-        *m += c.one_minus_beta1 * (g - *m);
-        *v = *v * c.beta2 + c.one_minus_beta2 * g * g;
-        let denom = v.sqrt() / c.bias_correction2_sqrt + c.eps;
-        *theta += c.neg_step_size * *m / denom;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, the only feature `update_avx512` is compiled for.
+        return unsafe { update_avx512(theta, g, m, v, c) };
+    }
+    update_loop(theta, g, m, v, c)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn update_avx512<T: Scalar>(
+    theta: &mut [T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    c: Coefficients<T>,
+) {
+    update_loop(theta, g, m, v, c)
+}
+
+#[inline(always)]
+fn update_loop<T: Scalar>(theta: &mut [T], g: &[T], m: &mut [T], v: &mut [T], c: Coefficients<T>) {
+    let n = theta.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
+        m[i] += c.one_minus_beta1 * (g[i] - m[i]);
+        v[i] = v[i] * c.beta2 + c.one_minus_beta2 * g[i] * g[i];
+        let denom = v[i].sqrt() / c.bias_correction2_sqrt + c.eps;
+        theta[i] += c.neg_step_size * m[i] / denom;
     }
 }

@@ -1,0 +1,66 @@
+//! Counts heap allocations in steady-state training steps: after a warm-up step has sized every
+//! buffer, an autoencoder step should allocate nothing.
+//!
+//! ```text
+//! cargo run --release --example alloc_count
+//! ```
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ndarray::Array2;
+use twostage::linalg::on_pool;
+use twostage::nn::{MseLoss, Parameters};
+use twostage::optim::Adam;
+use twostage::rand::rngs::SmallRng;
+use twostage::rand::{Rng, SeedableRng};
+use twostage::{Dims, Part, TwoStageNetwork};
+
+struct Counting;
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator, only counting calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn main() {
+    let mut rng = SmallRng::seed_from_u64(0);
+    let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut rng);
+    let inputs = Array2::from_shape_fn((32, 784), |_| rng.random_range(-1.0..1.0));
+    let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
+    let mut step = || {
+        on_pool(|| {
+            network.parts(&[Part::Stage1, Part::Decoder]).zero_grad();
+            let reconstruction = network.reconstruction(inputs.view());
+            let loss = mse.forward(reconstruction, inputs.view()).unwrap();
+            network
+                .reconstruction_backward(mse.backward().unwrap())
+                .unwrap();
+            adam.step(&mut network.parts(&[Part::Stage1, Part::Decoder]));
+            loss
+        })
+    };
+    for _ in 0..3 {
+        step(); // warm-up: buffers, Adam's moments, the pool's threads
+    }
+    let steps = 100;
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..steps {
+        step();
+    }
+    let n = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    println!(
+        "{n} allocations in {steps} autoencoder steps ({:.1} per step)",
+        n as f64 / steps as f64
+    );
+}

@@ -1,0 +1,112 @@
+//! Probes behind the numbers in `linalg`'s comments: minimum of 300 runs per product, so other
+//! load on the machine matters less than in criterion's means.
+//!
+//! ```text
+//! cargo run --release --example gemm_probe
+//! ```
+//! - layouts: each layer product as `Dense` calls it, against the same product with operands
+//!   laid out the way matrixmultiply packs fastest (a column-major, b row-major);
+//! - threshold: one thread against a split over a 2-thread pool, from inside the pool;
+//! - Adam: one update of `Linear(784, 256)` on 1 and 2 threads.
+
+use std::time::Instant;
+
+use ndarray::{Array2, ArrayView2, ShapeBuilder};
+use twostage::linalg::{gemm, gemm_serial};
+use twostage::nn::{Dense, Parameters};
+use twostage::optim::Adam;
+
+fn min_micros(mut f: impl FnMut()) -> f64 {
+    let mut best = f64::INFINITY;
+    for _ in 0..300 {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    best * 1e6
+}
+
+/// Deterministic values in [-0.5, 0.5).
+fn filled(rows: usize, cols: usize) -> Array2<f32> {
+    let mut s = 1u32;
+    Array2::from_shape_fn((rows, cols), |_| {
+        s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+        (s >> 8) as f32 / 16777216.0 - 0.5
+    })
+}
+
+fn layouts(name: &str, a: ArrayView2<f32>, b: ArrayView2<f32>) {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    let mut c = Array2::<f32>::zeros((m, n));
+    let gflops = |micros: f64| 2.0 * (m * k * n) as f64 / micros / 1e3;
+    let as_is = min_micros(|| gemm_serial(1.0, a, b, 0.0, c.view_mut()));
+    let mut a_good = Array2::<f32>::zeros((m, k).f());
+    a_good.assign(&a);
+    let mut b_good = Array2::<f32>::zeros((k, n));
+    b_good.assign(&b);
+    let good = min_micros(|| gemm_serial(1.0, a_good.view(), b_good.view(), 0.0, c.view_mut()));
+    println!(
+        "{name:22} {m:4}x{k:4}x{n:4}: as called {as_is:6.1} us ({:5.1} GFLOP/s), \
+         best layout {good:6.1} us ({:5.1} GFLOP/s)",
+        gflops(as_is),
+        gflops(good)
+    );
+}
+
+fn main() {
+    println!("## layouts, batch 32, one thread");
+    for (i, o) in [(784, 256), (256, 128), (128, 256), (256, 784), (128, 64)] {
+        let (x, w, dy) = (filled(32, i), filled(o, i), filled(32, o));
+        layouts(&format!("{i}->{o} forward x·Wᵀ"), x.view(), w.t());
+        layouts(&format!("{i}->{o} dW dyᵀ·x"), dy.t(), x.view());
+        layouts(&format!("{i}->{o} dx dy·W"), dy.view(), w.view());
+    }
+
+    println!("## threshold: gemm on a 1-thread pool vs a 2-thread pool");
+    println!("(run with PARALLEL_MIN_MACS temporarily 1 to see every size split)");
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    for (m, k, n) in [
+        (32, 64, 10),
+        (32, 32, 64),
+        (32, 64, 64),
+        (32, 128, 64),
+        (64, 32, 128),
+        (32, 64, 128),
+        (32, 128, 128),
+        (32, 256, 128),
+    ] {
+        let (a, b) = (filled(m, k), filled(n, k));
+        let mut c = Array2::<f32>::zeros((m, n));
+        let mut time = |pool: &rayon::ThreadPool| {
+            pool.install(|| min_micros(|| gemm(1.0, a.view(), b.t(), 0.0, c.view_mut())))
+        };
+        let (t1, t2) = (time(&one), time(&two));
+        println!(
+            "{m}x{k}x{n} = {:7} MACs: 1 thread {t1:6.2} us, 2 threads {t2:6.2} us, speed-up {:.2}",
+            m * k * n,
+            t1 / t2
+        );
+    }
+
+    println!("## Adam, Linear(784, 256)");
+    let mut rng = <twostage::rand::rngs::SmallRng as twostage::rand::SeedableRng>::seed_from_u64(0);
+    let mut layer = Dense::<f32>::new(784, 256, &mut rng);
+    layer.dweight.fill(0.01);
+    layer.dbias.fill(0.01);
+    let mut adam = Adam::new(1e-3);
+    let params = layer.num_params() as f64;
+    for (threads, pool) in [(1, &one), (2, &two)] {
+        let t = pool.install(|| min_micros(|| adam.step(&mut layer)));
+        println!(
+            "{threads} thread(s): {t:.1} us = {:.3} ns/param",
+            t * 1e3 / params
+        );
+    }
+}
