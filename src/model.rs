@@ -12,7 +12,7 @@ use ndarray::ArrayView2;
 
 use crate::error::Error;
 use crate::linalg::Scalar;
-use crate::nn::{Dense, Layer, ParamMut, Parameters, Relu, Sequential};
+use crate::nn::{Dense, Layer, ParamMut, Parameters, Relu, Sequential, with_name};
 use crate::rand::Rng;
 
 /// Layer widths; [`Dims::MNIST`] is the network of the reference script. Tests use small ones.
@@ -179,9 +179,9 @@ impl<T: Scalar> Parameters<T> for PartsMut<'_, T> {
     fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
         for &part in self.parts {
             let prefix = part.name();
-            self.network
-                .part_mut(part)
-                .visit_params(&mut |name, p| f(&format!("{prefix}.{name}"), p));
+            self.network.part_mut(part).visit_params(&mut |name, p| {
+                with_name(format_args!("{prefix}.{name}"), |n| f(n, p))
+            });
         }
     }
 }
