@@ -431,19 +431,15 @@ pub fn head_epoch(
     let mut total = 0.0;
     let mut count = 0;
     for (batch, indices) in batches.order.chunks(batches.batch_size).enumerate() {
-        // The step runs on the rayon pool (see `linalg::on_pool`).
-        let loss = on_pool(|| -> Result<f32, Error> {
-            gather_rows(features, indices, &mut batches.inputs);
-            gather_labels(labels, indices, &mut batches.labels);
-            network.stage2.zero_grad();
-            // features: (B, 128) → logits: (B, 10)
-            let logits = crate::nn::Layer::forward(&mut network.stage2, batches.inputs.view());
-            let loss = cross_entropy.forward(logits, &batches.labels)?;
-            check_finite(loss, Stage::Stage2, epoch, batch + 1)?;
-            crate::nn::Layer::backward(&mut network.stage2, cross_entropy.backward()?, false)?;
-            adam.step(&mut network.stage2);
-            Ok(loss)
-        })?;
+        gather_rows(features, indices, &mut batches.inputs);
+        gather_labels(labels, indices, &mut batches.labels);
+        network.stage2.zero_grad();
+        // features: (B, 128) → logits: (B, 10)
+        let logits = crate::nn::Layer::forward(&mut network.stage2, batches.inputs.view());
+        let loss = cross_entropy.forward(logits, &batches.labels)?;
+        check_finite(loss, Stage::Stage2, epoch, batch + 1)?;
+        crate::nn::Layer::backward(&mut network.stage2, cross_entropy.backward()?, false)?;
+        adam.step(&mut network.stage2);
         total += loss as f64;
         count += 1;
         observer.batch_end(Stage::Stage2, epoch, batch + 1, loss);
