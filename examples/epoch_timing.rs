@@ -75,11 +75,7 @@ fn main() {
         ..Schedule::default()
     };
     let t = Instant::now();
-    if std::env::var_os("IN_POOL").is_some() {
-        rayon::scope(|_| train::run(&mut network, train, &schedule, &mut Print)).expect("stage 1");
-    } else {
-        train::run(&mut network, train, &schedule, &mut Print).expect("stage 1");
-    }
+    train::run(&mut network, train, &schedule, &mut Print).expect("stage 1");
     let stage1_s = t.elapsed().as_secs_f64();
 
     // Stage 2 as `run` does it: frozen features once, then the head epochs (timed separately).
