@@ -113,11 +113,13 @@ impl Scalar for f64 {
 
 /// A product is split only if each of the two halves gets at least this many multiply-adds:
 /// below that, handing half the work to the other core costs more than it saves. Measured on
-/// 2 cores (AMD EPYC, AVX-512) from inside the pool, minimum of 300 runs, one thread vs split:
-/// `32×64×64` (131k MACs) 2.6 µs vs 3.2 µs, a loss; `32×128×64` (262k) 5.1 vs 3.6 µs and
-/// `32×64×128` 4.6 vs 2.9 µs, a gain; `32×256×128` (1M) 17.6 vs 10.4 µs. In a whole stage-2
-/// epoch, splitting the 262k-MAC products took it from 0.066 s to 0.038 s.
-pub const PARALLEL_MIN_MACS: usize = 1 << 17;
+/// 2 cores (AMD EPYC, AVX-512), `benches/gemm_probe.rs`, from inside the pool, minimum of 300
+/// runs, one thread vs split: `32×64×64` (131k MACs) 2.7 µs vs 2.7 µs; `32×128×64` (262k)
+/// 5.2 vs 3.7 µs; `32×128×128` (524k) 9.4 vs 5.8 µs; `32×256×128` (1M) 18.6 vs 10.6 µs.
+/// The 262k-MAC products of the stage-2 head still stay on one thread: its whole step (~20 µs)
+/// then runs on the caller's thread without visiting the pool, and a head epoch takes 0.036 s,
+/// against 0.045–0.07 s when its steps go to the pool to split those products (`on_pool`).
+pub const PARALLEL_MIN_MACS: usize = 1 << 18;
 
 /// Blocks are cut at multiples of this many rows/columns, so every thread gets whole
 /// micro-kernel tiles.
@@ -186,8 +188,11 @@ fn gemm_split<T: Scalar>(
 /// that splits a product hands *both* halves to the pool and sleeps until they are done, so
 /// every split costs two wake-ups; inside the pool, [`gemm`]'s `rayon::join` runs one half on
 /// the calling thread and lets the other pool thread steal the second.
+///
+/// With a one-thread pool nothing is split, so `f` runs right here: hopping would only add two
+/// context switches per step (a stage-2 head epoch on one thread: 0.042 s here, 0.095 s hopping).
 pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    if rayon::current_thread_index().is_some() {
+    if rayon::current_thread_index().is_some() || rayon::current_num_threads() == 1 {
         f()
     } else {
         rayon::scope(|_| f())

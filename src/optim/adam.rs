@@ -82,7 +82,8 @@ impl<T: Scalar> Adam<T> {
             // Our parameters are always standard-layout arrays (see nn::Dense).
             let theta = value.as_slice_mut().expect("parameters are contiguous");
             let g = grad.as_slice().expect("gradients are contiguous");
-            if theta.len() < PARALLEL_MIN_LEN {
+            // (On a one-thread pool, splitting would only hand the work over to that thread.)
+            if theta.len() < PARALLEL_MIN_LEN || rayon::current_num_threads() == 1 {
                 update(theta, g, m, v, c);
             } else {
                 theta

@@ -2,7 +2,7 @@
 //! buffer, an autoencoder step should allocate nothing.
 //!
 //! ```text
-//! cargo run --release --example alloc_count
+//! cargo bench --bench alloc_count
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};

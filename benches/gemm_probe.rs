@@ -2,7 +2,7 @@
 //! load on the machine matters less than in criterion's means.
 //!
 //! ```text
-//! cargo run --release --example gemm_probe
+//! cargo bench --bench gemm_probe
 //! ```
 //! - layouts: each layer product as `Dense` calls it, against the same product with operands
 //!   laid out the way matrixmultiply packs fastest (a column-major, b row-major);
