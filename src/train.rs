@@ -129,8 +129,9 @@ pub struct EpochStats {
     pub seconds: f64,
 }
 
-/// Hooks for progress display and logging; every method has an empty default.
-pub trait Observer {
+/// Hooks for progress display and logging; every method has an empty default. `Send`, because
+/// the training loop calls it from a rayon worker thread.
+pub trait Observer: Send {
     fn stage_start(&mut self, _stage: Stage, _epochs: usize, _batches_per_epoch: usize) {}
     fn batch_end(&mut self, _stage: Stage, _epoch: usize, _batch: usize, _loss: f32) {}
     fn epoch_end(&mut self, _stats: &EpochStats) {}
@@ -206,29 +207,28 @@ impl Batches {
         mut step: impl FnMut(&[usize], &mut BatchBuffers) -> Result<f32, Error> + Send,
     ) -> Result<(f64, usize), Error> {
         epoch_order(&mut self.order, n, self.shuffle, &mut self.rng);
-        let mut total = 0.0;
-        let mut count = 0;
-        for (b, indices) in self.order.chunks(self.batch_size).enumerate() {
-            // The step runs on the rayon pool (see `linalg::on_pool`); the observer stays here.
-            let buffers = &mut self.buffers;
-            let loss = if pooled {
-                on_pool(|| step(indices, buffers))?
-            } else {
-                step(indices, buffers)?
-            };
-            if !loss.is_finite() {
-                return Err(Error::Diverged {
-                    stage: stage.name(),
-                    epoch,
-                    batch: b + 1,
-                    loss: loss as f64,
-                });
+        let (order, batch_size, buffers) = (&self.order, self.batch_size, &mut self.buffers);
+        let mut run = || -> Result<(f64, usize), Error> {
+            let mut total = 0.0;
+            let mut count = 0;
+            for (b, indices) in order.chunks(batch_size).enumerate() {
+                let loss = step(indices, buffers)?;
+                if !loss.is_finite() {
+                    return Err(Error::Diverged {
+                        stage: stage.name(),
+                        epoch,
+                        batch: b + 1,
+                        loss: loss as f64,
+                    });
+                }
+                total += loss as f64;
+                count += 1;
+                observer.batch_end(stage, epoch, b + 1, loss);
             }
-            total += loss as f64;
-            count += 1;
-            observer.batch_end(stage, epoch, b + 1, loss);
-        }
-        Ok((total, count))
+            Ok((total, count))
+        };
+        // The whole epoch runs on the rayon pool (see `linalg::on_pool`): one hand-off per epoch.
+        if pooled { on_pool(run) } else { run() }
     }
 }
 
