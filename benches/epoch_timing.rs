@@ -82,7 +82,8 @@ fn main() {
     train::run(&mut network, train, &schedule, &mut Print).expect("stage 1");
     let stage1_s = t.elapsed().as_secs_f64();
 
-    // Stage 2 as `run` does it: frozen features once, then the head epochs (timed separately).
+    // Stage 2 the way `run` does it, frozen features once, then the head epochs, timed
+    // separately (with its own shuffling seed, so the weights differ from a CLI run's).
     let t = Instant::now();
     let features = train::features_of(&mut network, train, 1024);
     let features_s = t.elapsed().as_secs_f64();

@@ -167,17 +167,20 @@ pub fn save(
     write_atomically(path, &bytes)
 }
 
-/// Writes `bytes` to `path` through a temporary sibling file and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+/// The temporary sibling `.<name>.tmp-<pid>` an atomic write of `path` goes through.
+pub fn temporary_path(path: &Path) -> Option<PathBuf> {
     let directory = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| checkpoint_error(path, "not a file path"))?
-        .to_string_lossy();
-    let temporary = directory.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let file_name = path.file_name()?.to_string_lossy();
+    Some(directory.join(format!(".{file_name}.tmp-{}", std::process::id())))
+}
+
+/// Writes `bytes` to `path` through a temporary sibling file and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let temporary =
+        temporary_path(path).ok_or_else(|| checkpoint_error(path, "not a file path"))?;
     let result = (|| {
         let mut file = std::fs::File::create(&temporary)?;
         file.write_all(bytes)?;

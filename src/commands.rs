@@ -74,7 +74,7 @@ pub struct TrainArgs {
         allow_negative_numbers = true
     )]
     pub lr: f64,
-    /// Seeds init and shuffling: same seed + same --threads gives a bit-identical checkpoint
+    /// Seeds init and shuffling: the same seed gives a bit-identical checkpoint, whatever --threads
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
     /// Size of the thread pool [default: all cores]
@@ -136,10 +136,20 @@ pub struct DownloadArgs {
     #[arg(long = "mirror", value_name = "URL")]
     pub mirrors: Vec<String>,
     /// Seconds to wait for a connection
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
     pub connect_timeout: f64,
     /// Seconds to wait for data before giving up on a mirror
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    #[arg(
+        long,
+        default_value_t = 30.0,
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
     pub read_timeout: f64,
 }
 
@@ -162,21 +172,20 @@ fn check_lr(flag: &'static str, lr: f64) -> Result<(), Error> {
     }
 }
 
-/// An output file's directory must exist, and the path must not be a directory.
-fn check_output_dir(flag: &'static str, path: &Path) -> Result<(), Error> {
+/// An output file must be creatable where it goes: checked by creating and removing the
+/// temporary file the atomic write will use, so a finished run is never lost to a bad path.
+fn check_output_path(flag: &'static str, path: &Path) -> Result<(), Error> {
     if path.is_dir() {
         return Err(invalid(
             flag,
             format!("{} is a directory, not a file", path.display()),
         ));
     }
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(invalid(
-            flag,
-            format!("directory {} does not exist", dir.display()),
-        )),
-        _ => Ok(()),
-    }
+    let probe = checkpoint::temporary_path(path)
+        .ok_or_else(|| invalid(flag, format!("{} is not a file path", path.display())))?;
+    std::fs::File::create(&probe)
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| invalid(flag, format!("cannot write {}: {e}", path.display())))
 }
 
 /// Sizes the global thread pool (`None`: all cores).
@@ -235,9 +244,9 @@ pub fn train(args: &TrainArgs) -> Result<(), Error> {
         return Err(invalid("--train-limit", "must be at least 1 image"));
     }
     // Outputs go where they can be written, or training would be lost at the end.
-    check_output_dir("--save", &args.save)?;
+    check_output_path("--save", &args.save)?;
     if let Some(metrics) = &args.metrics {
-        check_output_dir("--metrics", metrics)?;
+        check_output_path("--metrics", metrics)?;
     }
     let init: Option<TensorFile> = match &args.init {
         Some(path) => Some(checkpoint::read(path)?),
@@ -358,7 +367,7 @@ pub fn predict(args: &PredictArgs) -> Result<(), Error> {
 pub fn download(args: &DownloadArgs) -> Result<(), Error> {
     let seconds = |flag, s: f64| {
         if s.is_finite() && s > 0.0 {
-            Ok(Duration::from_secs_f64(s))
+            Duration::try_from_secs_f64(s).map_err(|e| invalid(flag, format!("{s}: {e}")))
         } else {
             Err(invalid(
                 flag,

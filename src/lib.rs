@@ -20,6 +20,8 @@
 //! | [`data`] | IDX files, MNIST, the downloader, batches |
 //! | [`train`] | the training stages and evaluation, where the core and the data meet |
 //! | [`checkpoint`] | safetensors in and out, written atomically |
+//! | [`commands`], [`report`] | the command line: argument checks, console output, metrics |
+//! | [`error`] | `Error`, naming the file, tensor or flag at fault (wraps the data layer's `DataError`) |
 //!
 //! The numeric core (`linalg`, `nn`, `optim`, `model`, `gradcheck`) does no I/O.
 //!

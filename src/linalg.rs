@@ -111,8 +111,10 @@ impl Scalar for f64 {
     }
 }
 
-/// A product is split only if each of the two halves gets at least this many multiply-adds:
-/// below that, handing half the work to the other core costs more than it saves. Measured on
+/// A product is split only if each of the two halves gets at least this many multiply-adds.
+/// Splitting `32×64×64` gains nothing; `32×128×64` gains in isolation, but the stage-2 head's
+/// step, made of such products, is faster whole on the caller's thread than handed to the pool
+/// to split them (README, Performance). Measured on
 /// 2 cores (AMD EPYC, AVX-512), `benches/gemm_probe.rs`, from inside the pool, minimum of 300
 /// runs, one thread vs split: `32×64×64` (131k MACs) 2.7 µs vs 2.7 µs; `32×128×64` (262k)
 /// 5.2 vs 3.7 µs; `32×128×128` (524k) 9.4 vs 5.8 µs; `32×256×128` (1M) 18.6 vs 10.6 µs.

@@ -552,11 +552,11 @@ pub fn evaluate(
             );
             gather_labels(examples.labels, indices, &mut labels);
             let logits = network.logits(inputs.view());
-            for (row, &label) in logits.rows().into_iter().zip(&labels) {
-                let predicted = argmax(row.iter().copied());
-                confusion[label.min(classes - 1)][predicted] += 1;
-            }
+            // The loss first: it rejects a label that is not a class index.
             loss_sum += cross_entropy.forward(logits, &labels)? as f64 * indices.len() as f64;
+            for (row, &label) in logits.rows().into_iter().zip(&labels) {
+                confusion[label][argmax(row.iter().copied())] += 1;
+            }
         }
         Ok(())
     })?;

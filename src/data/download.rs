@@ -19,6 +19,10 @@ use super::mnist::{FILE_NAMES, files_present, find_file};
 use super::{Attempt, DataError};
 
 /// Mirrors tried in order; each holds `<name>.gz` for the four MNIST files.
+/// No MNIST file is larger than 10 MB compressed; a mirror sending more is broken, and is not
+/// allowed to fill the disk.
+const MAX_DOWNLOAD_BYTES: u64 = 64 << 20;
+
 pub const DEFAULT_MIRRORS: [&str; 3] = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -77,8 +81,8 @@ pub fn download_mnist(dir: &Path, opts: &DownloadOptions) -> Result<(), DataErro
     })?;
     let client = build_client(opts)?;
     for name in FILE_NAMES {
-        // Every name in FILE_NAMES is in the checksum table.
-        let expected = checksums::expected_sha256(name).unwrap_or_default();
+        let expected =
+            checksums::expected_sha256(name).expect("every MNIST file name has a checksum");
         if let Some(existing) = find_file(dir, name) {
             match content_sha256(&existing) {
                 Ok(hash) if hex(&hash) == expected => {
@@ -211,8 +215,14 @@ fn fetch(
                 return Err(Failure::Mirror(format!("body failed {progress}: {why}")));
             }
         };
-        out.write_all(&chunk[..n]).map_err(local)?;
         received += n as u64;
+        if received > MAX_DOWNLOAD_BYTES {
+            bar.abandon();
+            return Err(Failure::Mirror(format!(
+                "body exceeds {MAX_DOWNLOAD_BYTES} bytes, far more than any MNIST file"
+            )));
+        }
+        out.write_all(&chunk[..n]).map_err(local)?;
         bar.set_position(received);
     }
     bar.finish_and_clear();

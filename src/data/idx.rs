@@ -30,6 +30,10 @@ pub const MAX_GZIP_RATIO: u64 = 1032;
 /// Initial buffer size when the input length is unknown: the buffer then grows only as data arrives.
 const UNBOUNDED_INITIAL_CAPACITY: usize = 1 << 20;
 
+/// The most reserved up front for a gzip stream's data: MNIST's largest file (47 MB) fits, a
+/// forged header claiming gigabytes gets no more than this until real data arrives.
+const GZIP_INITIAL_CAPACITY: usize = 64 << 20;
+
 /// The element type of an IDX file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dtype {
@@ -397,9 +401,12 @@ pub fn read_idx<R: Read>(
     };
     let expected = expected_data_len(&header, available, source)?;
 
+    // A plain file's size proves its data is there; a gzip stream only bounds it (by 1032×), so
+    // a forged header could claim gigabytes: reserve a bounded amount and let real data grow it.
     let capacity = match available {
+        Available::Exactly(_) => expected,
+        Available::AtMost(_) => expected.min(GZIP_INITIAL_CAPACITY),
         Available::Unknown => expected.min(UNBOUNDED_INITIAL_CAPACITY),
-        _ => expected,
     };
     let mut bytes = Vec::with_capacity(capacity);
     (&mut stream)
