@@ -11,9 +11,11 @@
 //! reference script prints it. Every buffer a step touches lives in [`Batches`] or in the layers
 //! and is reused from step to step.
 
+use std::convert::Infallible;
+use std::ops::Range;
 use std::time::Instant;
 
-use ndarray::{Array2, s};
+use ndarray::{Array2, ArrayView2, s};
 
 use crate::data::batches::{
     epoch_order, gather_labels, gather_normalised, gather_rows, normalisation_table,
@@ -412,19 +414,20 @@ pub fn seed_epoch(
     )
 }
 
-/// Stage 1's features of every example, `(N, features)`, computed `chunk` rows at a time.
-pub fn features_of(
-    network: &mut TwoStageNetwork<f32>,
+/// Runs `f(rows, x)` on consecutive chunks of `examples`: `rows` the chunk's index range and
+/// `x: (rows.len(), width)` its normalised pixels. On the rayon pool, so each chunk's products
+/// split across the cores without waking the calling thread.
+fn for_each_chunk<E: Send>(
     examples: Examples,
     chunk: usize,
-) -> Array2<f32> {
+    mut f: impl FnMut(Range<usize>, ArrayView2<f32>) -> Result<(), E> + Send,
+) -> Result<(), E> {
     let table = normalisation_table();
-    let mut features = Array2::zeros((examples.len(), network.dims.features));
     let mut inputs = Array2::zeros((0, 0));
+    let chunk = chunk.max(1);
     let all: Vec<usize> = (0..examples.len()).collect();
-    // On the rayon pool, so each chunk's products split across the cores without waking this thread.
     on_pool(|| {
-        for (c, indices) in all.chunks(chunk.max(1)).enumerate() {
+        for (c, indices) in all.chunks(chunk).enumerate() {
             gather_normalised(
                 examples.pixels,
                 examples.width,
@@ -432,12 +435,27 @@ pub fn features_of(
                 &table,
                 &mut inputs,
             );
-            let start = c * chunk.max(1);
-            features
-                .slice_mut(s![start..start + indices.len(), ..])
-                .assign(&network.features(inputs.view()));
+            f(c * chunk..c * chunk + indices.len(), inputs.view())?;
         }
+        Ok(())
+    })
+}
+
+/// Stage 1's features of every example, `(N, features)`, computed `chunk` rows at a time.
+pub fn features_of(
+    network: &mut TwoStageNetwork<f32>,
+    examples: Examples,
+    chunk: usize,
+) -> Array2<f32> {
+    let mut features = Array2::zeros((examples.len(), network.dims.features));
+    let done: Result<(), Infallible> = for_each_chunk(examples, chunk, |rows, x| {
+        // x: (rows, 784) → features: (rows, 128)
+        features
+            .slice_mut(s![rows, ..])
+            .assign(&network.features(x));
+        Ok(())
     });
+    let Ok(()) = done;
     features
 }
 
@@ -533,30 +551,19 @@ pub fn evaluate(
     chunk: usize,
 ) -> Result<Evaluation, Error> {
     let classes = network.dims.classes;
-    let table = normalisation_table();
-    let mut inputs = Array2::zeros((0, 0));
     let mut labels = Vec::new();
     let mut cross_entropy = SoftmaxCrossEntropy::new();
     let mut confusion = vec![vec![0u64; classes]; classes];
     let mut loss_sum = 0.0;
-    let all: Vec<usize> = (0..examples.len()).collect();
-    // On the rayon pool, like `features_of`.
-    on_pool(|| -> Result<(), Error> {
-        for indices in all.chunks(chunk.max(1)) {
-            gather_normalised(
-                examples.pixels,
-                examples.width,
-                indices,
-                &table,
-                &mut inputs,
-            );
-            gather_labels(examples.labels, indices, &mut labels);
-            let logits = network.logits(inputs.view());
-            // The loss first: it rejects a label that is not a class index.
-            loss_sum += cross_entropy.forward(logits, &labels)? as f64 * indices.len() as f64;
-            for (row, &label) in logits.rows().into_iter().zip(&labels) {
-                confusion[label][argmax(row.iter().copied())] += 1;
-            }
+    for_each_chunk(examples, chunk, |rows, x| -> Result<(), Error> {
+        labels.clear();
+        labels.extend(examples.labels[rows].iter().map(|&l| l as usize));
+        // x: (rows, 784) → logits: (rows, 10)
+        let logits = network.logits(x);
+        // The loss first: it rejects a label that is not a class index.
+        loss_sum += cross_entropy.forward(logits, &labels)? as f64 * labels.len() as f64;
+        for (row, &label) in logits.rows().into_iter().zip(&labels) {
+            confusion[label][argmax(row.iter().copied())] += 1;
         }
         Ok(())
     })?;
