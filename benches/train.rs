@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::{Array2, ArrayView2};
-use twostage::data::batches::{gather_normalised, normalisation_table};
+use twostage::data::batches::gather_normalised;
 use twostage::data::mnist::{Mnist, Split};
 use twostage::linalg::{gemm, on_pool};
 use twostage::nn::{Layer, MseLoss, Parameters, SoftmaxCrossEntropy};
@@ -120,7 +120,7 @@ impl StepFixture {
         let pixels: Vec<u8> = (0..batch * 784).map(|_| rng.random()).collect();
         let indices: Vec<usize> = (0..batch).collect();
         let mut inputs = Array2::zeros((0, 0));
-        gather_normalised(&pixels, 784, &indices, &normalisation_table(), &mut inputs);
+        gather_normalised(&pixels, 784, &indices, &mut inputs);
         let labels = (0..batch).map(|_| rng.random_range(0..10)).collect();
         let features = network.features(inputs.view()).to_owned();
         StepFixture {

@@ -17,9 +17,7 @@ use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, s};
 
-use crate::data::batches::{
-    epoch_order, gather_labels, gather_normalised, gather_rows, normalisation_table,
-};
+use crate::data::batches::{epoch_order, gather_labels, gather_normalised, gather_rows};
 use crate::error::Error;
 use crate::linalg::on_pool;
 use crate::model::{Part, Stage1Grad, TwoStageNetwork};
@@ -154,7 +152,6 @@ pub struct Batches {
 
 /// One batch's inputs and labels, reused from batch to batch.
 struct BatchBuffers {
-    table: [f32; 256],
     /// `x: (B, 784)` normalised pixels, or `(B, 128)` features in stage 2.
     inputs: Array2<f32>,
     labels: Vec<usize>,
@@ -163,13 +160,7 @@ struct BatchBuffers {
 impl BatchBuffers {
     /// Gathers the batch's normalised pixels and labels.
     fn gather(&mut self, examples: Examples, indices: &[usize]) {
-        gather_normalised(
-            examples.pixels,
-            examples.width,
-            indices,
-            &self.table,
-            &mut self.inputs,
-        );
+        gather_normalised(examples.pixels, examples.width, indices, &mut self.inputs);
         gather_labels(examples.labels, indices, &mut self.labels);
     }
 }
@@ -182,7 +173,6 @@ impl Batches {
             batch_size,
             shuffle,
             buffers: BatchBuffers {
-                table: normalisation_table(),
                 inputs: Array2::zeros((0, 0)),
                 labels: Vec::new(),
             },
@@ -422,19 +412,12 @@ fn for_each_chunk<E: Send>(
     chunk: usize,
     mut f: impl FnMut(Range<usize>, ArrayView2<f32>) -> Result<(), E> + Send,
 ) -> Result<(), E> {
-    let table = normalisation_table();
     let mut inputs = Array2::zeros((0, 0));
     let chunk = chunk.max(1);
     let all: Vec<usize> = (0..examples.len()).collect();
     on_pool(|| {
         for (c, indices) in all.chunks(chunk).enumerate() {
-            gather_normalised(
-                examples.pixels,
-                examples.width,
-                indices,
-                &table,
-                &mut inputs,
-            );
+            gather_normalised(examples.pixels, examples.width, indices, &mut inputs);
             f(c * chunk..c * chunk + indices.len(), inputs.view())?;
         }
         Ok(())
@@ -590,13 +573,7 @@ pub fn argmax(values: impl Iterator<Item = f32>) -> usize {
 /// The ten class probabilities for one image of raw pixels.
 pub fn probabilities(network: &mut TwoStageNetwork<f32>, pixels: &[u8]) -> Vec<f32> {
     let mut input = Array2::zeros((0, 0));
-    gather_normalised(
-        pixels,
-        pixels.len(),
-        &[0],
-        &normalisation_table(),
-        &mut input,
-    );
+    gather_normalised(pixels, pixels.len(), &[0], &mut input);
     let logits = network.logits(input.view());
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let exps: Vec<f32> = logits.iter().map(|&z| (z - max).exp()).collect();

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use ndarray::Array2;
 use twostage::checkpoint::{self, Tensor, TensorFile};
-use twostage::data::batches::{gather_labels, gather_normalised, normalisation_table};
+use twostage::data::batches::{gather_labels, gather_normalised};
 use twostage::data::mnist::Mnist;
 use twostage::nn::{MseLoss, Parameters, SoftmaxCrossEntropy};
 use twostage::train::{self, EpochStats, Examples, Observer, Schedule, Stage, Stage1Mode};
@@ -138,13 +138,7 @@ fn check_reference(path: &Path, mnist: &Mnist) -> BTreeMap<String, f32> {
     // --- the first batch, at init ---
     let first: Vec<usize> = (0..settings.batch.min(settings.limit)).collect();
     let mut x = Array2::zeros((0, 0));
-    gather_normalised(
-        train_set.pixels,
-        784,
-        &first,
-        &normalisation_table(),
-        &mut x,
-    );
+    gather_normalised(train_set.pixels, 784, &first, &mut x);
     let mut y = Vec::new();
     gather_labels(train_set.labels, &first, &mut y);
     let mut network = network_at_init(&file, path);

@@ -45,7 +45,10 @@ impl<T: Scalar> MseLoss<T> {
             .and(&prediction)
             .and(&target)
             .for_each(|d, &p, &t| *d = p - t);
-        let sum_sq: f64 = diff.iter().map(|&d| (d * d).to_f64()).sum();
+        let sum_sq = sum_of_squares(
+            diff.as_slice()
+                .expect("diff is a fresh standard-layout array"),
+        );
         Ok(T::from_f64(sum_sq / diff.len().max(1) as f64))
     }
 
@@ -67,6 +70,20 @@ impl<T: Scalar> Default for MseLoss<T> {
     fn default() -> Self {
         MseLoss::new()
     }
+}
+
+/// `Σ x²`, accumulated in `f64` in eight running sums: one sum would make every addition wait
+/// for the one before it (a 25k-long chain per autoencoder batch, 6 % of a training step).
+fn sum_of_squares<T: Scalar>(values: &[T]) -> f64 {
+    let mut lanes = [0.0_f64; 8];
+    let chunks = values.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().map(|&v| (v * v).to_f64()).sum();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += (v * v).to_f64();
+        }
+    }
+    lanes.iter().sum::<f64>() + rest
 }
 
 /// Softmax followed by cross-entropy against class labels, averaged over the batch, fused
