@@ -15,10 +15,15 @@ fn random<T: Scalar + SampleUniform>(shape: (usize, usize), rng: &mut SmallRng) 
     Array2::random_using(shape, Uniform::new(-T::one(), T::one()).unwrap(), rng)
 }
 
-/// The product shapes `(m, k, n)` checked: tiny, odd, and large enough to be split across threads.
-const SHAPES: [(usize, usize, usize); 5] = [
+/// The product shapes `(m, k, n)` checked: tiny, odd (edges of the 4×4 tiles and 16-float
+/// chunks of the `a·bᵀ` kernel), and large enough to be split across threads.
+const SHAPES: [(usize, usize, usize); 9] = [
     (1, 1, 1),
     (3, 5, 7),
+    (4, 16, 4),
+    (5, 17, 6),
+    (7, 33, 9),
+    (2, 128, 10),
     (33, 784, 257),
     (32, 784, 256),
     (300, 784, 300),
