@@ -40,13 +40,12 @@ fn main() {
     let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
     let mut step = || {
         on_pool(|| {
-            network.parts(&[Part::Stage1, Part::Decoder]).zero_grad();
             let reconstruction = network.reconstruction(inputs.view());
             let loss = mse.forward(reconstruction, inputs.view()).unwrap();
             network
                 .reconstruction_backward(mse.backward().unwrap())
                 .unwrap();
-            adam.step(&mut network.parts(&[Part::Stage1, Part::Decoder]));
+            adam.step_and_zero_grad(&mut network.parts(&[Part::Stage1, Part::Decoder]));
             loss
         })
     };

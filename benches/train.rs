@@ -12,14 +12,14 @@
 
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::{Array2, ArrayView2};
 use twostage::data::batches::gather_normalised;
 use twostage::data::mnist::{Mnist, Split};
 use twostage::linalg::{gemm, on_pool};
-use twostage::nn::{Layer, MseLoss, Parameters, SoftmaxCrossEntropy};
+use twostage::nn::{Layer, MseLoss, SoftmaxCrossEntropy};
 use twostage::optim::Adam;
 use twostage::rand::rngs::SmallRng;
 use twostage::rand::{Rng, SeedableRng};
@@ -132,8 +132,8 @@ impl StepFixture {
     }
 }
 
-/// One training step of each stage, exactly as the epoch loops in `train` run it (on the rayon
-/// pool, without the gather of the batch).
+/// One training step of each stage, exactly as the epoch loops in `train` run it (all steps of
+/// a measurement inside one `on_pool`, as an epoch's are; without the gather of the batch).
 fn step(c: &mut Criterion) {
     for batch in [32, 256] {
         let mut group = c.benchmark_group(format!("step/b{batch}"));
@@ -144,17 +144,20 @@ fn step(c: &mut Criterion) {
         let mut f = StepFixture::new(batch);
         let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
         group.bench_function("autoencoder", |bencher| {
-            bencher.iter(|| {
+            bencher.iter_custom(|iters| {
                 on_pool(|| {
-                    let network = &mut f.network;
-                    network.parts(&[Part::Stage1, Part::Decoder]).zero_grad();
-                    let reconstruction = network.reconstruction(f.inputs.view());
-                    let loss = mse.forward(reconstruction, f.inputs.view()).unwrap();
-                    network
-                        .reconstruction_backward(mse.backward().unwrap())
-                        .unwrap();
-                    adam.step(&mut network.parts(&[Part::Stage1, Part::Decoder]));
-                    black_box(loss)
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let network = &mut f.network;
+                        let reconstruction = network.reconstruction(f.inputs.view());
+                        let loss = mse.forward(reconstruction, f.inputs.view()).unwrap();
+                        network
+                            .reconstruction_backward(mse.backward().unwrap())
+                            .unwrap();
+                        adam.step_and_zero_grad(&mut network.parts(&[Part::Stage1, Part::Decoder]));
+                        black_box(loss);
+                    }
+                    start.elapsed()
                 })
             })
         });
@@ -162,18 +165,21 @@ fn step(c: &mut Criterion) {
         let mut f = StepFixture::new(batch);
         let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
         group.bench_function("seed", |bencher| {
-            bencher.iter(|| {
+            bencher.iter_custom(|iters| {
                 on_pool(|| {
-                    let network = &mut f.network;
-                    network.stage1.zero_grad();
-                    let features = network.features(f.inputs.view());
-                    let loss = mse.forward(features, features).unwrap();
-                    network
-                        .stage1
-                        .backward(mse.backward().unwrap(), false)
-                        .unwrap();
-                    adam.step(&mut network.stage1);
-                    black_box(loss)
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let network = &mut f.network;
+                        let features = network.features(f.inputs.view());
+                        let loss = mse.forward(features, features).unwrap();
+                        network
+                            .stage1
+                            .backward(mse.backward().unwrap(), false)
+                            .unwrap();
+                        adam.step_and_zero_grad(&mut network.stage1);
+                        black_box(loss);
+                    }
+                    start.elapsed()
                 })
             })
         });
@@ -181,18 +187,21 @@ fn step(c: &mut Criterion) {
         let mut f = StepFixture::new(batch);
         let (mut ce, mut adam) = (SoftmaxCrossEntropy::new(), Adam::new(1e-3));
         group.bench_function("stage2_head", |bencher| {
-            bencher.iter(|| {
+            bencher.iter_custom(|iters| {
                 on_pool(|| {
-                    let network = &mut f.network;
-                    network.stage2.zero_grad();
-                    let logits = network.stage2.forward(f.features.view());
-                    let loss = ce.forward(logits, &f.labels).unwrap();
-                    network
-                        .stage2
-                        .backward(ce.backward().unwrap(), false)
-                        .unwrap();
-                    adam.step(&mut network.stage2);
-                    black_box(loss)
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let network = &mut f.network;
+                        let logits = network.stage2.forward(f.features.view());
+                        let loss = ce.forward(logits, &f.labels).unwrap();
+                        network
+                            .stage2
+                            .backward(ce.backward().unwrap(), false)
+                            .unwrap();
+                        adam.step_and_zero_grad(&mut network.stage2);
+                        black_box(loss);
+                    }
+                    start.elapsed()
                 })
             })
         });
@@ -200,17 +209,20 @@ fn step(c: &mut Criterion) {
         let mut f = StepFixture::new(batch);
         let (mut ce, mut adam) = (SoftmaxCrossEntropy::new(), Adam::new(3e-5));
         group.bench_function("finetune", |bencher| {
-            bencher.iter(|| {
+            bencher.iter_custom(|iters| {
                 on_pool(|| {
-                    let network = &mut f.network;
-                    network.parts(&[Part::Stage1, Part::Stage2]).zero_grad();
-                    let logits = network.logits(f.inputs.view());
-                    let loss = ce.forward(logits, &f.labels).unwrap();
-                    network
-                        .logits_backward(ce.backward().unwrap(), Stage1Grad::Trainable)
-                        .unwrap();
-                    adam.step(&mut network.parts(&[Part::Stage1, Part::Stage2]));
-                    black_box(loss)
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let network = &mut f.network;
+                        let logits = network.logits(f.inputs.view());
+                        let loss = ce.forward(logits, &f.labels).unwrap();
+                        network
+                            .logits_backward(ce.backward().unwrap(), Stage1Grad::Trainable)
+                            .unwrap();
+                        adam.step_and_zero_grad(&mut network.parts(&[Part::Stage1, Part::Stage2]));
+                        black_box(loss);
+                    }
+                    start.elapsed()
                 })
             })
         });

@@ -17,7 +17,9 @@ use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, s};
 
-use crate::data::batches::{epoch_order, gather_labels, gather_normalised, gather_rows};
+use crate::data::batches::{
+    epoch_order, gather_labels, gather_normalised, gather_rows, prefetch_rows,
+};
 use crate::error::Error;
 use crate::linalg::on_pool;
 use crate::model::{Part, Stage1Grad, TwoStageNetwork};
@@ -158,10 +160,12 @@ struct BatchBuffers {
 }
 
 impl BatchBuffers {
-    /// Gathers the batch's normalised pixels and labels.
-    fn gather(&mut self, examples: Examples, indices: &[usize]) {
+    /// Gathers the batch's normalised pixels and labels, and starts loading the pixels of the
+    /// batch after it (`next`) into cache.
+    fn gather(&mut self, examples: Examples, indices: &[usize], next: &[usize]) {
         gather_normalised(examples.pixels, examples.width, indices, &mut self.inputs);
         gather_labels(examples.labels, indices, &mut self.labels);
+        prefetch_rows(examples.pixels, examples.width, next);
     }
 }
 
@@ -183,8 +187,9 @@ impl Batches {
         n.div_ceil(self.batch_size)
     }
 
-    /// One pass over `n` examples: `step` trains on each batch (given its example indices) and
-    /// returns the batch loss, which must be finite. Returns (sum of batch losses, batches).
+    /// One pass over `n` examples: `step` trains on each batch, given its example indices and
+    /// those of the next batch (empty for the last), and returns the batch loss, which must be
+    /// finite. Returns (sum of batch losses, batches).
     ///
     /// With `pooled`, each step runs on the rayon pool ([`on_pool`]), where its products split
     /// across the cores cheaply; the stage-2 head's steps (~20 µs, no product large enough to
@@ -196,15 +201,17 @@ impl Batches {
         stage: Stage,
         epoch: usize,
         observer: &mut dyn Observer,
-        mut step: impl FnMut(&[usize], &mut BatchBuffers) -> Result<f32, Error> + Send,
+        mut step: impl FnMut(&[usize], &[usize], &mut BatchBuffers) -> Result<f32, Error> + Send,
     ) -> Result<(f64, usize), Error> {
         epoch_order(&mut self.order, n, self.shuffle, &mut self.rng);
         let (order, batch_size, buffers) = (&self.order, self.batch_size, &mut self.buffers);
         let mut run = || -> Result<(f64, usize), Error> {
             let mut total = 0.0;
             let mut count = 0;
-            for (b, indices) in order.chunks(batch_size).enumerate() {
-                let loss = step(indices, buffers)?;
+            let mut batches = order.chunks(batch_size).enumerate().peekable();
+            while let Some((b, indices)) = batches.next() {
+                let next = batches.peek().map_or(&[][..], |&(_, next)| next);
+                let loss = step(indices, next, buffers)?;
                 if !loss.is_finite() {
                     return Err(Error::Diverged {
                         stage: stage.name(),
@@ -354,20 +361,21 @@ pub fn autoencoder_epoch(
 ) -> Result<(f64, usize), Error> {
     const TRAINED: &[Part] = &[Part::Stage1, Part::Decoder];
     let mut mse = MseLoss::new();
+    // Gradients start each step at zero: cleared here, then by every step_and_zero_grad.
+    network.parts(TRAINED).zero_grad();
     batches.epoch(
         train.len(),
         true,
         Stage::Stage1,
         epoch,
         observer,
-        |indices, batch| {
-            batch.gather(train, indices);
-            network.parts(TRAINED).zero_grad();
+        |indices, next, batch| {
+            batch.gather(train, indices, next);
             // x: (B, 784) → reconstruction: (B, 784)
             let reconstruction = network.reconstruction(batch.inputs.view());
             let loss = mse.forward(reconstruction, batch.inputs.view())?;
             network.reconstruction_backward(mse.backward()?)?;
-            adam.step(&mut network.parts(TRAINED));
+            adam.step_and_zero_grad(&mut network.parts(TRAINED));
             Ok(loss)
         },
     )
@@ -385,20 +393,21 @@ pub fn seed_epoch(
     observer: &mut dyn Observer,
 ) -> Result<(f64, usize), Error> {
     let mut mse = MseLoss::new();
+    // Gradients start each step at zero: cleared here, then by every step_and_zero_grad.
+    network.stage1.zero_grad();
     batches.epoch(
         train.len(),
         true,
         Stage::Stage1,
         epoch,
         observer,
-        |indices, batch| {
-            batch.gather(train, indices);
-            network.stage1.zero_grad();
+        |indices, next, batch| {
+            batch.gather(train, indices, next);
             // x: (B, 784) → f: (B, 128); the target is f itself.
             let features = network.features(batch.inputs.view());
             let loss = mse.forward(features, features)?;
             network.stage1.backward(mse.backward()?, false)?;
-            adam.step(&mut network.stage1);
+            adam.step_and_zero_grad(&mut network.stage1);
             Ok(loss)
         },
     )
@@ -454,21 +463,26 @@ pub fn head_epoch(
     observer: &mut dyn Observer,
 ) -> Result<(f64, usize), Error> {
     let mut cross_entropy = SoftmaxCrossEntropy::new();
+    let features_width = features.ncols();
+    // Gradients start each step at zero: cleared here, then by every step_and_zero_grad.
+    network.stage2.zero_grad();
     batches.epoch(
         labels.len(),
         false,
         Stage::Stage2,
         epoch,
         observer,
-        |indices, batch| {
+        |indices, next, batch| {
             gather_rows(features, indices, &mut batch.inputs);
             gather_labels(labels, indices, &mut batch.labels);
-            network.stage2.zero_grad();
+            if let Some(features) = features.as_slice() {
+                prefetch_rows(features, features_width, next);
+            }
             // features: (B, 128) → logits: (B, 10)
             let logits = network.stage2.forward(batch.inputs.view());
             let loss = cross_entropy.forward(logits, &batch.labels)?;
             network.stage2.backward(cross_entropy.backward()?, false)?;
-            adam.step(&mut network.stage2);
+            adam.step_and_zero_grad(&mut network.stage2);
             Ok(loss)
         },
     )
@@ -486,20 +500,21 @@ pub fn finetune_epoch(
 ) -> Result<(f64, usize), Error> {
     const TRAINED: &[Part] = &[Part::Stage1, Part::Stage2];
     let mut cross_entropy = SoftmaxCrossEntropy::new();
+    // Gradients start each step at zero: cleared here, then by every step_and_zero_grad.
+    network.parts(TRAINED).zero_grad();
     batches.epoch(
         train.len(),
         true,
         Stage::Finetune,
         epoch,
         observer,
-        |indices, batch| {
-            batch.gather(train, indices);
-            network.parts(TRAINED).zero_grad();
+        |indices, next, batch| {
+            batch.gather(train, indices, next);
             // x: (B, 784) → logits: (B, 10)
             let logits = network.logits(batch.inputs.view());
             let loss = cross_entropy.forward(logits, &batch.labels)?;
             network.logits_backward(cross_entropy.backward()?, Stage1Grad::Trainable)?;
-            adam.step(&mut network.parts(TRAINED));
+            adam.step_and_zero_grad(&mut network.parts(TRAINED));
             Ok(loss)
         },
     )

@@ -438,6 +438,47 @@ fn adam_with_zero_gradient_changes_nothing() {
     );
 }
 
+#[test]
+fn adam_step_and_zero_grad_is_step_then_zero_grad() {
+    // Two identical layers and optimizers, on a 2-thread pool so the 200704 weights take the
+    // parallel path: `step_and_zero_grad` must give the same bits as `step` then `zero_grad`,
+    // and leave every gradient zero.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let mut rng = SmallRng::seed_from_u64(17);
+        let mut fused = Dense::<f32>::new(784, 256, &mut rng);
+        let mut separate = Dense::from_weights(fused.weight.clone(), fused.bias.clone());
+        let (mut adam_fused, mut adam_separate) = (Adam::new(1e-3), Adam::new(1e-3));
+        for _ in 0..3 {
+            let x = random((8, 784), &mut rng).mapv(|v| v as f32);
+            let dy = random((8, 256), &mut rng).mapv(|v| v as f32);
+            for (layer, adam, fuse) in [
+                (&mut fused, &mut adam_fused, true),
+                (&mut separate, &mut adam_separate, false),
+            ] {
+                layer.forward(x.view());
+                layer.backward(dy.view(), false).unwrap();
+                if fuse {
+                    adam.step_and_zero_grad(layer);
+                } else {
+                    adam.step(layer);
+                    layer.zero_grad();
+                }
+            }
+            assert!(values(&mut fused) == values(&mut separate));
+            assert!(
+                grads(&mut fused)
+                    .iter()
+                    .all(|(_, g)| g.iter().all(|&v| v == 0.0)),
+                "a gradient was left non-zero"
+            );
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Initialisation and names
 

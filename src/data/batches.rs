@@ -39,6 +39,32 @@ pub fn gather_normalised(pixels: &[u8], width: usize, indices: &[usize], batch: 
     }
 }
 
+/// Asks the CPU to start loading rows `indices` of `data: (N, width)` into its L2 cache and
+/// goes on without waiting. Called with the *next* batch's rows while this one trains, so its
+/// gather then reads from cache: a shuffled batch is 32 rows scattered over 47 MB of images,
+/// and gathering them straight from memory was 2.4 % of an autoencoder epoch's time, all of it
+/// waiting on loads (perf). A hint only: no effect on any value, and none off x86-64.
+pub fn prefetch_rows<T>(data: &[T], width: usize, indices: &[usize]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
+        const LINE: usize = 64;
+        let row_bytes = width * size_of::<T>();
+        for &i in indices {
+            let Some(row) = data.get(i * width..(i + 1) * width) else {
+                continue;
+            };
+            let start = row.as_ptr().cast::<i8>();
+            for offset in (0..row_bytes).step_by(LINE) {
+                // SAFETY: `offset` is inside the row; a prefetch never faults and changes nothing.
+                unsafe { _mm_prefetch::<_MM_HINT_T1>(start.add(offset)) };
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, width, indices);
+}
+
 /// Copies rows `indices` of `features: (N, width)` into `batch: (indices.len(), width)`.
 pub fn gather_rows(features: &Array2<f32>, indices: &[usize], batch: &mut Array2<f32>) {
     let width = features.ncols();
