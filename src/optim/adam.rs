@@ -9,6 +9,16 @@
 //! ε is added *after* the square root and the bias corrections use the step count, as in
 //! PyTorch; the scalar coefficients are computed in `f64` and rounded once, as PyTorch does
 //! with Python floats.
+//!
+//! One departure, in the stored moments only: a new `m` or `v` smaller in magnitude than the
+//! type's smallest normal number (2⁻¹²⁶ ≈ 1.2e-38 in `f32`) is stored as 0. Such values come from
+//! dead ReLU units: their gradient is exactly 0, so `m` shrinks by 0.9 a step into the subnormal
+//! range and, by rounding, stays there for good (after one autoencoder epoch 60 % of the first
+//! layer's `m` were subnormal). Arithmetic on subnormals is slow on x86 CPUs: flushing them made
+//! an autoencoder epoch 6 % faster here (0.685 → 0.645 s). The update of `θ` in the step that
+//! produces such a moment uses it unflushed, and afterwards its contribution would have been
+//! below 1e-40, far under the rounding of any weight: the trained weights are bit-identical with
+//! and without the flush (checkpoints compared byte for byte after 5 + 5 + 3 epochs).
 
 use rayon::prelude::*;
 
@@ -120,7 +130,8 @@ impl<T: Scalar> Adam<T> {
 /// ```text
 /// m ← m + (1 − β₁)·(g − m);  v ← β₂·v + (1 − β₂)·g·g;  θ ← θ − lr_t·m / (√v / √(1 − β₂ᵗ) + ε)
 /// ```
-/// and, with `zero_grad`, `g ← 0` once it is used.
+/// and, with `zero_grad`, `g ← 0` once it is used. `θ` is updated with the new `m` and `v`
+/// as computed; they are stored with subnormals flushed to 0 (module docs).
 #[inline(always)]
 fn update_loop<T: Scalar>(
     theta: &mut [T],
@@ -132,11 +143,21 @@ fn update_loop<T: Scalar>(
 ) {
     let n = theta.len();
     let (g, m, v) = (&mut g[..n], &mut m[..n], &mut v[..n]);
+    // A subnormal moment is stored as 0 (module docs).
+    let flush = |x: T| {
+        if x.abs() < T::min_positive_value() {
+            T::zero()
+        } else {
+            x
+        }
+    };
     for i in 0..n {
-        m[i] += c.one_minus_beta1 * (g[i] - m[i]);
-        v[i] = v[i] * c.beta2 + c.one_minus_beta2 * g[i] * g[i];
-        let denom = v[i].sqrt() / c.bias_correction2_sqrt + c.eps;
-        theta[i] += c.neg_step_size * m[i] / denom;
+        let m_new = m[i] + c.one_minus_beta1 * (g[i] - m[i]);
+        let v_new = v[i] * c.beta2 + c.one_minus_beta2 * g[i] * g[i];
+        let denom = v_new.sqrt() / c.bias_correction2_sqrt + c.eps;
+        theta[i] += c.neg_step_size * m_new / denom;
+        m[i] = flush(m_new);
+        v[i] = flush(v_new);
         if zero_grad {
             g[i] = T::zero();
         }
@@ -213,5 +234,39 @@ mod tests {
             let expected_g = if zero_grad { vec![0.0; n] } else { g.clone() };
             assert_eq!(g2, expected_g, "zero_grad {zero_grad}");
         }
+    }
+
+    /// A moment that decays into the subnormal range is stored as 0, and `θ` comes out
+    /// bit-identical to the unflushed formula's.
+    #[test]
+    fn subnormal_moments_are_flushed_without_changing_theta() {
+        let c = Coefficients {
+            one_minus_beta1: 0.1_f32,
+            beta2: 0.999,
+            one_minus_beta2: 0.001,
+            neg_step_size: -0.001,
+            bias_correction2_sqrt: 1.0,
+            eps: 1e-8,
+        };
+        // A dead unit's weight: gradient 0, m decaying from a small normal value.
+        let (mut theta, mut g, mut m, mut v) = ([0.37_f32], [0.0_f32], [1e-36_f32], [1e-12_f32]);
+        let (mut theta_ref, mut m_ref, mut v_ref) = (0.37_f32, 1e-36_f32, 1e-12_f32);
+        let mut saw_subnormal = false;
+        for _ in 0..200 {
+            update_loop(&mut theta, &mut g, &mut m, &mut v, c, false);
+            // The formula as written, never flushed.
+            m_ref += c.one_minus_beta1 * (0.0 - m_ref);
+            v_ref = v_ref * c.beta2 + c.one_minus_beta2 * 0.0 * 0.0;
+            theta_ref += c.neg_step_size * m_ref / (v_ref.sqrt() / c.bias_correction2_sqrt + c.eps);
+            assert_eq!(theta[0].to_bits(), theta_ref.to_bits());
+            assert!(m[0] == 0.0 || m[0].is_normal(), "stored m {:e}", m[0]);
+            saw_subnormal |= m_ref.is_subnormal();
+        }
+        assert!(
+            saw_subnormal,
+            "the unflushed m never became subnormal: the test tests nothing"
+        );
+        assert_eq!(m[0], 0.0);
+        assert!(m_ref != 0.0, "unflushed, m sticks at a subnormal value");
     }
 }
