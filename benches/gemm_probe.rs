@@ -61,6 +61,11 @@ fn main() {
         layouts(&format!("{i}->{o} dW dyᵀ·x"), dy.t(), x.view());
         layouts(&format!("{i}->{o} dx dy·W"), dy.view(), w.view());
     }
+    println!("## forward x·Wᵀ at larger batches (evaluation, features), one thread");
+    for rows in [64, 128, 256, 512, 1000] {
+        let (x, w) = (filled(rows, 784), filled(256, 784));
+        layouts("784->256 forward x·Wᵀ", x.view(), w.t());
+    }
 
     println!("## threshold: gemm on a 1-thread pool vs a 2-thread pool");
     println!("(run with PARALLEL_MIN_MACS temporarily 1 to see every size split)");
