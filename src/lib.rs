@@ -12,7 +12,7 @@
 //! ## Map
 //! | module | holds |
 //! |---|---|
-//! | [`linalg`] | `gemm`: every matrix product, on matrixmultiply, split across cores; the naive reference |
+//! | [`linalg`] | `gemm`: every matrix product (matrixmultiply, or a packing-free AVX-512 kernel for `x·Wᵀ`), split across cores; the naive reference |
 //! | [`nn`] | `Dense`, `Relu`, `Sequential`, the losses, PyTorch's init: each forward beside its backward |
 //! | [`optim`] | `Adam`, as PyTorch computes it |
 //! | [`model`] | `TwoStageNetwork` and its PyTorch parameter names |

@@ -6,7 +6,7 @@ use ndarray::{Array2, ArrayView2, s};
 use ndarray_rand::RandomExt;
 use ndarray_rand::rand_distr::Uniform;
 use ndarray_rand::rand_distr::uniform::SampleUniform;
-use twostage::linalg::{PARALLEL_MIN_MACS, Scalar, gemm, gemm_naive, gemm_serial};
+use twostage::linalg::{PARALLEL_MIN_MACS, Scalar, gemm, gemm_naive, gemm_serial, on_pool};
 use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
 
@@ -168,18 +168,70 @@ fn gemm_into_transposed_output() {
 fn beta_zero_ignores_nan<T: Scalar + SampleUniform>() {
     let mut rng = SmallRng::seed_from_u64(3);
     for (m, k, n) in SHAPES {
-        let a = random::<T>((m, k), &mut rng);
-        let b = random::<T>((k, n), &mut rng);
-        let mut c = Array2::from_elem((m, n), T::nan());
-        gemm(T::one(), a.view(), b.view(), T::zero(), c.view_mut());
-        assert!(
-            c.iter().all(|v| v.is_finite()),
-            "({m}×{k})·({k}×{n}): NaN survived β = 0"
-        );
-        let mut expected = Array2::zeros((m, n));
-        gemm_serial(T::one(), a.view(), b.view(), T::zero(), expected.view_mut());
-        assert!(c == expected, "({m}×{k})·({k}×{n})");
+        // b as given, and b = Wᵀ (the forward's layout, the a·bᵀ kernel's case).
+        for b_layout in [Layout::Standard, Layout::Transposed] {
+            let a = random::<T>((m, k), &mut rng);
+            let b = operand::<T>(k, n, b_layout, &mut rng);
+            let mut c = Array2::from_elem((m, n), T::nan());
+            gemm(T::one(), a.view(), b.view(), T::zero(), c.view_mut());
+            assert!(
+                c.iter().all(|v| v.is_finite()),
+                "({m}×{k})·({k}×{n} {b_layout:?}): NaN survived β = 0"
+            );
+            let mut expected = Array2::zeros((m, n));
+            gemm_serial(T::one(), a.view(), b.view(), T::zero(), expected.view_mut());
+            assert!(c == expected, "({m}×{k})·({k}×{n} {b_layout:?})");
+        }
     }
+}
+
+/// The forward's `x·Wᵀ` (the a·bᵀ kernel in f32) into outputs of every layout: column-major,
+/// rows reversed (a negative stride), every other column of a wider matrix.
+#[test]
+fn forward_product_into_strided_outputs() {
+    let mut rng = SmallRng::seed_from_u64(6);
+    let (m, k, n) = (37, 131, 45);
+    let x = random::<f32>((m, k), &mut rng);
+    let w = random::<f32>((n, k), &mut rng);
+    let c0 = random::<f32>((m, n), &mut rng);
+    let mut expected = c0.clone();
+    gemm_naive(0.75, x.view(), w.t(), -1.5, expected.view_mut());
+    let check = |what: &str, result: ArrayView2<f32>| {
+        let worst = result
+            .iter()
+            .zip(&expected)
+            .fold(0.0_f32, |worst, (r, e)| worst.max((r - e).abs()));
+        assert!(worst <= 1e-4, "{what}: off by {worst:e}");
+    };
+    // Column-major: the transposed view of an (n, m) array.
+    let mut storage = c0.t().to_owned();
+    gemm(
+        0.75,
+        x.view(),
+        w.t(),
+        -1.5,
+        storage.view_mut().reversed_axes(),
+    );
+    check("column-major c", storage.t());
+    // Rows reversed.
+    let mut reversed = c0.slice(s![..;-1, ..]).to_owned();
+    gemm(
+        0.75,
+        x.view(),
+        w.t(),
+        -1.5,
+        reversed.slice_mut(s![..;-1, ..]),
+    );
+    check("reversed c", reversed.slice(s![..;-1, ..]));
+    // Every other column.
+    let mut wide = Array2::<f32>::zeros((m, 2 * n));
+    wide.slice_mut(s![.., ..;2]).assign(&c0);
+    gemm(0.75, x.view(), w.t(), -1.5, wide.slice_mut(s![.., ..;2]));
+    check("strided c", wide.slice(s![.., ..;2]));
+    assert!(
+        wide.slice(s![.., 1..;2]).iter().all(|&v| v == 0.0),
+        "wrote between the columns"
+    );
 }
 
 #[test]
@@ -251,6 +303,29 @@ fn split_is_bit_identical_2_threads() {
 fn split_is_bit_identical_3_threads() {
     split_is_bit_identical::<f32>(3);
     split_is_bit_identical::<f64>(3);
+}
+
+/// Several threads outside the pool run `on_pool` at the same moment, as tests running in
+/// parallel do: every call finishes with its own answer. A panic inside one is passed on, and
+/// later calls still work.
+#[test]
+fn on_pool_from_many_threads_at_once() {
+    let callers: Vec<_> = (0..4_usize)
+        .map(|t| {
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    let (x, y) = on_pool(|| rayon::join(|| t * 1000 + i, || i));
+                    assert_eq!((x, y), (t * 1000 + i, i));
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.join().expect("an on_pool caller failed");
+    }
+    let panicked = std::panic::catch_unwind(|| on_pool(|| panic!("inside on_pool")));
+    assert!(panicked.is_err(), "the panic was not passed on");
+    assert_eq!(on_pool(|| rayon::join(|| 1, || 2)), (1, 2));
 }
 
 /// Empty products: no rows writes nothing (and does not panic); `k = 0` is an empty sum.

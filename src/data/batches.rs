@@ -54,10 +54,16 @@ pub fn prefetch_rows<T>(data: &[T], width: usize, indices: &[usize]) {
             let Some(row) = data.get(i * width..(i + 1) * width) else {
                 continue;
             };
+            if row_bytes == 0 {
+                continue;
+            }
+            // Every cache line the row touches, from the one holding its first byte.
             let start = row.as_ptr().cast::<i8>();
-            for offset in (0..row_bytes).step_by(LINE) {
-                // SAFETY: `offset` is inside the row; a prefetch never faults and changes nothing.
-                unsafe { _mm_prefetch::<_MM_HINT_T1>(start.add(offset)) };
+            let skew = start as usize % LINE;
+            let first_line = start.wrapping_sub(skew);
+            for line in 0..(skew + row_bytes).div_ceil(LINE) {
+                // SAFETY: a prefetch only hints; it never faults, reads or writes anything.
+                unsafe { _mm_prefetch::<_MM_HINT_T1>(first_line.wrapping_add(line * LINE)) };
             }
         }
     }

@@ -15,6 +15,9 @@
 //!
 //! AVX-512F only, checked at run time; elsewhere the caller falls back to matrixmultiply.
 
+// Off x86-64 only `available` (always false) is compiled in.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
     __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_maskz_loadu_ps,

@@ -2,8 +2,10 @@
 //!
 //! One function does every product the layers need, `c = α·a·b + β·c`, because ndarray views
 //! carry their strides: `a·bᵀ` is `gemm(α, a, b.t(), β, c)` with no copy. The work goes to
-//! [`matrixmultiply`] (a packed, cache-blocked, SIMD sgemm/dgemm), and large products are cut into
-//! independent column or row blocks of `c` that run on the rayon pool side by side.
+//! [`matrixmultiply`] (a packed, cache-blocked, SIMD sgemm/dgemm), except a layer's forward
+//! product `x·Wᵀ` in `f32` on a CPU with AVX-512, which goes to the packing-free kernel of
+//! `linalg/abt.rs` (its module docs say why). Large products are cut into independent column or
+//! row blocks of `c` that run on the rayon pool side by side.
 //!
 //! [`gemm_naive`] is the textbook triple loop, kept beside the fast path so tests can check one
 //! against the other.
@@ -18,7 +20,7 @@
 //! assert_eq!(c, array![[17.0, 23.0], [39.0, 53.0]]);
 //! ```
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ndarray::{ArrayView2, ArrayViewMut2, Axis, NdFloat};
 
@@ -50,8 +52,8 @@ pub trait Scalar: NdFloat + Send + Sync + std::iter::Sum {
     );
 
     /// `c = α·a·bᵀ + β·c` for `a: (m, k)` with row stride `lda` and `b: (n, k)` with row stride
-    /// `ldb`, both contiguous along `k`, by the packing-free kernel of [`abt`] if this type and
-    /// this CPU have one. Returns `false`, having done nothing, if not.
+    /// `ldb`, both contiguous along `k`, by the packing-free kernel of `linalg/abt.rs` if this
+    /// type and this CPU have one. Returns `false`, having done nothing, if not.
     ///
     /// # Safety
     /// As [`Scalar::raw_gemm`], with `m, n, k ≥ 1`.
@@ -101,6 +103,7 @@ impl Scalar for f32 {
             matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
         }
     }
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
     unsafe fn raw_gemm_abt(
         m: usize,
         k: usize,
@@ -243,56 +246,76 @@ fn gemm_split<T: Scalar>(
 /// the calling thread and lets another pool thread steal the second.
 ///
 /// Why keep them awake: an idle rayon thread yields to the OS 32 times (about 0.4 µs each
-/// here) and then sleeps. A training step has serial stretches longer than that (clearing the
-/// gradients, the loss, gathering the batch), so the other thread falls asleep between
-/// products; the next `join` then finds nobody to steal its second half and runs both halves
-/// itself. `examples/join_probe.rs` measured it: two 10 µs halves joined back to back take
-/// 10.9 µs, but 25.5 µs after 20 µs of serial work, 76 % of them run on one thread. So, as
-/// OpenMP's active wait policy does, each other pool thread runs a *spinner* for the duration
-/// of `f`: a loop that takes pool work as soon as there is any (`rayon::yield_now`) and
-/// otherwise spins. The cost is that those cores stay busy while `f` runs.
+/// here) and then sleeps. A training step has serial stretches longer than that (the loss,
+/// gathering the batch, the bias and ReLU passes), so the other thread fell asleep between
+/// products, and the next `join` found nobody to steal its second half and ran both halves
+/// itself. `benches/join_probe.rs` measured it: two 10 µs halves joined back to back take
+/// 10.8 µs, but 25.4 µs after 20 µs of serial work, 77 % of them on one thread. So, as OpenMP's
+/// active wait policy does, every other pool thread runs a *spinner* for the duration of `f`
+/// (one each, by `spawn_broadcast`): a loop that takes pool work as soon as there is any
+/// (`rayon::yield_now`) and otherwise spins, yielding to the OS now and then so that a pool
+/// with more threads than cores still lets `f`'s thread run. The cost is that those cores stay
+/// busy while `f` runs. One `on_pool` at a time has spinners; a second one running at the same
+/// moment (tests in parallel) runs without, as plain rayon would.
 ///
 /// With a one-thread pool nothing is split, so `f` runs right here: hopping would only add two
 /// context switches per step (a stage-2 head epoch on one thread: 0.042 s here, 0.095 s hopping).
 pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    let threads = rayon::current_num_threads();
-    if rayon::current_thread_index().is_some() || threads == 1 {
+    if rayon::current_thread_index().is_some() || rayon::current_num_threads() == 1 {
         return f();
     }
+    static SPINNERS_OUT: AtomicBool = AtomicBool::new(false);
+    let claimed = SPINNERS_OUT
+        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok();
+    // Dropped after the scope, which waits for every spinner to return, a panic included.
+    let _release = claimed.then(|| StoreOnDrop(&SPINNERS_OUT, false));
     let done = AtomicBool::new(false);
-    let started = AtomicUsize::new(0);
     rayon::scope(|scope| {
-        for _ in 1..threads {
-            scope.spawn(|_| {
-                started.fetch_add(1, Ordering::AcqRel);
-                while !done.load(Ordering::Acquire) {
-                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                        std::hint::spin_loop();
-                    }
+        if claimed {
+            let (done, owner) = (&done, rayon::current_thread_index());
+            scope.spawn_broadcast(move |_, context| {
+                if Some(context.index()) != owner {
+                    spin_until(done);
                 }
             });
         }
-        // Every spinner must have left this thread's queue before `f` starts: if this thread
-        // picked one up itself (waiting on a `join`), it would spin forever.
-        while started.load(Ordering::Acquire) < threads - 1 {
-            std::hint::spin_loop();
-        }
         // Stops the spinners however `f` ends, a panic included.
-        let _stop = StopOnDrop(&done);
+        let _stop = StoreOnDrop(&done, true);
         f()
     })
 }
 
-/// Sets its flag when dropped.
-struct StopOnDrop<'a>(&'a AtomicBool);
-
-impl Drop for StopOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Release);
+/// A spinner of [`on_pool`]: runs pool work as it appears until `done` is set.
+fn spin_until(done: &AtomicBool) {
+    let mut idle_polls = 0_u32;
+    while !done.load(Ordering::Acquire) {
+        if rayon::yield_now() == Some(rayon::Yield::Executed) {
+            idle_polls = 0;
+            continue;
+        }
+        idle_polls += 1;
+        // Every 512 fruitless polls, let the OS run another thread on this core (a pool with
+        // more threads than cores).
+        if idle_polls.is_multiple_of(512) {
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
     }
 }
 
-/// `c = α·a·b + β·c` on the calling thread, by matrixmultiply.
+/// Stores a value in its flag when dropped.
+struct StoreOnDrop<'a>(&'a AtomicBool, bool);
+
+impl Drop for StoreOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(self.1, Ordering::Release);
+    }
+}
+
+/// `c = α·a·b + β·c` on the calling thread: by the packing-free kernel for `a·bᵀ` with both
+/// stored row by row (`f32`, AVX-512), by matrixmultiply otherwise.
 pub fn gemm_serial<T: Scalar>(
     alpha: T,
     a: ArrayView2<T>,
