@@ -6,13 +6,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::Error;
 use crate::model::{Part, TwoStageNetwork};
 use crate::nn::Parameters;
+use crate::temp_files::{Kind, TempFile, sibling};
 
 /// A tensor read from a file: row-major `f32` data and its shape.
 #[derive(Clone, Debug, PartialEq)]
@@ -167,28 +168,14 @@ pub fn save(
     write_atomically(path, &bytes)
 }
 
-/// The temporary sibling `.<name>.tmp-<pid>` an atomic write of `path` goes through.
-pub fn temporary_path(path: &Path) -> Option<PathBuf> {
-    let directory = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path.file_name()?.to_string_lossy();
-    Some(directory.join(format!(".{file_name}.tmp-{}", std::process::id())))
-}
-
-/// Writes `bytes` to `path` through a temporary sibling file and a rename.
+/// Writes `bytes` to `path` through a temporary sibling file and a rename: `path` is either
+/// its old self or complete, never half-written.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let temporary =
-        temporary_path(path).ok_or_else(|| checkpoint_error(path, "not a file path"))?;
-    let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        Error::io(path, e)
-    })
+        sibling(path, Kind::Write).ok_or_else(|| checkpoint_error(path, "not a file path"))?;
+    let (temp, mut file) = TempFile::create(temporary).map_err(|e| Error::io(path, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| temp.persist(path))
+        .map_err(|e| Error::io(path, e))
 }

@@ -181,7 +181,7 @@ fn check_output_path(flag: &'static str, path: &Path) -> Result<(), Error> {
             format!("{} is a directory, not a file", path.display()),
         ));
     }
-    let probe = checkpoint::temporary_path(path)
+    let probe = crate::temp_files::sibling(path, crate::temp_files::Kind::Write)
         .ok_or_else(|| invalid(flag, format!("{} is not a file path", path.display())))?;
     std::fs::File::create(&probe)
         .and_then(|_| std::fs::remove_file(&probe))

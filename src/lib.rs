@@ -58,6 +58,7 @@ pub mod model;
 pub mod nn;
 pub mod optim;
 pub mod report;
+pub mod temp_files;
 pub mod train;
 
 pub use error::Error;

@@ -1,12 +1,12 @@
 //! Fetching the four MNIST `.gz` files from a list of mirrors.
 //!
 //! Each file is written to a temporary file in the target directory
-//! (`.<name>.gz.part-<pid>`) and renamed to its final name only once the SHA-256 of its
+//! (`.<name>.gz.part-<pid>`, a [`TempFile`]) and renamed to its final name only once the SHA-256 of its
 //! decompressed content matches the published one. Any failure on a mirror — refused
 //! connection, timeout, HTTP error, short body, corrupt gzip, wrong content — is logged in one
 //! line and the next mirror is tried; the temporary file never outlives the attempt.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,6 +17,7 @@ use super::checksums::{self, hex};
 use super::idx::content_sha256;
 use super::mnist::{FILE_NAMES, files_present, find_file};
 use super::{Attempt, DataError};
+use crate::temp_files::{Kind, TempFile, sibling};
 
 /// Mirrors tried in order; each holds `<name>.gz` for the four MNIST files.
 /// No MNIST file is larger than 10 MB compressed; a mirror sending more is broken, and is not
@@ -129,11 +130,14 @@ fn download_file(
     let mut attempts = Vec::new();
     for mirror in &opts.mirrors {
         let url = join_url(mirror, &file_name);
-        let part = PartFile::new(dir.join(format!(".{file_name}.part-{}", std::process::id())));
+        let part_path = sibling(&final_path, Kind::Download).ok_or_else(|| DataError::Io {
+            file: final_path.clone(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
+        })?;
         if !opts.progress {
             eprint!("downloading {url} … ");
         }
-        let outcome = fetch(client, &url, &part.path, expected, opts);
+        let outcome = fetch(client, &url, &part_path, expected, opts);
         // One line per attempt: the plain log finishes the line begun above.
         let prefix = if opts.progress {
             format!("{url}: ")
@@ -141,8 +145,11 @@ fn download_file(
             String::new()
         };
         match outcome {
-            Ok(bytes) => {
-                part.persist(&final_path)?;
+            Ok((part, bytes)) => {
+                part.persist(&final_path).map_err(|e| DataError::Io {
+                    file: final_path.clone(),
+                    source: e,
+                })?;
                 eprintln!("{prefix}done, {bytes} bytes");
                 return Ok(());
             }
@@ -155,7 +162,6 @@ fn download_file(
                 attempts.push(Attempt { url, reason });
             }
         }
-        // `part` is dropped here, removing the temporary file.
     }
     Err(DataError::DownloadFailed {
         file: file_name,
@@ -169,14 +175,15 @@ enum Failure {
     Local(DataError),
 }
 
-/// Downloads `url` into `part` and checks its decompressed content; returns the byte count.
+/// Downloads `url` into the temporary file `part` and checks its decompressed content; returns
+/// the temporary file (removed on drop unless persisted) and the byte count.
 fn fetch(
     client: &reqwest::blocking::Client,
     url: &str,
     part: &Path,
     expected: &str,
     opts: &DownloadOptions,
-) -> Result<u64, Failure> {
+) -> Result<(TempFile, u64), Failure> {
     let mut response = client
         .get(url)
         .send()
@@ -192,7 +199,8 @@ fn fetch(
             source: e,
         })
     };
-    let mut out = BufWriter::new(File::create(part).map_err(local)?);
+    let (temp, file) = TempFile::create(part.to_path_buf()).map_err(local)?;
+    let mut out = BufWriter::new(file);
     let bar = progress_bar(opts.progress, url, announced);
     let mut received: u64 = 0;
     let mut chunk = vec![0u8; 64 * 1024];
@@ -249,7 +257,7 @@ fn fetch(
             "checksum mismatch: decompressed content has SHA-256 {actual}, expected {expected}"
         )));
     }
-    Ok(received)
+    Ok((temp, received))
 }
 
 /// A progress bar with bytes and rate, or a hidden one when `show` is false.
@@ -326,38 +334,4 @@ fn describe(error: &dyn std::error::Error) -> String {
         cause = inner.source();
     }
     text
-}
-
-/// A temporary download, removed on drop unless renamed to its final name.
-struct PartFile {
-    path: PathBuf,
-    persisted: bool,
-}
-
-impl PartFile {
-    fn new(path: PathBuf) -> Self {
-        PartFile {
-            path,
-            persisted: false,
-        }
-    }
-
-    /// Atomically renames the verified download to `final_path`.
-    fn persist(mut self, final_path: &Path) -> Result<(), DataError> {
-        fs::rename(&self.path, final_path).map_err(|e| DataError::Io {
-            file: final_path.to_path_buf(),
-            source: e,
-        })?;
-        self.persisted = true;
-        Ok(())
-    }
-}
-
-impl Drop for PartFile {
-    fn drop(&mut self) {
-        if !self.persisted {
-            // The file may never have been created; nothing to report either way.
-            let _ = fs::remove_file(&self.path);
-        }
-    }
 }

@@ -1,0 +1,206 @@
+//! Temporary files that never outlive the run that made them.
+//!
+//! Every file twostage writes (a checkpoint, a metrics file, a download) goes first to a hidden
+//! sibling `.<name>.<kind>-<pid>` and is renamed over its final name only once complete. A
+//! [`TempFile`] is removed when it is dropped without being persisted (an error, a panic), and
+//! [`remove_on_signal`] removes every live one when the process gets SIGINT or SIGTERM. What
+//! only `kill -9` or a power cut can leave behind, [`remove_stale`] sweeps up on the next run:
+//! a temporary file whose process is gone.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, Once};
+
+/// The temporary files alive in this process. Creation, removal and the rename that persists a
+/// file all happen under this lock, so the signal handler, which takes it and never lets go,
+/// sees every file that exists.
+static LIVE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+fn live() -> MutexGuard<'static, BTreeSet<PathBuf>> {
+    // A panic while holding the lock leaves the set itself consistent.
+    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The kinds of temporary file, by the word in their name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `.<name>.tmp-<pid>`: an atomic write of a checkpoint or metrics file.
+    Write,
+    /// `.<name>.part-<pid>`: a download in progress.
+    Download,
+}
+
+impl Kind {
+    fn word(self) -> &'static str {
+        match self {
+            Kind::Write => "tmp",
+            Kind::Download => "part",
+        }
+    }
+}
+
+/// The hidden sibling `.<name>.<kind>-<pid>` through which `path` is written, or `None` when
+/// `path` names no file (`/`, `..`, a trailing slash).
+pub fn sibling(path: &Path, kind: Kind) -> Option<PathBuf> {
+    if path
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::MAIN_SEPARATOR)
+    {
+        return None;
+    }
+    let name = path.file_name()?.to_string_lossy();
+    let directory = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Some(directory.join(format!(".{name}.{}-{}", kind.word(), std::process::id())))
+}
+
+/// A temporary file: removed on drop, or on SIGINT/SIGTERM once [`remove_on_signal`] is
+/// installed, unless [`TempFile::persist`] renamed it to its final name.
+#[derive(Debug)]
+pub struct TempFile {
+    path: PathBuf,
+    persisted: bool,
+}
+
+impl TempFile {
+    /// Creates (truncating) the file at `path` and registers it for removal.
+    pub fn create(path: PathBuf) -> io::Result<(TempFile, File)> {
+        let mut set = live();
+        let file = File::create(&path)?;
+        set.insert(path.clone());
+        Ok((
+            TempFile {
+                path,
+                persisted: false,
+            },
+            file,
+        ))
+    }
+
+    /// Where the temporary file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the temporary file over `destination`: atomic on one file system.
+    pub fn persist(mut self, destination: &Path) -> io::Result<()> {
+        let mut set = live();
+        std::fs::rename(&self.path, destination)?;
+        set.remove(&self.path);
+        self.persisted = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            let mut set = live();
+            // It may already be gone; there is nothing to report either way.
+            let _ = std::fs::remove_file(&self.path);
+            set.remove(&self.path);
+        }
+    }
+}
+
+/// Installs, once, a handler that on SIGINT or SIGTERM removes every live [`TempFile`] and
+/// exits with status 128 + the signal number, as a shell reports a killed process.
+///
+/// Without it a signal kills the process where it stands and leaves its temporary files.
+pub fn remove_on_signal() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::{SIGINT, SIGTERM};
+            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+                return;
+            };
+            std::thread::spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    // Keep the lock until exit: no temporary file is created or renamed after
+                    // the sweep.
+                    let set = live();
+                    for path in set.iter() {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    std::process::exit(128 + signal);
+                }
+            });
+        }
+    });
+}
+
+/// Whether process `pid` is still running. Where that cannot be told (no `/proc`), the answer
+/// is yes, so that nothing of a live run is ever removed.
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc_root = Path::new("/proc");
+    if !proc_root.join("self").exists() {
+        return true;
+    }
+    proc_root.join(pid.to_string()).exists()
+}
+
+/// The process id in a temporary file's name `.<name>.<tmp|part>-<pid>`, if it is one.
+fn owner_pid(file_name: &str) -> Option<u32> {
+    if !file_name.starts_with('.') {
+        return None;
+    }
+    let (stem, pid) = file_name.rsplit_once('-')?;
+    let pid: u32 = pid.parse().ok()?;
+    (stem.ends_with(".tmp") || stem.ends_with(".part")).then_some(pid)
+}
+
+/// Removes from `directory` the temporary files (`.<name>.tmp-<pid>`, `.<name>.part-<pid>`)
+/// left by processes that no longer run, and returns their paths. Unreadable directories and
+/// files that cannot be removed are passed over: this is housekeeping, never a reason to fail.
+pub fn remove_stale(directory: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(owner_pid) else {
+            continue;
+        };
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && !process_alive(pid) && std::fs::remove_file(entry.path()).is_ok() {
+            removed.push(entry.path());
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_pid_reads_only_our_names() {
+        assert_eq!(owner_pid(".model.safetensors.tmp-123"), Some(123));
+        assert_eq!(owner_pid(".t10k-labels-idx1-ubyte.gz.part-9"), Some(9));
+        assert_eq!(owner_pid("model.safetensors.tmp-123"), None);
+        assert_eq!(owner_pid(".notes-123"), None);
+        assert_eq!(owner_pid(".model.tmp-12x"), None);
+    }
+
+    #[test]
+    fn sibling_refuses_directory_names() {
+        assert_eq!(sibling(Path::new("newdir/"), Kind::Write), None);
+        assert_eq!(sibling(Path::new(".."), Kind::Write), None);
+        let pid = std::process::id();
+        assert_eq!(
+            sibling(Path::new("m.safetensors"), Kind::Write),
+            Some(PathBuf::from(format!("./.m.safetensors.tmp-{pid}")))
+        );
+    }
+}
