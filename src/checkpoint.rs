@@ -36,9 +36,20 @@ fn checkpoint_error(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
+/// The largest safetensors header we read. The format itself allows 100 MB; a twostage
+/// checkpoint's is under 2 KB.
+pub const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// The most tensor data a checkpoint may hold: the largest network twostage builds (256
+/// classes, with its decoder) has well under 1 M parameters, 4 MB of F32.
+pub const MAX_DATA_BYTES: u64 = 256 << 20;
+
 /// Reads every tensor of a safetensors file; all must be F32.
+///
+/// The file's size and declared header length are checked before anything is read into
+/// memory, so `/dev/zero`, a FIFO or a multi-gigabyte file is refused at once.
 pub fn read(path: &Path) -> Result<TensorFile, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = read_bounded(path)?;
     let file = SafeTensors::deserialize(&bytes)
         .map_err(|e| checkpoint_error(path, format!("not a valid safetensors file: {e}")))?;
     let (_, header) = SafeTensors::read_metadata(&bytes)
@@ -73,6 +84,98 @@ pub fn read(path: &Path) -> Result<TensorFile, Error> {
     })
 }
 
+/// The bytes of a checkpoint file, after checking that it is a regular file of a plausible size
+/// with a plausible header length.
+fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !metadata.is_file() {
+        return Err(checkpoint_error(
+            path,
+            format!("this is {}, not a regular file", file_kind(&metadata)),
+        ));
+    }
+    let size = metadata.len();
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut prefix = [0u8; 8];
+    file.read_exact(&mut prefix).map_err(|_| {
+        checkpoint_error(
+            path,
+            format!(
+                "not a valid safetensors file: {size} bytes, too short for the 8-byte header length"
+            ),
+        )
+    })?;
+    let header = u64::from_le_bytes(prefix);
+    if header > MAX_HEADER_BYTES || header > size - 8 {
+        return Err(checkpoint_error(
+            path,
+            format!(
+                "not a valid safetensors file: it declares a {header}-byte header, but the file has {} bytes after the length{}",
+                size - 8,
+                if header > MAX_HEADER_BYTES {
+                    format!(" and the format allows at most {MAX_HEADER_BYTES}")
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
+    let data = size - 8 - header;
+    if data > MAX_DATA_BYTES {
+        return Err(checkpoint_error(
+            path,
+            format!(
+                "holds {data} bytes of tensor data; a twostage checkpoint holds at most {MAX_DATA_BYTES} \
+                 (this is not a checkpoint of this network)"
+            ),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    bytes.extend_from_slice(&prefix);
+    // `take` bounds the read even if the file grows while it is read.
+    file.take(size - 8)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
+}
+
+/// "a directory", "a FIFO", … for messages about a path that should be a regular file.
+pub fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
+    let kind = metadata.file_type();
+    if kind.is_dir() {
+        return "a directory";
+    }
+    if kind.is_symlink() {
+        return "a symbolic link";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The first non-finite value of `data`, as (index, value).
+fn first_non_finite(data: &[f32]) -> Option<(usize, f32)> {
+    data.iter()
+        .position(|v| !v.is_finite())
+        .map(|i| (i, data[i]))
+}
+
 /// Copies `tensors` into the network's parameters of the same name (a key with a `prefix`,
 /// e.g. `init.`, has it stripped first). Keys that are not parameters, and shapes that differ,
 /// are errors naming the key. Every parameter of `required` must be present. Returns the names
@@ -103,6 +206,15 @@ pub fn load_into(
                 ),
             ));
         };
+        if let Some((index, value)) = first_non_finite(&tensor.data) {
+            return Err(checkpoint_error(
+                path,
+                format!(
+                    "tensor {key:?} holds {value} at index {index}: a checkpoint of a diverged \
+                     or damaged run, not usable weights"
+                ),
+            ));
+        }
         if &tensor.shape != shape {
             return Err(checkpoint_error(
                 path,

@@ -48,7 +48,7 @@ pub enum Error {
     /// The loss became NaN or infinite.
     #[error(
         "training diverged: the {stage} loss became {loss} at epoch {epoch}, batch {batch}; \
-         nothing was saved (try a smaller --lr)"
+         nothing was saved"
     )]
     Diverged {
         stage: &'static str,
@@ -56,6 +56,42 @@ pub enum Error {
         batch: usize,
         loss: f64,
     },
+
+    /// A parameter holds NaN or an infinity after a training stage.
+    #[error(
+        "training diverged: parameter {tensor:?} holds {value} at index {index} after {stage}; \
+         nothing was saved"
+    )]
+    NonFiniteParameter {
+        stage: &'static str,
+        tensor: String,
+        index: usize,
+        value: f32,
+    },
+
+    /// The network's outputs overflow: finite weights too large to compute with.
+    #[error(
+        "the network's {what} are not finite ({value} on example {example}): its weights are too \
+         large to compute with (largest |w| = {largest:e} in {tensor:?})"
+    )]
+    NonFiniteOutput {
+        what: &'static str,
+        example: usize,
+        value: f32,
+        tensor: String,
+        largest: f32,
+    },
+
+    /// Nothing to train on or to evaluate.
+    #[error("the {what} is empty: there is nothing to {purpose}")]
+    Empty {
+        what: &'static str,
+        purpose: &'static str,
+    },
+
+    /// An error with advice on what to do about it.
+    #[error("{error}\n  hint: {hint}")]
+    Hinted { error: Box<Error>, hint: String },
 
     /// An I/O operation on a named file failed.
     #[error("{path}: {source}")]

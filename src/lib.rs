@@ -50,6 +50,7 @@
 
 pub mod checkpoint;
 pub mod commands;
+pub mod console;
 pub mod data;
 pub mod error;
 pub mod gradcheck;

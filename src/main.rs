@@ -1,6 +1,7 @@
 //! `twostage`: train, evaluate and query the two-stage MNIST network from the command line.
 //! This file only parses arguments; the commands live in `twostage::commands`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,6 +37,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // SIGINT/SIGTERM remove the temporary files of a write in progress before exiting.
+    twostage::temp_files::remove_on_signal();
     let result = match Cli::parse().command {
         Command::Train(args) => commands::train(&args),
         Command::Eval(args) => commands::eval(&args),
@@ -46,7 +49,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // stderr may be closed: reporting must not panic (exit 101) over the exit status.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             ExitCode::FAILURE
         }
     }

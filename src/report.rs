@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::console::outln;
 use crate::train::{EpochStats, Evaluation, Observer, Stage};
 
 /// The heading the reference script prints before each stage.
@@ -53,7 +54,7 @@ impl Default for ConsoleObserver {
 
 impl Observer for ConsoleObserver {
     fn stage_start(&mut self, stage: Stage, _epochs: usize, batches_per_epoch: usize) {
-        println!("{}", stage_heading(stage));
+        outln!("{}", stage_heading(stage));
         self.batches_per_epoch = batches_per_epoch;
     }
 
@@ -82,7 +83,7 @@ impl Observer for ConsoleObserver {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        println!("{}", epoch_line(stats));
+        outln!("{}", epoch_line(stats));
         self.epochs.push(stats.clone());
     }
 }

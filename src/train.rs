@@ -245,6 +245,12 @@ pub fn run(
             message: "must be at least 1".into(),
         });
     }
+    if train.is_empty() {
+        return Err(Error::Empty {
+            what: "training set",
+            purpose: "train on",
+        });
+    }
     let mut batches = Batches::new(schedule.batch_size, schedule.shuffle, schedule.seed);
     let mut stats = Vec::new();
     let stage1_epochs = if schedule.stage1 == Stage1Mode::None {
@@ -270,6 +276,7 @@ pub fn run(
             }
         },
     )?;
+    check_parameters(network, Stage::Stage1)?;
     // Stage 1 is frozen from here: its features are the same in every epoch, so compute them once.
     let features = if schedule.stage2_epochs > 0 {
         features_of(network, train, 1024)
@@ -296,6 +303,7 @@ pub fn run(
             )
         },
     )?;
+    check_parameters(network, Stage::Stage2)?;
     train_stage(
         Stage::Finetune,
         schedule.finetune_epochs,
@@ -308,7 +316,56 @@ pub fn run(
             finetune_epoch(network, adam, train, batches, epoch, observer)
         },
     )?;
+    check_parameters(network, Stage::Finetune)?;
     Ok(stats)
+}
+
+/// Every parameter must be finite after a stage. The loss check inside an epoch runs before
+/// each update, so the last update of a stage (a one-batch stage, a rate that overflows) could
+/// otherwise leave NaN or ∞ in weights that would then be saved.
+pub fn check_parameters(network: &mut TwoStageNetwork<f32>, after: Stage) -> Result<(), Error> {
+    let mut first = None;
+    network.visit_params(&mut |name, p| {
+        if first.is_none()
+            && let Some(index) = p.value.iter().position(|v| !v.is_finite())
+        {
+            let value = p.value.iter().nth(index).copied().unwrap_or(f32::NAN);
+            first = Some((name.to_string(), index, value));
+        }
+    });
+    match first {
+        None => Ok(()),
+        Some((tensor, index, value)) => Err(Error::NonFiniteParameter {
+            stage: after.name(),
+            tensor,
+            index,
+            value,
+        }),
+    }
+}
+
+/// The parameter with the largest magnitude: (name, |w|), for messages about overflow.
+fn largest_weight(network: &mut TwoStageNetwork<f32>) -> (String, f32) {
+    let mut largest = (String::new(), 0.0_f32);
+    network.visit_params(&mut |name, p| {
+        let m = p.value.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
+        if m > largest.1 {
+            largest = (name.to_string(), m);
+        }
+    });
+    largest
+}
+
+/// An error for logits that overflowed on `example`.
+fn non_finite_output(network: &mut TwoStageNetwork<f32>, example: usize, value: f32) -> Error {
+    let (tensor, largest) = largest_weight(network);
+    Error::NonFiniteOutput {
+        what: "logits",
+        example,
+        value,
+        tensor,
+        largest,
+    }
 }
 
 /// `epochs` epochs of one stage over `n` examples with a fresh Adam; appends each epoch's stats.
@@ -548,16 +605,34 @@ pub fn evaluate(
     examples: Examples,
     chunk: usize,
 ) -> Result<Evaluation, Error> {
+    if examples.is_empty() {
+        return Err(Error::Empty {
+            what: "test set",
+            purpose: "evaluate on",
+        });
+    }
     let classes = network.dims.classes;
     let mut labels = Vec::new();
+    let mut overflow = None;
     let mut cross_entropy = SoftmaxCrossEntropy::new();
     let mut confusion = vec![vec![0u64; classes]; classes];
     let mut loss_sum = 0.0;
     for_each_chunk(examples, chunk, |rows, x| -> Result<(), Error> {
+        if overflow.is_some() {
+            return Ok(());
+        }
         labels.clear();
-        labels.extend(examples.labels[rows].iter().map(|&l| l as usize));
+        labels.extend(examples.labels[rows.clone()].iter().map(|&l| l as usize));
         // x: (rows, 784) → logits: (rows, 10)
         let logits = network.logits(x);
+        if let Some(i) = logits.iter().position(|v| !v.is_finite()) {
+            let (row, value) = (
+                rows.start + i / logits.ncols(),
+                logits.iter().nth(i).copied(),
+            );
+            overflow = Some((row, value.unwrap_or(f32::NAN)));
+            return Ok(());
+        }
         // The loss first: it rejects a label that is not a class index.
         loss_sum += cross_entropy.forward(logits, &labels)? as f64 * labels.len() as f64;
         for (row, &label) in logits.rows().into_iter().zip(&labels) {
@@ -565,7 +640,10 @@ pub fn evaluate(
         }
         Ok(())
     })?;
-    let n = examples.len().max(1) as f64;
+    if let Some((example, value)) = overflow {
+        return Err(non_finite_output(network, example, value));
+    }
+    let n = examples.len() as f64;
     let correct: u64 = (0..classes).map(|c| confusion[c][c]).sum();
     Ok(Evaluation {
         accuracy: correct as f64 / n,
@@ -585,13 +663,16 @@ pub fn argmax(values: impl Iterator<Item = f32>) -> usize {
     best.0
 }
 
-/// The ten class probabilities for one image of raw pixels.
-pub fn probabilities(network: &mut TwoStageNetwork<f32>, pixels: &[u8]) -> Vec<f32> {
+/// The class probabilities for one image of raw pixels; an error if the logits overflow.
+pub fn probabilities(network: &mut TwoStageNetwork<f32>, pixels: &[u8]) -> Result<Vec<f32>, Error> {
     let mut input = Array2::zeros((0, 0));
     gather_normalised(pixels, pixels.len(), &[0], &mut input);
-    let logits = network.logits(input.view());
+    let logits = network.logits(input.view()).to_owned();
+    if let Some(&value) = logits.iter().find(|v| !v.is_finite()) {
+        return Err(non_finite_output(network, 0, value));
+    }
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let exps: Vec<f32> = logits.iter().map(|&z| (z - max).exp()).collect();
     let sum: f32 = exps.iter().sum();
-    exps.iter().map(|e| e / sum).collect()
+    Ok(exps.iter().map(|e| e / sum).collect())
 }
