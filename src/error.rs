@@ -41,9 +41,12 @@ pub enum Error {
     #[error("checkpoint {path}: {message}")]
     Checkpoint { path: PathBuf, message: String },
 
-    /// A command-line value that makes no sense.
-    #[error("invalid value for {flag}: {message}")]
-    InvalidArgument { flag: &'static str, message: String },
+    /// A training schedule that cannot run, e.g. a batch size of 0.
+    #[error("invalid schedule: {field} {message}")]
+    Schedule {
+        field: &'static str,
+        message: String,
+    },
 
     /// The loss became NaN or infinite.
     #[error(
@@ -88,10 +91,6 @@ pub enum Error {
         what: &'static str,
         purpose: &'static str,
     },
-
-    /// An error with advice on what to do about it.
-    #[error("{error}\n  hint: {hint}")]
-    Hinted { error: Box<Error>, hint: String },
 
     /// An I/O operation on a named file failed.
     #[error("{path}: {source}")]

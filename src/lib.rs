@@ -20,7 +20,7 @@
 //! | [`data`] | IDX files, MNIST, the downloader, batches |
 //! | [`train`] | the training stages and evaluation, where the core and the data meet |
 //! | [`checkpoint`] | safetensors in and out, written atomically |
-//! | [`commands`], [`report`] | the command line: argument checks, console output, metrics |
+//! | [`temp_files`] | temporary files removed on drop, on SIGINT/SIGTERM, and when stale |
 //! | [`error`] | `Error`, naming the file, tensor or flag at fault (wraps the data layer's `DataError`) |
 //!
 //! The numeric core (`linalg`, `nn`, `optim`, `model`, `gradcheck`) does no I/O.
@@ -49,8 +49,6 @@
 //! ```
 
 pub mod checkpoint;
-pub mod commands;
-pub mod console;
 pub mod data;
 pub mod error;
 pub mod gradcheck;
@@ -58,7 +56,6 @@ pub mod linalg;
 pub mod model;
 pub mod nn;
 pub mod optim;
-pub mod report;
 pub mod temp_files;
 pub mod train;
 

@@ -1,12 +1,14 @@
 //! `twostage`: train, evaluate and query the two-stage MNIST network from the command line.
-//! This file only parses arguments; the commands live in `twostage::commands`.
+//! This file only parses arguments; each command lives in its own file under `cli/`.
+
+mod cli;
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use twostage::commands::{self, DownloadArgs, EvalArgs, PredictArgs, TrainArgs};
+use cli::{download::DownloadArgs, eval::EvalArgs, predict::PredictArgs, train::TrainArgs};
 
 #[derive(Parser)]
 #[command(
@@ -40,11 +42,11 @@ fn main() -> ExitCode {
     // SIGINT/SIGTERM remove the temporary files of a write in progress before exiting.
     twostage::temp_files::remove_on_signal();
     let result = match Cli::parse().command {
-        Command::Train(args) => commands::train(&args),
-        Command::Eval(args) => commands::eval(&args),
-        Command::Predict(args) => commands::predict(&args),
-        Command::Download(args) => commands::download(&args),
-        Command::Inspect { file } => commands::inspect(&file),
+        Command::Train(args) => cli::train::run(&args),
+        Command::Eval(args) => cli::eval::run(&args),
+        Command::Predict(args) => cli::predict::run(&args),
+        Command::Download(args) => cli::download::run(&args),
+        Command::Inspect { file } => cli::inspect::run(&file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -240,8 +240,8 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<Vec<EpochStats>, Error> {
     if schedule.batch_size == 0 {
-        return Err(Error::InvalidArgument {
-            flag: "--batch-size",
+        return Err(Error::Schedule {
+            field: "batch_size",
             message: "must be at least 1".into(),
         });
     }

@@ -6,8 +6,9 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::console::outln;
-use crate::train::{EpochStats, Evaluation, Observer, Stage};
+use super::console::outln;
+
+use twostage::train::{EpochStats, Evaluation, Observer, Stage};
 
 /// The heading the reference script prints before each stage.
 pub fn stage_heading(stage: Stage) -> &'static str {

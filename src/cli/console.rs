@@ -20,17 +20,18 @@ pub fn stderr(args: Arguments) {
 
 /// `println!` that never panics.
 macro_rules! outln {
-    ($($arg:tt)*) => { $crate::console::stdout(format_args!("{}\n", format_args!($($arg)*))) };
+    ($($arg:tt)*) => { $crate::cli::console::stdout(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
 /// `print!` that never panics.
 macro_rules! out {
-    ($($arg:tt)*) => { $crate::console::stdout(format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::cli::console::stdout(format_args!($($arg)*)) };
 }
 
 /// `eprintln!` that never panics.
 macro_rules! errln {
-    ($($arg:tt)*) => { $crate::console::stderr(format_args!("{}\n", format_args!($($arg)*))) };
+    ($($arg:tt)*) => { $crate::cli::console::stderr(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
+#[allow(unused_imports)]
 pub(crate) use {errln, out, outln};

@@ -1,0 +1,70 @@
+//! `twostage download`: MNIST from a list of mirrors, every file verified.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use twostage::data::download::{DownloadOptions, download_mnist};
+
+use super::console::outln;
+use super::data_dir;
+use super::error::{Error, invalid};
+
+#[derive(Args, Debug, Clone)]
+pub struct DownloadArgs {
+    /// Where to put the files [default: $MNIST_DIR, else data/mnist]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A mirror base URL, tried in the order given (repeatable); replaces the default list
+    #[arg(long = "mirror", value_name = "URL")]
+    pub mirrors: Vec<String>,
+    /// Seconds to wait for a connection
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub connect_timeout: f64,
+    /// Seconds to wait for data before giving up on a mirror
+    #[arg(
+        long,
+        default_value_t = 30.0,
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub read_timeout: f64,
+    /// Replace files in DIR that are present but are not MNIST (never done without this flag)
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `twostage download`.
+pub fn run(args: &DownloadArgs) -> Result<(), Error> {
+    let seconds = |flag, s: f64| {
+        if s.is_finite() && s > 0.0 {
+            Duration::try_from_secs_f64(s).map_err(|e| invalid(flag, format!("{s}: {e}")))
+        } else {
+            Err(invalid(
+                flag,
+                format!("{s} is not a positive number of seconds"),
+            ))
+        }
+    };
+    let defaults = DownloadOptions::default();
+    let options = DownloadOptions {
+        mirrors: if args.mirrors.is_empty() {
+            defaults.mirrors
+        } else {
+            args.mirrors.clone()
+        },
+        connect_timeout: seconds("--connect-timeout", args.connect_timeout)?,
+        read_timeout: seconds("--read-timeout", args.read_timeout)?,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let dir = data_dir(&args.data_dir)?;
+    download_mnist(&dir, &options)?;
+    outln!("MNIST is in {}", dir.display());
+    Ok(())
+}

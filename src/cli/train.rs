@@ -1,0 +1,311 @@
+//! `twostage train`: stage 1, stage 2, optional fine-tuning; test accuracy; checkpoint.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use twostage::checkpoint::{self, TensorFile};
+use twostage::model::{Dims, Part, TwoStageNetwork};
+use twostage::rand::SeedableRng;
+use twostage::rand::rngs::SmallRng;
+use twostage::train::{self, Schedule, Stage1Mode};
+
+use super::console::{errln, outln};
+use super::error::{Error, invalid};
+use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
+use super::report::{self, ConsoleObserver};
+use super::{data_dir, examples, load_split, set_threads};
+use twostage::Error as Engine;
+use twostage::data::mnist::Split;
+
+/// `--stage1` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Stage1Choice {
+    /// A real autoencoder: the decoder reconstructs the input under MSE
+    Autoencoder,
+    /// The reference script's literal MSE(f, f.detach()): zero loss, zero gradient
+    Seed,
+    /// No stage-1 training
+    None,
+}
+
+impl From<Stage1Choice> for Stage1Mode {
+    fn from(choice: Stage1Choice) -> Stage1Mode {
+        match choice {
+            Stage1Choice::Autoencoder => Stage1Mode::Autoencoder,
+            Stage1Choice::Seed => Stage1Mode::Seed,
+            Stage1Choice::None => Stage1Mode::None,
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// Where MNIST is; downloaded there if missing [default: $MNIST_DIR, else data/mnist]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Stage-1 pretraining. `seed` runs the reference script's literal MSE(f, f.detach()),
+    /// identically zero with zero gradient, so stage 1 keeps its random init
+    #[arg(long, value_enum, default_value = "autoencoder")]
+    pub stage1: Stage1Choice,
+    /// Epochs of stage 1 (ignored with --stage1 none)
+    #[arg(
+        long,
+        default_value_t = 5,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub stage1_epochs: usize,
+    /// Epochs of stage 2, the classifier on frozen stage-1 features
+    #[arg(
+        long,
+        default_value_t = 5,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub stage2_epochs: usize,
+    /// Optional third stage: both stages trained end to end on cross-entropy
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub finetune_epochs: usize,
+    /// Adam learning rate of the fine-tuning stage (1e-3 wrecks the pretrained features)
+    #[arg(
+        long,
+        default_value_t = 3e-5,
+        value_name = "F",
+        allow_hyphen_values = true
+    )]
+    pub finetune_lr: f64,
+    /// Examples per batch; the last partial batch is kept and averaged over its real size
+    #[arg(
+        long,
+        default_value_t = 32,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub batch_size: usize,
+    /// Adam learning rate; each stage starts a fresh Adam
+    #[arg(
+        long,
+        default_value_t = 1e-3,
+        value_name = "F",
+        allow_hyphen_values = true
+    )]
+    pub lr: f64,
+    /// Seeds init and shuffling: the same seed gives a bit-identical checkpoint, whatever --threads
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub seed: u64,
+    /// Size of the thread pool [default: all cores]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub threads: Option<usize>,
+    /// Visit training images in file order
+    #[arg(long)]
+    pub no_shuffle: bool,
+    /// Use only the first N training images
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub train_limit: Option<usize>,
+    /// Start from a safetensors checkpoint (any subset of the parameters; the rest initialised)
+    #[arg(long, value_name = "FILE")]
+    pub init: Option<PathBuf>,
+    /// Where the trained weights go (safetensors, PyTorch state-dict names)
+    #[arg(long, default_value = "model.safetensors", value_name = "FILE")]
+    pub save: PathBuf,
+    /// JSON Lines: one object per epoch, then the test result
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// Accept MNIST files whose checksums differ from the published ones (your own IDX data)
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+/// A learning rate must be a positive number that survives the conversion to `f32` as a
+/// normal number: `1e39` would train with an infinite rate, `1e-320` with zero.
+fn check_lr(flag: &'static str, lr: f64) -> Result<(), Error> {
+    if lr > 0.0 && (lr as f32).is_normal() {
+        Ok(())
+    } else {
+        Err(invalid(
+            flag,
+            format!(
+                "{lr:e} is not a usable learning rate: it must be positive and a normal f32 \
+                 (between {:e} and {:e})",
+                f32::MIN_POSITIVE,
+                f32::MAX
+            ),
+        ))
+    }
+}
+
+/// Adds to a training failure what the user can do about it, in the command line's words.
+fn with_hint(error: twostage::Error, args: &TrainArgs) -> Error {
+    let error = Error::Engine(error);
+    let init = args
+        .init
+        .as_ref()
+        .map(|p| format!(" loaded by --init {}", p.display()));
+    let hint = match &error {
+        Error::Engine(Engine::Diverged {
+            stage,
+            epoch: 1,
+            batch: 1,
+            ..
+        }) => {
+            // The first loss of a stage comes before its first update: its learning rate
+            // cannot be the cause.
+            let source = match (*stage, &init) {
+                ("stage1" | "finetune", Some(init)) | ("stage2", Some(init))
+                    if args.stage1_epochs == 0 || *stage != "stage2" =>
+                {
+                    format!("the weights{init}")
+                }
+                ("stage2" | "finetune", _) => {
+                    "the weights stage 1 ended with (try a smaller --lr for stage 1)".into()
+                }
+                _ => "the initial weights".into(),
+            };
+            format!(
+                "the loss was not finite before the stage's first update, so its learning rate \
+                 is not the cause: {source} overflow"
+            )
+        }
+        Error::Engine(
+            Engine::Diverged { stage, .. } | Engine::NonFiniteParameter { stage, .. },
+        ) => {
+            let (flag, lr) = if *stage == "finetune" {
+                ("--finetune-lr", args.finetune_lr)
+            } else {
+                ("--lr", args.lr)
+            };
+            format!("the {stage} learning rate is {flag} {lr}: try a smaller {flag}")
+        }
+        Error::Engine(Engine::NonFiniteOutput { .. }) => match &init {
+            Some(init) => format!("check the weights{init}, or train with a smaller --lr"),
+            None => "train with a smaller --lr".into(),
+        },
+        _ => return error,
+    };
+    Error::Hinted {
+        error: Box::new(error),
+        hint,
+    }
+}
+
+/// `twostage train`.
+pub fn run(args: &TrainArgs) -> Result<(), Error> {
+    // Every argument is checked before any work.
+    if args.batch_size == 0 {
+        return Err(invalid("--batch-size", "must be at least 1"));
+    }
+    check_lr("--lr", args.lr)?;
+    check_lr("--finetune-lr", args.finetune_lr)?;
+    if args.train_limit == Some(0) {
+        return Err(invalid("--train-limit", "must be at least 1 image"));
+    }
+    let dir = data_dir(&args.data_dir)?;
+    // Outputs go where they can be written, never onto an input or each other, or the run
+    // would be lost at the end (or destroy what it read).
+    let mut inputs = data_inputs(&dir);
+    if let Some(init) = &args.init {
+        inputs.push(("--init".to_string(), init.clone()));
+    }
+    let mut outputs = vec![Output {
+        flag: "--save",
+        path: &args.save,
+        contents: Contents::Checkpoint,
+    }];
+    if let Some(metrics) = &args.metrics {
+        outputs.push(Output {
+            flag: "--metrics",
+            path: metrics,
+            contents: Contents::JsonLines,
+        });
+    }
+    let resolved = check_outputs(&outputs, &inputs)?;
+    let init: Option<TensorFile> = match &args.init {
+        Some(path) => Some(checkpoint::read(path)?),
+        None => None,
+    };
+    set_threads(args.threads)?;
+    for path in &resolved {
+        if let Some(directory) = path.parent() {
+            sweep_stale(directory);
+        }
+    }
+
+    let mut network = TwoStageNetwork::new(Dims::MNIST, &mut SmallRng::seed_from_u64(args.seed));
+    let mut loaded = Vec::new();
+    if let (Some(file), Some(path)) = (&init, &args.init) {
+        loaded = checkpoint::load_into(&mut network, file, "", &[], path)?;
+        errln!(
+            "initialised {} tensors from {}",
+            loaded.len(),
+            path.display()
+        );
+    }
+
+    let verify = !args.no_verify;
+    let train_set = load_split(&dir, Split::Train, verify)?;
+    let test_set = load_split(&dir, Split::Test, verify)?;
+    let train_examples = examples(&train_set).first(args.train_limit.unwrap_or(usize::MAX));
+
+    let schedule = Schedule {
+        stage1: args.stage1.into(),
+        stage1_epochs: args.stage1_epochs,
+        stage2_epochs: args.stage2_epochs,
+        finetune_epochs: args.finetune_epochs,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        finetune_lr: args.finetune_lr,
+        shuffle: !args.no_shuffle,
+        seed: args.seed,
+    };
+    if schedule.stage1 == Stage1Mode::Seed && schedule.stage1_epochs > 0 {
+        errln!(
+            "warning: --stage1 seed runs the reference script's literal loss MSE(f, f.detach()), \
+             which is identically zero with a zero gradient: stage 1 keeps its random init"
+        );
+    }
+    let mut observer = ConsoleObserver::new();
+    train::run(&mut network, train_examples, &schedule, &mut observer)
+        .map_err(|e| with_hint(e, args))?;
+
+    let evaluation =
+        train::evaluate(&mut network, examples(&test_set), 1000).map_err(|e| with_hint(e, args))?;
+    outln!("Test Accuracy: {:.2}%", 100.0 * evaluation.accuracy);
+
+    // The decoder is saved when it was trained here or came with --init.
+    let decoder_trained = schedule.stage1 == Stage1Mode::Autoencoder && schedule.stage1_epochs > 0;
+    let decoder_loaded = loaded.iter().any(|n| n.starts_with("decoder."));
+    let parts: &[Part] = if decoder_trained || decoder_loaded {
+        &Part::ALL
+    } else {
+        &[Part::Stage1, Part::Stage2]
+    };
+    // A single metadata key: safetensors writes the metadata map in hash order, so one key
+    // keeps same-seed checkpoints byte-identical.
+    let metadata = HashMap::from([(
+        "twostage".to_string(),
+        format!(
+            "stage1={} seed={} test_accuracy={:.4}",
+            format!("{:?}", args.stage1).to_lowercase(),
+            args.seed,
+            evaluation.accuracy
+        ),
+    )]);
+    checkpoint::save(&mut network, parts, metadata, &resolved[0])?;
+    outln!("Saved {}", args.save.display());
+    if let Some(path) = resolved.get(1) {
+        let text = report::metrics_jsonl(&observer.epochs, &evaluation);
+        checkpoint::write_atomically(path, text.as_bytes())?;
+    }
+    Ok(())
+}
