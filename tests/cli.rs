@@ -87,10 +87,22 @@ fn train_subset_prints_like_the_script_and_round_trips_its_checkpoint() {
         "2000 images, 1+1 epochs should reach well over 50%: {accuracy}"
     );
 
-    // Metrics: one object per epoch, then the test result.
+    // Metrics: each epoch's batch losses (all of them in a run this short: 2 × 63 batches) and
+    // then the epoch, then the test result.
     let metrics_text = std::fs::read_to_string(&metrics).unwrap();
-    let records: Vec<&str> = metrics_text.lines().collect();
+    let (batch_rows, records): (Vec<&str>, Vec<&str>) =
+        metrics_text.lines().partition(|l| l.contains("\"batch\":"));
     assert_eq!(records.len(), 3, "{metrics_text}");
+    assert_eq!(batch_rows.len(), 126, "{metrics_text}");
+    assert!(batch_rows[0].starts_with("{\"stage\":\"stage1\",\"epoch\":1,\"batch\":1,\"loss\":0."));
+    assert!(
+        batch_rows[125].starts_with("{\"stage\":\"stage2\",\"epoch\":1,\"batch\":63,\"loss\":")
+    );
+    let all: Vec<&str> = metrics_text.lines().collect();
+    assert_eq!(
+        all[63], records[0],
+        "stage 1's batches come before its epoch row"
+    );
     assert!(
         records[0].starts_with("{\"stage\":\"stage1\",\"epoch\":1,\"loss\":0."),
         "{metrics_text}"

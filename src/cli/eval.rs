@@ -8,7 +8,7 @@ use twostage::train;
 
 use super::console::out;
 use super::error::Error;
-use super::report;
+use super::output;
 use super::{data_dir, examples, load_classifier, load_split, set_threads};
 
 #[derive(Args, Debug, Clone)]
@@ -34,6 +34,6 @@ pub fn run(args: &EvalArgs) -> Result<(), Error> {
     let mut network = load_classifier(&args.model)?;
     let test_set = load_split(&dir, Split::Test, !args.no_verify)?;
     let evaluation = train::evaluate(&mut network, examples(&test_set), 1000)?;
-    out!("{}", report::evaluation_table(&evaluation));
+    out!("{}", output::evaluation_table(&evaluation));
     Ok(())
 }

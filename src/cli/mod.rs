@@ -7,9 +7,9 @@ pub mod download;
 pub mod error;
 pub mod eval;
 pub mod inspect;
+pub mod output;
 pub mod paths;
 pub mod predict;
-pub mod report;
 pub mod train;
 
 use std::io::IsTerminal;

@@ -8,7 +8,7 @@ use twostage::train;
 
 use super::console::{out, outln};
 use super::error::{Error, invalid};
-use super::report;
+use super::output;
 use super::{data_dir, load_classifier, load_split};
 
 #[derive(Args, Debug, Clone)]
@@ -61,7 +61,7 @@ pub fn run(args: &PredictArgs) -> Result<(), Error> {
             other => other,
         })?;
     let predicted = train::argmax(probabilities.iter().copied());
-    out!("{}", report::ascii_digit(test_set.image(args.index), 28));
+    out!("{}", output::ascii_digit(test_set.image(args.index), 28));
     outln!(
         "test image {}: true label {}, predicted {}",
         args.index,

@@ -12,8 +12,8 @@ use twostage::train::{self, Schedule, Stage1Mode};
 
 use super::console::{errln, outln};
 use super::error::{Error, invalid};
+use super::output::{self, ConsoleObserver};
 use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
-use super::report::{self, ConsoleObserver};
 use super::{data_dir, examples, load_split, set_threads};
 use twostage::Error as Engine;
 use twostage::data::mnist::Split;
@@ -274,7 +274,15 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
              which is identically zero with a zero gradient: stage 1 keeps its random init"
         );
     }
-    let mut observer = ConsoleObserver::new();
+    let batches_per_epoch = train_examples.len().div_ceil(args.batch_size);
+    let stage1_epochs = if schedule.stage1 == Stage1Mode::None {
+        0
+    } else {
+        args.stage1_epochs
+    };
+    let total_batches =
+        (stage1_epochs + args.stage2_epochs + args.finetune_epochs) * batches_per_epoch;
+    let mut observer = ConsoleObserver::new(total_batches);
     train::run(&mut network, train_examples, &schedule, &mut observer)
         .map_err(|e| with_hint(e, args))?;
 
@@ -304,7 +312,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
     checkpoint::save(&mut network, parts, metadata, &resolved[0])?;
     outln!("Saved {}", args.save.display());
     if let Some(path) = resolved.get(1) {
-        let text = report::metrics_jsonl(&observer.epochs, &evaluation);
+        let text = output::metrics_jsonl(&observer.epochs, &observer.batches, &evaluation);
         checkpoint::write_atomically(path, text.as_bytes())?;
     }
     Ok(())

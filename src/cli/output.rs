@@ -27,29 +27,48 @@ pub fn epoch_line(stats: &EpochStats) -> String {
     )
 }
 
+/// The loss of one batch, kept for the metrics file's training curve.
+#[derive(Clone, Debug)]
+pub struct BatchLoss {
+    /// The stage.
+    pub stage: Stage,
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// 1-based batch within the epoch.
+    pub batch: usize,
+    /// That batch's loss.
+    pub loss: f32,
+}
+
+/// The most batch rows a metrics file gets: a default run (18 750 batches) keeps every 10th.
+pub const MAX_BATCH_ROWS: usize = 2000;
+
 /// Prints stage headings and epoch lines to stdout, with a progress bar per epoch on stderr
-/// when stderr is a terminal; collects the epochs for the metrics file.
+/// when stderr is a terminal; collects the epochs, and every `batch_every`-th batch loss, for
+/// the metrics file.
 pub struct ConsoleObserver {
     bar: Option<ProgressBar>,
     batches_per_epoch: usize,
     interactive: bool,
+    batch_every: usize,
+    /// Every epoch, in order.
     pub epochs: Vec<EpochStats>,
+    /// Every `batch_every`-th batch of each epoch, and its last.
+    pub batches: Vec<BatchLoss>,
 }
 
 impl ConsoleObserver {
-    pub fn new() -> ConsoleObserver {
+    /// An observer for a run of `total_batches` batches in all, keeping at most
+    /// [`MAX_BATCH_ROWS`] batch losses (plus each epoch's last).
+    pub fn new(total_batches: usize) -> ConsoleObserver {
         ConsoleObserver {
             bar: None,
             batches_per_epoch: 0,
             interactive: std::io::stderr().is_terminal(),
+            batch_every: total_batches.div_ceil(MAX_BATCH_ROWS).max(1),
             epochs: Vec::new(),
+            batches: Vec::new(),
         }
-    }
-}
-
-impl Default for ConsoleObserver {
-    fn default() -> Self {
-        ConsoleObserver::new()
     }
 }
 
@@ -59,7 +78,15 @@ impl Observer for ConsoleObserver {
         self.batches_per_epoch = batches_per_epoch;
     }
 
-    fn batch_end(&mut self, _stage: Stage, epoch: usize, batch: usize, loss: f32) {
+    fn batch_end(&mut self, stage: Stage, epoch: usize, batch: usize, loss: f32) {
+        if batch.is_multiple_of(self.batch_every) {
+            self.batches.push(BatchLoss {
+                stage,
+                epoch,
+                batch,
+                loss,
+            });
+        }
         if !self.interactive {
             return;
         }
@@ -89,10 +116,22 @@ impl Observer for ConsoleObserver {
     }
 }
 
-/// One JSON object per line: every epoch, then the test result.
-pub fn metrics_jsonl(epochs: &[EpochStats], test: &Evaluation) -> String {
+/// One JSON object per line: the sampled batch losses and every epoch, in the order they
+/// happened, then the test result.
+pub fn metrics_jsonl(epochs: &[EpochStats], batches: &[BatchLoss], test: &Evaluation) -> String {
     let mut out = String::new();
+    let mut batches = batches.iter().peekable();
     for e in epochs {
+        while let Some(b) = batches.next_if(|b| b.stage == e.stage && b.epoch == e.epoch) {
+            let _ = writeln!(
+                out,
+                "{{\"stage\":\"{}\",\"epoch\":{},\"batch\":{},\"loss\":{}}}",
+                b.stage.name(),
+                b.epoch,
+                b.batch,
+                json_number(b.loss as f64)
+            );
+        }
         let _ = writeln!(
             out,
             "{{\"stage\":\"{}\",\"epoch\":{},\"loss\":{},\"seconds\":{:.3}}}",
