@@ -93,19 +93,20 @@ fn main() {
     let t = Instant::now();
     for epoch in 1..=e2 {
         let te = Instant::now();
-        let (sum, count) = train::head_epoch(
+        let mut silent = train::Silent;
+        let mut loss = train::EpochLoss::new(train::Stage::Stage2, epoch, e2, &mut silent);
+        train::head_epoch(
             &mut network,
             &mut adam,
             &features,
             train.labels,
             &mut batches,
-            epoch,
-            &mut train::Silent,
+            &mut loss,
         )
         .expect("stage 2");
         println!(
             "stage2 epoch {epoch}: loss {:.4} ({:.3}s)",
-            sum / count as f64,
+            loss.finish().loss,
             te.elapsed().as_secs_f64()
         );
     }

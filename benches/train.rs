@@ -23,7 +23,7 @@ use twostage::nn::{Layer, MseLoss, SoftmaxCrossEntropy};
 use twostage::optim::Adam;
 use twostage::rand::rngs::SmallRng;
 use twostage::rand::{Rng, SeedableRng};
-use twostage::train::{self, Batches, Examples, Silent};
+use twostage::train::{self, Batches, EpochLoss, Examples, Silent, Stage};
 use twostage::{Dims, Part, Stage1Grad, TwoStageNetwork};
 
 fn pool(threads: usize) -> rayon::ThreadPool {
@@ -265,8 +265,7 @@ fn epoch(c: &mut Criterion) {
                 &mut adam,
                 train_set,
                 &mut batches,
-                1,
-                &mut Silent,
+                &mut EpochLoss::new(Stage::Stage1, 1, 1, &mut Silent),
             )
             .unwrap()
         })
@@ -281,8 +280,7 @@ fn epoch(c: &mut Criterion) {
                 &mut adam,
                 train_set,
                 &mut batches,
-                1,
-                &mut Silent,
+                &mut EpochLoss::new(Stage::Stage1, 1, 1, &mut Silent),
             )
             .unwrap()
         })
@@ -302,8 +300,7 @@ fn epoch(c: &mut Criterion) {
                 &features,
                 train_set.labels,
                 &mut batches,
-                1,
-                &mut Silent,
+                &mut EpochLoss::new(Stage::Stage2, 1, 1, &mut Silent),
             )
             .unwrap()
         })
@@ -318,8 +315,7 @@ fn epoch(c: &mut Criterion) {
                 &mut adam,
                 train_set,
                 &mut batches,
-                1,
-                &mut Silent,
+                &mut EpochLoss::new(Stage::Finetune, 1, 1, &mut Silent),
             )
             .unwrap()
         })

@@ -7,9 +7,14 @@
 //!          features → stage2 → CE(logits, y)                  Adam over stage2
 //! finetune x → stage1 → stage2 → CE(logits, y)                Adam over stage1 + stage2
 //! ```
-//! Each stage starts a fresh Adam. An epoch's loss is the mean of its batch losses, as the
-//! reference script prints it. Every buffer a step touches lives in [`Batches`] or in the layers
-//! and is reused from step to step.
+//! Each stage starts a fresh Adam. Every epoch reads like the math:
+//! ```text
+//! while let Some(batch) = batches.next_images(train) {
+//!     forward → loss.add(loss) → backward → adam.step_and_zero_grad
+//! }
+//! ```
+//! An epoch's loss is the mean of its batch losses, as the reference script prints it. Every
+//! buffer a step touches lives in [`Batches`] or in the layers and is reused from step to step.
 
 use std::convert::Infallible;
 use std::ops::Range;
@@ -134,8 +139,11 @@ pub struct EpochStats {
 /// Hooks for progress display and logging; every method has an empty default. `Send`, because
 /// the training loop calls it from a rayon worker thread.
 pub trait Observer: Send {
+    /// A stage begins: `epochs` epochs of `batches_per_epoch` batches.
     fn stage_start(&mut self, _stage: Stage, _epochs: usize, _batches_per_epoch: usize) {}
+    /// Batch `batch` (1-based) of `epoch` ended with `loss`.
     fn batch_end(&mut self, _stage: Stage, _epoch: usize, _batch: usize, _loss: f32) {}
+    /// An epoch ended.
     fn epoch_end(&mut self, _stats: &EpochStats) {}
 }
 
@@ -143,96 +151,164 @@ pub trait Observer: Send {
 pub struct Silent;
 impl Observer for Silent {}
 
-/// The reusable state of a batch loop: the visiting order and its RNG, and the batch buffers.
+/// An epoch's running loss: the sum of its batch losses, each checked to be finite and passed
+/// to the observer as it comes.
+pub struct EpochLoss<'o> {
+    stage: Stage,
+    epoch: usize,
+    epochs: usize,
+    sum: f64,
+    batches: usize,
+    start: Instant,
+    observer: &'o mut dyn Observer,
+}
+
+impl<'o> EpochLoss<'o> {
+    /// Starts timing epoch `epoch` (1-based) of `epochs` of `stage`.
+    pub fn new(
+        stage: Stage,
+        epoch: usize,
+        epochs: usize,
+        observer: &'o mut dyn Observer,
+    ) -> EpochLoss<'o> {
+        EpochLoss {
+            stage,
+            epoch,
+            epochs,
+            sum: 0.0,
+            batches: 0,
+            start: Instant::now(),
+            observer,
+        }
+    }
+
+    /// Adds one batch's loss; a NaN or infinite loss stops training with [`Error::Diverged`].
+    pub fn add(&mut self, loss: f32) -> Result<(), Error> {
+        self.batches += 1;
+        if !loss.is_finite() {
+            return Err(Error::Diverged {
+                stage: self.stage.name(),
+                epoch: self.epoch,
+                batch: self.batches,
+                loss: loss as f64,
+            });
+        }
+        self.sum += loss as f64;
+        self.observer
+            .batch_end(self.stage, self.epoch, self.batches, loss);
+        Ok(())
+    }
+
+    /// The epoch's stats (its loss is the mean of its batch losses, as the reference script
+    /// prints it), also handed to the observer.
+    pub fn finish(self) -> EpochStats {
+        let stats = EpochStats {
+            stage: self.stage,
+            epoch: self.epoch,
+            epochs: self.epochs,
+            loss: self.sum / self.batches.max(1) as f64,
+            seconds: self.start.elapsed().as_secs_f64(),
+        };
+        self.observer.epoch_end(&stats);
+        stats
+    }
+}
+
+/// One mini-batch: `x: (B, width)` inputs and their class labels.
+pub struct Batch<'a> {
+    /// Normalised pixels `(B, 784)`, or stage-1 features `(B, 128)` in stage 2.
+    pub x: ArrayView2<'a, f32>,
+    /// `B` class indices.
+    pub labels: &'a [usize],
+}
+
+/// The batches of an epoch: its visiting order (shuffled by a seeded RNG that carries on from
+/// epoch to epoch and stage to stage) and the buffers each batch is gathered into, reused from
+/// batch to batch. Read an epoch as `batches.start_epoch(n); while let Some(batch) =
+/// batches.next_images(examples) { … }`.
 pub struct Batches {
     order: Vec<usize>,
     rng: SmallRng,
     batch_size: usize,
     shuffle: bool,
-    buffers: BatchBuffers,
-}
-
-/// One batch's inputs and labels, reused from batch to batch.
-struct BatchBuffers {
-    /// `x: (B, 784)` normalised pixels, or `(B, 128)` features in stage 2.
+    /// Where the next batch starts in `order`.
+    position: usize,
     inputs: Array2<f32>,
     labels: Vec<usize>,
 }
 
-impl BatchBuffers {
-    /// Gathers the batch's normalised pixels and labels, and starts loading the pixels of the
-    /// batch after it (`next`) into cache.
-    fn gather(&mut self, examples: Examples, indices: &[usize], next: &[usize]) {
-        gather_normalised(examples.pixels, examples.width, indices, &mut self.inputs);
-        gather_labels(examples.labels, indices, &mut self.labels);
-        prefetch_rows(examples.pixels, examples.width, next);
-    }
-}
-
 impl Batches {
+    /// Batches of `batch_size` (the last one may be smaller), shuffled by `seed` if `shuffle`.
     pub fn new(batch_size: usize, shuffle: bool, seed: u64) -> Batches {
         Batches {
             order: Vec::new(),
             rng: SmallRng::seed_from_u64(seed),
-            batch_size,
+            batch_size: batch_size.max(1),
             shuffle,
-            buffers: BatchBuffers {
-                inputs: Array2::zeros((0, 0)),
-                labels: Vec::new(),
-            },
+            position: 0,
+            inputs: Array2::zeros((0, 0)),
+            labels: Vec::new(),
         }
     }
 
-    fn batches_per_epoch(&self, n: usize) -> usize {
+    /// Batches in an epoch over `n` examples.
+    pub fn per_epoch(&self, n: usize) -> usize {
         n.div_ceil(self.batch_size)
     }
 
-    /// One pass over `n` examples: `step` trains on each batch, given its example indices and
-    /// those of the next batch (empty for the last), and returns the batch loss, which must be
-    /// finite. Returns (sum of batch losses, batches).
-    ///
-    /// With `pooled`, each step runs on the rayon pool ([`on_pool`]), where its products split
-    /// across the cores cheaply; the stage-2 head's steps (~20 µs, no product large enough to
-    /// split) are faster on the calling thread (0.036 s an epoch against 0.045–0.07 s pooled).
-    fn epoch(
-        &mut self,
-        n: usize,
-        pooled: bool,
-        stage: Stage,
-        epoch: usize,
-        observer: &mut dyn Observer,
-        mut step: impl FnMut(&[usize], &[usize], &mut BatchBuffers) -> Result<f32, Error> + Send,
-    ) -> Result<(f64, usize), Error> {
+    /// Begins an epoch over `n` examples: a new visiting order.
+    pub fn start_epoch(&mut self, n: usize) {
         epoch_order(&mut self.order, n, self.shuffle, &mut self.rng);
-        let (order, batch_size, buffers) = (&self.order, self.batch_size, &mut self.buffers);
-        let mut run = || -> Result<(f64, usize), Error> {
-            let mut total = 0.0;
-            let mut count = 0;
-            let mut batches = order.chunks(batch_size).enumerate().peekable();
-            while let Some((b, indices)) = batches.next() {
-                let next = batches.peek().map_or(&[][..], |&(_, next)| next);
-                let loss = step(indices, next, buffers)?;
-                if !loss.is_finite() {
-                    return Err(Error::Diverged {
-                        stage: stage.name(),
-                        epoch,
-                        batch: b + 1,
-                        loss: loss as f64,
-                    });
-                }
-                total += loss as f64;
-                count += 1;
-                observer.batch_end(stage, epoch, b + 1, loss);
-            }
-            Ok((total, count))
-        };
-        // The whole epoch runs on the rayon pool (see `linalg::on_pool`): one hand-off per epoch.
-        if pooled { on_pool(run) } else { run() }
+        self.position = 0;
+    }
+
+    /// Where, in the visiting order, the next batch and the one after it are (the latter
+    /// empty at the end); moves past the next batch.
+    fn advance(&mut self) -> Option<(Range<usize>, Range<usize>)> {
+        let start = self.position;
+        if start >= self.order.len() {
+            return None;
+        }
+        let end = (start + self.batch_size).min(self.order.len());
+        let after = (end + self.batch_size).min(self.order.len());
+        self.position = end;
+        Some((start..end, end..after))
+    }
+
+    /// The next batch of `examples`, pixels normalised, or `None` when the epoch is done. The
+    /// next batch's pixels are requested into cache meanwhile.
+    pub fn next_images(&mut self, examples: Examples) -> Option<Batch<'_>> {
+        let (this, next) = self.advance()?;
+        let (indices, next) = (&self.order[this], &self.order[next]);
+        gather_normalised(examples.pixels, examples.width, indices, &mut self.inputs);
+        gather_labels(examples.labels, indices, &mut self.labels);
+        prefetch_rows(examples.pixels, examples.width, next);
+        Some(Batch {
+            x: self.inputs.view(),
+            labels: &self.labels,
+        })
+    }
+
+    /// The next batch of rows of `features: (N, width)` and their `labels`, or `None` when the
+    /// epoch is done.
+    pub fn next_rows(&mut self, features: &Array2<f32>, labels: &[u8]) -> Option<Batch<'_>> {
+        let (this, next) = self.advance()?;
+        let (indices, next) = (&self.order[this], &self.order[next]);
+        gather_rows(features, indices, &mut self.inputs);
+        gather_labels(labels, indices, &mut self.labels);
+        if let Some(features_slice) = features.as_slice() {
+            prefetch_rows(features_slice, features.ncols(), next);
+        }
+        Some(Batch {
+            x: self.inputs.view(),
+            labels: &self.labels,
+        })
     }
 }
 
 /// Trains `network` on `train` through every stage of `schedule`, reporting to `observer`.
-/// Returns the stats of every epoch.
+/// Returns the stats of every epoch. Each stage starts a fresh Adam over the parts it trains;
+/// after each, every parameter must be finite.
 pub fn run(
     network: &mut TwoStageNetwork<f32>,
     train: Examples,
@@ -252,71 +328,59 @@ pub fn run(
         });
     }
     let mut batches = Batches::new(schedule.batch_size, schedule.shuffle, schedule.seed);
+    let per_epoch = batches.per_epoch(train.len());
     let mut stats = Vec::new();
-    let stage1_epochs = if schedule.stage1 == Stage1Mode::None {
-        0
-    } else {
-        schedule.stage1_epochs
+
+    let epochs = match schedule.stage1 {
+        Stage1Mode::None => 0,
+        _ => schedule.stage1_epochs,
     };
-    let autoencoder = schedule.stage1 == Stage1Mode::Autoencoder;
-    let n = train.len();
-    train_stage(
-        Stage::Stage1,
-        stage1_epochs,
-        schedule.lr,
-        n,
-        &mut batches,
-        observer,
-        &mut stats,
-        |adam, batches, epoch, observer| {
-            if autoencoder {
-                autoencoder_epoch(network, adam, train, batches, epoch, observer)
-            } else {
-                seed_epoch(network, adam, train, batches, epoch, observer)
+    if epochs > 0 {
+        observer.stage_start(Stage::Stage1, epochs, per_epoch);
+        let mut adam = Adam::new(schedule.lr);
+        for epoch in 1..=epochs {
+            let mut loss = EpochLoss::new(Stage::Stage1, epoch, epochs, observer);
+            match schedule.stage1 {
+                Stage1Mode::Seed => seed_epoch(network, &mut adam, train, &mut batches, &mut loss)?,
+                _ => autoencoder_epoch(network, &mut adam, train, &mut batches, &mut loss)?,
             }
-        },
-    )?;
-    check_parameters(network, Stage::Stage1)?;
-    // Stage 1 is frozen from here: its features are the same in every epoch, so compute them once.
-    let features = if schedule.stage2_epochs > 0 {
-        features_of(network, train, 1024)
-    } else {
-        Array2::zeros((0, 0))
-    };
-    train_stage(
-        Stage::Stage2,
-        schedule.stage2_epochs,
-        schedule.lr,
-        n,
-        &mut batches,
-        observer,
-        &mut stats,
-        |adam, batches, epoch, observer| {
+            stats.push(loss.finish());
+        }
+        check_parameters(network, Stage::Stage1)?;
+    }
+
+    let epochs = schedule.stage2_epochs;
+    if epochs > 0 {
+        // Stage 1 is frozen from here: its features are the same in every epoch.
+        let features = features_of(network, train, 1024);
+        observer.stage_start(Stage::Stage2, epochs, per_epoch);
+        let mut adam = Adam::new(schedule.lr);
+        for epoch in 1..=epochs {
+            let mut loss = EpochLoss::new(Stage::Stage2, epoch, epochs, observer);
             head_epoch(
                 network,
-                adam,
+                &mut adam,
                 &features,
                 train.labels,
-                batches,
-                epoch,
-                observer,
-            )
-        },
-    )?;
-    check_parameters(network, Stage::Stage2)?;
-    train_stage(
-        Stage::Finetune,
-        schedule.finetune_epochs,
-        schedule.finetune_lr,
-        n,
-        &mut batches,
-        observer,
-        &mut stats,
-        |adam, batches, epoch, observer| {
-            finetune_epoch(network, adam, train, batches, epoch, observer)
-        },
-    )?;
-    check_parameters(network, Stage::Finetune)?;
+                &mut batches,
+                &mut loss,
+            )?;
+            stats.push(loss.finish());
+        }
+        check_parameters(network, Stage::Stage2)?;
+    }
+
+    let epochs = schedule.finetune_epochs;
+    if epochs > 0 {
+        observer.stage_start(Stage::Finetune, epochs, per_epoch);
+        let mut adam = Adam::new(schedule.finetune_lr);
+        for epoch in 1..=epochs {
+            let mut loss = EpochLoss::new(Stage::Finetune, epoch, epochs, observer);
+            finetune_epoch(network, &mut adam, train, &mut batches, &mut loss)?;
+            stats.push(loss.finish());
+        }
+        check_parameters(network, Stage::Finetune)?;
+    }
     Ok(stats)
 }
 
@@ -327,9 +391,8 @@ pub fn check_parameters(network: &mut TwoStageNetwork<f32>, after: Stage) -> Res
     let mut first = None;
     network.visit_params(&mut |name, p| {
         if first.is_none()
-            && let Some(index) = p.value.iter().position(|v| !v.is_finite())
+            && let Some((index, &value)) = p.value.iter().enumerate().find(|(_, v)| !v.is_finite())
         {
-            let value = p.value.iter().nth(index).copied().unwrap_or(f32::NAN);
             first = Some((name.to_string(), index, value));
         }
     });
@@ -368,74 +431,29 @@ fn non_finite_output(network: &mut TwoStageNetwork<f32>, example: usize, value: 
     }
 }
 
-/// `epochs` epochs of one stage over `n` examples with a fresh Adam; appends each epoch's stats.
-#[allow(clippy::too_many_arguments)]
-fn train_stage(
-    stage: Stage,
-    epochs: usize,
-    lr: f64,
-    n: usize,
-    batches: &mut Batches,
-    observer: &mut dyn Observer,
-    stats: &mut Vec<EpochStats>,
-    mut one_epoch: impl FnMut(
-        &mut Adam<f32>,
-        &mut Batches,
-        usize,
-        &mut dyn Observer,
-    ) -> Result<(f64, usize), Error>,
-) -> Result<(), Error> {
-    if epochs == 0 {
-        return Ok(());
-    }
-    observer.stage_start(stage, epochs, batches.batches_per_epoch(n));
-    let mut adam = Adam::new(lr);
-    for epoch in 1..=epochs {
-        let start = Instant::now();
-        let (sum, count) = one_epoch(&mut adam, batches, epoch, observer)?;
-        let epoch_stats = EpochStats {
-            stage,
-            epoch,
-            epochs,
-            loss: sum / count.max(1) as f64,
-            seconds: start.elapsed().as_secs_f64(),
-        };
-        observer.epoch_end(&epoch_stats);
-        stats.push(epoch_stats);
-    }
-    Ok(())
-}
-
-/// One autoencoder epoch: `x → stage1 → decoder → x̂`, `L = MSE(x̂, x)`, Adam over stage1 + decoder.
-/// Returns (sum of batch losses, number of batches).
+/// One autoencoder epoch: `x → stage1 → decoder → x̂`, `L = MSE(x̂, x)`, Adam over stage1 +
+/// decoder. On the rayon pool, where each product splits across the cores cheaply.
 pub fn autoencoder_epoch(
     network: &mut TwoStageNetwork<f32>,
     adam: &mut Adam<f32>,
     train: Examples,
     batches: &mut Batches,
-    epoch: usize,
-    observer: &mut dyn Observer,
-) -> Result<(f64, usize), Error> {
+    loss: &mut EpochLoss,
+) -> Result<(), Error> {
     const TRAINED: &[Part] = &[Part::Stage1, Part::Decoder];
     let mut mse = MseLoss::new();
-    // Gradients start each step at zero: cleared here, then by every step_and_zero_grad.
+    // Gradients start at zero: cleared here, then by every step_and_zero_grad.
     network.parts(TRAINED).zero_grad();
-    batches.epoch(
-        train.len(),
-        true,
-        Stage::Stage1,
-        epoch,
-        observer,
-        |indices, next, batch| {
-            batch.gather(train, indices, next);
-            // x: (B, 784) → reconstruction: (B, 784)
-            let reconstruction = network.reconstruction(batch.inputs.view());
-            let loss = mse.forward(reconstruction, batch.inputs.view())?;
-            network.reconstruction_backward(mse.backward()?)?;
+    batches.start_epoch(train.len());
+    on_pool(|| {
+        while let Some(batch) = batches.next_images(train) {
+            let reconstruction = network.reconstruction(batch.x); // x: (B, 784) → x̂: (B, 784)
+            loss.add(mse.forward(reconstruction, batch.x)?)?; // L = mean((x̂ − x)²)
+            network.reconstruction_backward(mse.backward()?)?; // dx̂ = 2(x̂ − x)/(B·784)
             adam.step_and_zero_grad(&mut network.parts(TRAINED));
-            Ok(loss)
-        },
-    )
+        }
+        Ok(())
+    })
 }
 
 /// One epoch of the reference script's literal stage 1: `f = stage1(x)`, `L = MSE(f,
@@ -446,28 +464,67 @@ pub fn seed_epoch(
     adam: &mut Adam<f32>,
     train: Examples,
     batches: &mut Batches,
-    epoch: usize,
-    observer: &mut dyn Observer,
-) -> Result<(f64, usize), Error> {
+    loss: &mut EpochLoss,
+) -> Result<(), Error> {
     let mut mse = MseLoss::new();
-    // Gradients start each step at zero: cleared here, then by every step_and_zero_grad.
     network.stage1.zero_grad();
-    batches.epoch(
-        train.len(),
-        true,
-        Stage::Stage1,
-        epoch,
-        observer,
-        |indices, next, batch| {
-            batch.gather(train, indices, next);
-            // x: (B, 784) → f: (B, 128); the target is f itself.
-            let features = network.features(batch.inputs.view());
-            let loss = mse.forward(features, features)?;
-            network.stage1.backward(mse.backward()?, false)?;
+    batches.start_epoch(train.len());
+    on_pool(|| {
+        while let Some(batch) = batches.next_images(train) {
+            let features = network.features(batch.x); // x: (B, 784) → f: (B, 128)
+            loss.add(mse.forward(features, features)?)?; // L = mean((f − f)²) = 0
+            network.stage1.backward(mse.backward()?, false)?; // df = 0
             adam.step_and_zero_grad(&mut network.stage1);
-            Ok(loss)
-        },
-    )
+        }
+        Ok(())
+    })
+}
+
+/// One stage-2 epoch on precomputed frozen features: `features → stage2 → logits`,
+/// `L = CE(logits, y)`, Adam over stage2. On the calling thread: the head's products are too
+/// small to be worth splitting.
+pub fn head_epoch(
+    network: &mut TwoStageNetwork<f32>,
+    adam: &mut Adam<f32>,
+    features: &Array2<f32>,
+    labels: &[u8],
+    batches: &mut Batches,
+    loss: &mut EpochLoss,
+) -> Result<(), Error> {
+    let mut cross_entropy = SoftmaxCrossEntropy::new();
+    network.stage2.zero_grad();
+    batches.start_epoch(labels.len());
+    while let Some(batch) = batches.next_rows(features, labels) {
+        let logits = network.stage2.forward(batch.x); // f: (B, 128) → z: (B, 10)
+        loss.add(cross_entropy.forward(logits, batch.labels)?)?; // L = −mean(log softmax(z)_y)
+        network.stage2.backward(cross_entropy.backward()?, false)?; // dz = (softmax(z) − 1_y)/B
+        adam.step_and_zero_grad(&mut network.stage2);
+    }
+    Ok(())
+}
+
+/// One fine-tuning epoch: `x → stage1 → stage2 → logits`, `L = CE(logits, y)`, Adam over
+/// stage1 + stage2.
+pub fn finetune_epoch(
+    network: &mut TwoStageNetwork<f32>,
+    adam: &mut Adam<f32>,
+    train: Examples,
+    batches: &mut Batches,
+    loss: &mut EpochLoss,
+) -> Result<(), Error> {
+    const TRAINED: &[Part] = &[Part::Stage1, Part::Stage2];
+    let mut cross_entropy = SoftmaxCrossEntropy::new();
+    network.parts(TRAINED).zero_grad();
+    batches.start_epoch(train.len());
+    on_pool(|| {
+        while let Some(batch) = batches.next_images(train) {
+            let logits = network.logits(batch.x); // x: (B, 784) → z: (B, 10)
+            loss.add(cross_entropy.forward(logits, batch.labels)?)?;
+            network.logits_backward(cross_entropy.backward()?, Stage1Grad::Trainable)?;
+            adam.step_and_zero_grad(&mut network.parts(TRAINED));
+        }
+        Ok(())
+    })
 }
 
 /// Runs `f(rows, x)` on consecutive chunks of `examples`: `rows` the chunk's index range and
@@ -506,75 +563,6 @@ pub fn features_of(
     });
     let Ok(()) = done;
     features
-}
-
-/// One stage-2 epoch on precomputed frozen features: `features → stage2 → logits`,
-/// `L = CE(logits, y)`, Adam over stage2.
-pub fn head_epoch(
-    network: &mut TwoStageNetwork<f32>,
-    adam: &mut Adam<f32>,
-    features: &Array2<f32>,
-    labels: &[u8],
-    batches: &mut Batches,
-    epoch: usize,
-    observer: &mut dyn Observer,
-) -> Result<(f64, usize), Error> {
-    let mut cross_entropy = SoftmaxCrossEntropy::new();
-    let features_width = features.ncols();
-    // Gradients start each step at zero: cleared here, then by every step_and_zero_grad.
-    network.stage2.zero_grad();
-    batches.epoch(
-        labels.len(),
-        false,
-        Stage::Stage2,
-        epoch,
-        observer,
-        |indices, next, batch| {
-            gather_rows(features, indices, &mut batch.inputs);
-            gather_labels(labels, indices, &mut batch.labels);
-            if let Some(features) = features.as_slice() {
-                prefetch_rows(features, features_width, next);
-            }
-            // features: (B, 128) → logits: (B, 10)
-            let logits = network.stage2.forward(batch.inputs.view());
-            let loss = cross_entropy.forward(logits, &batch.labels)?;
-            network.stage2.backward(cross_entropy.backward()?, false)?;
-            adam.step_and_zero_grad(&mut network.stage2);
-            Ok(loss)
-        },
-    )
-}
-
-/// One fine-tuning epoch: `x → stage1 → stage2 → logits`, `L = CE(logits, y)`, Adam over
-/// stage1 + stage2.
-pub fn finetune_epoch(
-    network: &mut TwoStageNetwork<f32>,
-    adam: &mut Adam<f32>,
-    train: Examples,
-    batches: &mut Batches,
-    epoch: usize,
-    observer: &mut dyn Observer,
-) -> Result<(f64, usize), Error> {
-    const TRAINED: &[Part] = &[Part::Stage1, Part::Stage2];
-    let mut cross_entropy = SoftmaxCrossEntropy::new();
-    // Gradients start each step at zero: cleared here, then by every step_and_zero_grad.
-    network.parts(TRAINED).zero_grad();
-    batches.epoch(
-        train.len(),
-        true,
-        Stage::Finetune,
-        epoch,
-        observer,
-        |indices, next, batch| {
-            batch.gather(train, indices, next);
-            // x: (B, 784) → logits: (B, 10)
-            let logits = network.logits(batch.inputs.view());
-            let loss = cross_entropy.forward(logits, &batch.labels)?;
-            network.logits_backward(cross_entropy.backward()?, Stage1Grad::Trainable)?;
-            adam.step_and_zero_grad(&mut network.parts(TRAINED));
-            Ok(loss)
-        },
-    )
 }
 
 /// Test-set results.
