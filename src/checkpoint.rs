@@ -11,21 +11,27 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::Error;
-use crate::model::{Part, TwoStageNetwork};
+use crate::model::{Dims, Part, TwoStageNetwork};
 use crate::nn::Parameters;
+use crate::rand::SeedableRng;
+use crate::rand::rngs::SmallRng;
 use crate::temp_files::{Kind, TempFile, sibling};
 
 /// A tensor read from a file: row-major `f32` data and its shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tensor {
+    /// Dimensions, outermost first.
     pub shape: Vec<usize>,
+    /// The values, row-major.
     pub data: Vec<f32>,
 }
 
 /// The tensors of a safetensors file, by name, and its `__metadata__`.
 #[derive(Clone, Debug, Default)]
 pub struct TensorFile {
+    /// Every tensor, by its state-dict name.
     pub tensors: BTreeMap<String, Tensor>,
+    /// The file's `__metadata__` map.
     pub metadata: HashMap<String, String>,
 }
 
@@ -250,6 +256,57 @@ pub fn load_into(
         }
     });
     Ok(selected.into_keys().collect())
+}
+
+impl TwoStageNetwork<f32> {
+    /// Loads a network from a checkpoint that holds at least stage 1 and stage 2 (a decoder,
+    /// if present, too). The widths come from the tensors' shapes, so a checkpoint with another
+    /// number of classes loads as such.
+    ///
+    /// ```no_run
+    /// use twostage::TwoStageNetwork;
+    /// let mut network = TwoStageNetwork::load("model.safetensors".as_ref())?;
+    /// let probabilities = twostage::train::probabilities(&mut network, &[0u8; 784])?;
+    /// # Ok::<(), twostage::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming the tensor that is missing, misshapen or not finite, or an
+    /// I/O error naming the file.
+    pub fn load(path: &Path) -> Result<TwoStageNetwork<f32>, Error> {
+        let file = read(path)?;
+        let width = |key: &str, axis: usize| {
+            file.tensors
+                .get(key)
+                .and_then(|t| t.shape.get(axis).copied())
+                .ok_or_else(|| {
+                    checkpoint_error(
+                        path,
+                        format!("missing tensor {key:?} (needed: all of stage1 and stage2)"),
+                    )
+                })
+        };
+        let dims = Dims {
+            input: width("stage1.0.weight", 1)?,
+            hidden1: width("stage1.0.weight", 0)?,
+            features: width("stage1.2.weight", 0)?,
+            hidden2: width("stage2.0.weight", 0)?,
+            classes: width("stage2.2.weight", 0)?,
+        };
+        // Every loaded tensor overwrites its init; the draw only fills a decoder that is absent.
+        let mut network = TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(0));
+        load_into(&mut network, &file, "", &[Part::Stage1, Part::Stage2], path)?;
+        Ok(network)
+    }
+
+    /// Saves every parameter (stage 1, stage 2, decoder) to `path`, atomically, under PyTorch's
+    /// state-dict names.
+    ///
+    /// # Errors
+    /// An I/O error naming the file.
+    pub fn save(&mut self, path: &Path) -> Result<(), Error> {
+        save(self, &Part::ALL, HashMap::new(), path)
+    }
 }
 
 /// Writes the parameters of `parts` as F32 tensors named by their state-dict keys, with

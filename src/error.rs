@@ -1,103 +1,205 @@
-//! One error type for the crate. Every variant names what is at fault (the file, the tensor,
-//! the flag), so a user can act on the message alone.
+//! The engine's error type. Every variant names what is at fault (the layer, the tensor, the
+//! stage, the file), so a caller can act on the message alone; none names a command-line flag.
+//! `Display` is written out by hand, so the numeric core needs no derive-macro crates.
 
+use std::fmt;
 use std::path::PathBuf;
 
 pub use crate::data::DataError;
 
-#[derive(Debug, thiserror::Error)]
+/// Everything the engine can report.
+#[derive(Debug)]
 pub enum Error {
     /// Reading MNIST or an IDX file failed.
-    #[error(transparent)]
-    Data(#[from] DataError),
+    Data(DataError),
 
     /// A layer's `backward` ran with no forward pass cached.
-    #[error("{layer}: backward called before forward (no input cached)")]
-    BackwardBeforeForward { layer: String },
+    BackwardBeforeForward {
+        /// The layer, e.g. `Linear(784, 256)`.
+        layer: String,
+    },
 
     /// A loss's `backward` ran with no forward pass cached.
-    #[error("{loss}: backward called before forward")]
-    LossBackwardBeforeForward { loss: &'static str },
+    LossBackwardBeforeForward {
+        /// The loss, e.g. `MSELoss`.
+        loss: &'static str,
+    },
 
     /// Shapes that must agree do not.
-    #[error("{what}: expected shape {expected:?}, got {found:?}")]
     Shape {
+        /// Which array, e.g. `Linear(784, 256) backward: dy`.
         what: String,
+        /// The shape required.
         expected: Vec<usize>,
+        /// The shape given.
         found: Vec<usize>,
     },
 
     /// A class label outside `0..classes`.
-    #[error(
-        "label {label} at batch row {row} is not a class index (the network has {classes} classes)"
-    )]
     Label {
+        /// The label.
         label: usize,
+        /// Its row in the batch.
         row: usize,
+        /// The number of classes.
         classes: usize,
     },
 
     /// A checkpoint that cannot be read or does not fit the network.
-    #[error("checkpoint {path}: {message}")]
-    Checkpoint { path: PathBuf, message: String },
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the tensor.
+        message: String,
+    },
 
     /// A training schedule that cannot run, e.g. a batch size of 0.
-    #[error("invalid schedule: {field} {message}")]
     Schedule {
+        /// The field of [`crate::train::Schedule`].
         field: &'static str,
+        /// What is wrong with it.
         message: String,
     },
 
     /// The loss became NaN or infinite.
-    #[error(
-        "training diverged: the {stage} loss became {loss} at epoch {epoch}, batch {batch}; \
-         nothing was saved"
-    )]
     Diverged {
+        /// `stage1`, `stage2` or `finetune`.
         stage: &'static str,
+        /// 1-based epoch.
         epoch: usize,
+        /// 1-based batch.
         batch: usize,
+        /// The loss.
         loss: f64,
     },
 
     /// A parameter holds NaN or an infinity after a training stage.
-    #[error(
-        "training diverged: parameter {tensor:?} holds {value} at index {index} after {stage}; \
-         nothing was saved"
-    )]
     NonFiniteParameter {
+        /// The stage just finished.
         stage: &'static str,
+        /// The parameter's state-dict name.
         tensor: String,
+        /// The entry (in memory order).
         index: usize,
+        /// Its value.
         value: f32,
     },
 
     /// The network's outputs overflow: finite weights too large to compute with.
-    #[error(
-        "the network's {what} are not finite ({value} on example {example}): its weights are too \
-         large to compute with (largest |w| = {largest:e} in {tensor:?})"
-    )]
     NonFiniteOutput {
+        /// What overflowed, e.g. `logits`.
         what: &'static str,
+        /// The example whose output overflowed.
         example: usize,
+        /// The value.
         value: f32,
+        /// The parameter with the largest magnitude.
         tensor: String,
+        /// Its largest magnitude.
         largest: f32,
     },
 
     /// Nothing to train on or to evaluate.
-    #[error("the {what} is empty: there is nothing to {purpose}")]
     Empty {
+        /// `training set` or `test set`.
         what: &'static str,
+        /// `train on` or `evaluate on`.
         purpose: &'static str,
     },
 
     /// An I/O operation on a named file failed.
-    #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Data(e) => fmt::Display::fmt(e, f),
+            Error::BackwardBeforeForward { layer } => {
+                write!(
+                    f,
+                    "{layer}: backward called before forward (no input cached)"
+                )
+            }
+            Error::LossBackwardBeforeForward { loss } => {
+                write!(f, "{loss}: backward called before forward")
+            }
+            Error::Shape {
+                what,
+                expected,
+                found,
+            } => write!(f, "{what}: expected shape {expected:?}, got {found:?}"),
+            Error::Label {
+                label,
+                row,
+                classes,
+            } => write!(
+                f,
+                "label {label} at batch row {row} is not a class index (the network has \
+                 {classes} classes)"
+            ),
+            Error::Checkpoint { path, message } => {
+                write!(f, "checkpoint {}: {message}", path.display())
+            }
+            Error::Schedule { field, message } => write!(f, "invalid schedule: {field} {message}"),
+            Error::Diverged {
+                stage,
+                epoch,
+                batch,
+                loss,
+            } => write!(
+                f,
+                "training diverged: the {stage} loss became {loss} at epoch {epoch}, batch \
+                 {batch}; nothing was saved"
+            ),
+            Error::NonFiniteParameter {
+                stage,
+                tensor,
+                index,
+                value,
+            } => write!(
+                f,
+                "training diverged: parameter {tensor:?} holds {value} at index {index} after \
+                 {stage}; nothing was saved"
+            ),
+            Error::NonFiniteOutput {
+                what,
+                example,
+                value,
+                tensor,
+                largest,
+            } => write!(
+                f,
+                "the network's {what} are not finite ({value} on example {example}): its \
+                 weights are too large to compute with (largest |w| = {largest:e} in {tensor:?})"
+            ),
+            Error::Empty { what, purpose } => {
+                write!(f, "the {what} is empty: there is nothing to {purpose}")
+            }
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Data(e) => Some(e),
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<DataError> for Error {
+    fn from(e: DataError) -> Error {
+        Error::Data(e)
+    }
 }
 
 impl Error {

@@ -83,6 +83,7 @@ impl Default for CheckOptions {
 /// The outcome for one tensor.
 #[derive(Clone, Debug)]
 pub struct TensorCheck {
+    /// The tensor: a parameter's state-dict name, or `dx`.
     pub name: String,
     /// Worst entry-wise relative error ([`rel_error`]) over the checked entries.
     pub max_rel_error: f64,

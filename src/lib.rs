@@ -61,5 +61,7 @@ pub mod train;
 
 pub use error::Error;
 pub use model::{Dims, Part, Stage1Grad, TwoStageNetwork};
+/// The array crate every layer takes and returns (`ArrayView2<f32>` and friends).
+pub use ndarray;
 /// The random number generator crate the engine draws from (re-exported from `ndarray-rand`).
 pub use ndarray_rand::rand;

@@ -18,14 +18,20 @@ use crate::rand::Rng;
 /// Layer widths; [`Dims::MNIST`] is the network of the reference script. Tests use small ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Dims {
+    /// Pixels per image (784).
     pub input: usize,
+    /// Stage 1's hidden width (256), also the decoder's.
     pub hidden1: usize,
+    /// Width of the features stage 1 hands stage 2 (128).
     pub features: usize,
+    /// Stage 2's hidden width (64).
     pub hidden2: usize,
+    /// Number of classes, the width of the logits (10).
     pub classes: usize,
 }
 
 impl Dims {
+    /// The reference script's network: 784 → 256 → 128 → 64 → 10.
     pub const MNIST: Dims = Dims {
         input: 784,
         hidden1: 256,
@@ -38,12 +44,16 @@ impl Dims {
 /// The three parts of the network, in the order their parameters are visited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
+    /// The feature extractor, `stage1.*`.
     Stage1,
+    /// The classifier head, `stage2.*`.
     Stage2,
+    /// The autoencoder's decoder, `decoder.*`.
     Decoder,
 }
 
 impl Part {
+    /// All three, in visiting order.
     pub const ALL: [Part; 3] = [Part::Stage1, Part::Stage2, Part::Decoder];
 
     /// The state-dict prefix: `stage1`, `stage2`, `decoder`.
@@ -66,10 +76,16 @@ pub enum Stage1Grad {
     Trainable,
 }
 
+/// The whole network: stage 1, stage 2 and the decoder, each a [`Sequential`] of
+/// `Dense → ReLU → Dense`.
 pub struct TwoStageNetwork<T> {
+    /// The layer widths.
     pub dims: Dims,
+    /// `x: (B, input) → features: (B, features)`.
     pub stage1: Sequential<T>,
+    /// `features: (B, features) → logits: (B, classes)`.
     pub stage2: Sequential<T>,
+    /// `features: (B, features) → reconstruction: (B, input)`.
     pub decoder: Sequential<T>,
 }
 
@@ -104,6 +120,7 @@ impl<T: Scalar + crate::rand::distr::uniform::SampleUniform> TwoStageNetwork<T> 
 }
 
 impl<T: Scalar> TwoStageNetwork<T> {
+    /// One part, to train or inspect on its own.
     pub fn part_mut(&mut self, part: Part) -> &mut Sequential<T> {
         match part {
             Part::Stage1 => &mut self.stage1,

@@ -36,16 +36,21 @@ use crate::rand::rngs::SmallRng;
 /// Labelled images: `pixels` is `(len, width)` u8, row-major.
 #[derive(Clone, Copy)]
 pub struct Examples<'a> {
+    /// `(len, width)` u8 pixels, row-major, one example after another.
     pub pixels: &'a [u8],
+    /// `len` class labels.
     pub labels: &'a [u8],
+    /// Pixels per example (784).
     pub width: usize,
 }
 
 impl<'a> Examples<'a> {
+    /// Number of examples.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// True if there are none.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
@@ -76,8 +81,11 @@ pub enum Stage1Mode {
 /// The three training stages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
+    /// Feature extraction (autoencoder or the literal seed loss).
     Stage1,
+    /// The classifier on frozen features.
     Stage2,
+    /// Both stages end to end.
     Finetune,
 }
 
@@ -95,13 +103,21 @@ impl Stage {
 /// Everything that decides a training run.
 #[derive(Clone, Debug)]
 pub struct Schedule {
+    /// What stage 1 does.
     pub stage1: Stage1Mode,
+    /// Epochs of stage 1.
     pub stage1_epochs: usize,
+    /// Epochs of stage 2.
     pub stage2_epochs: usize,
+    /// Epochs of fine-tuning (0: none).
     pub finetune_epochs: usize,
+    /// Examples per batch; the last partial batch is kept.
     pub batch_size: usize,
+    /// Adam's learning rate in stages 1 and 2.
     pub lr: f64,
+    /// Adam's learning rate when fine-tuning.
     pub finetune_lr: f64,
+    /// Visit the examples in a new random order each epoch.
     pub shuffle: bool,
     /// Seeds the shuffling (the network's init is drawn by the caller).
     pub seed: u64,
@@ -127,12 +143,15 @@ impl Default for Schedule {
 /// One finished epoch.
 #[derive(Clone, Debug)]
 pub struct EpochStats {
+    /// The stage.
     pub stage: Stage,
     /// 1-based.
     pub epoch: usize,
+    /// Epochs in the stage.
     pub epochs: usize,
     /// The mean of the epoch's batch losses.
     pub loss: f64,
+    /// Wall-clock seconds the epoch took.
     pub seconds: f64,
 }
 

@@ -15,12 +15,10 @@ pub mod train;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use twostage::checkpoint::{self, file_kind};
+use twostage::checkpoint::file_kind;
 use twostage::data::download::{DownloadOptions, default_data_dir, ensure_mnist};
 use twostage::data::mnist::{Mnist, PIXELS, Split, find_file};
-use twostage::model::{Dims, Part, TwoStageNetwork};
-use twostage::rand::SeedableRng;
-use twostage::rand::rngs::SmallRng;
+use twostage::model::TwoStageNetwork;
 use twostage::train::Examples;
 
 use error::{Error, invalid};
@@ -90,8 +88,5 @@ pub fn examples(mnist: &Mnist) -> Examples<'_> {
 
 /// A network from a checkpoint that must hold at least stage 1 and stage 2.
 pub fn load_classifier(path: &Path) -> Result<TwoStageNetwork<f32>, Error> {
-    let file = checkpoint::read(path)?;
-    let mut network = TwoStageNetwork::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
-    checkpoint::load_into(&mut network, &file, "", &[Part::Stage1, Part::Stage2], path)?;
-    Ok(network)
+    Ok(TwoStageNetwork::load(path)?)
 }
