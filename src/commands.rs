@@ -212,7 +212,9 @@ fn load_mnist(dir: &Path, split: Split, verify: bool) -> Result<Mnist, Error> {
         progress: std::io::stderr().is_terminal(),
         ..DownloadOptions::default()
     };
-    ensure_mnist(dir, &options)?;
+    if verify {
+        ensure_mnist(dir, &split.file_names(), &options)?;
+    }
     Ok(Mnist::load(dir, split, verify)?)
 }
 
@@ -384,10 +386,11 @@ pub fn download(args: &DownloadArgs) -> Result<(), Error> {
         },
         connect_timeout: seconds("--connect-timeout", args.connect_timeout)?,
         read_timeout: seconds("--read-timeout", args.read_timeout)?,
+        file_deadline: defaults.file_deadline,
         progress: std::io::stderr().is_terminal(),
     };
     let dir = data_dir(&args.data_dir);
-    download_mnist(&dir, &options)?;
+    download_mnist(&dir, false, &options)?;
     println!("MNIST is in {}", dir.display());
     Ok(())
 }
