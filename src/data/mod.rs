@@ -8,8 +8,11 @@
 //!   with a [`DataError`] that names the file.
 //! * [`checksums`] holds the published SHA-256 of the four MNIST files and the hashing reader
 //!   that checks them while the bytes stream past.
-//! * [`mnist`] checks that the files really are MNIST (shape, label range, counts, checksums).
-//! * [`download`] fetches the four files from a list of mirrors, atomically.
+//! * [`mnist`] checks that the files really are MNIST (shape, label range, counts, checksums),
+//!   refusing a header of the wrong shape (or, when verifying, other than MNIST's published
+//!   dimensions) before reading its data.
+//! * [`download`] fetches missing files from a list of mirrors, atomically, and never replaces
+//!   a file the user has unless told to (`twostage download --force`).
 //! * [`inspect`] describes any IDX file for `twostage inspect FILE`.
 //!
 //! This module knows nothing of networks; `train.rs` is where data meets the model.
