@@ -97,6 +97,33 @@ impl TempFile {
     }
 }
 
+impl TempFile {
+    /// Like [`TempFile::persist`], but never replaces anything: fails with `AlreadyExists` if
+    /// `destination` exists, even if it appeared a moment ago. A hard link makes the check and
+    /// the move one step; where the file system has no hard links, a check then a rename.
+    pub fn persist_new(mut self, destination: &Path) -> io::Result<()> {
+        let mut set = live();
+        match std::fs::hard_link(&self.path, destination) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&self.path);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(e),
+            Err(_) => {
+                if std::fs::symlink_metadata(destination).is_ok() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        "a file appeared there meanwhile; it was left as it is",
+                    ));
+                }
+                std::fs::rename(&self.path, destination)?;
+            }
+        }
+        set.remove(&self.path);
+        self.persisted = true;
+        Ok(())
+    }
+}
+
 impl Drop for TempFile {
     fn drop(&mut self) {
         if !self.persisted {
@@ -183,6 +210,27 @@ pub fn remove_stale(directory: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn persist_new_never_replaces() {
+        let dir = std::env::temp_dir().join(format!("twostage-persist-new-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let destination = dir.join("file");
+        std::fs::write(&destination, b"the user's").unwrap();
+        let (temp, _) = TempFile::create(dir.join(".file.part-1")).unwrap();
+        let error = temp.persist_new(&destination).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&destination).unwrap(), b"the user's");
+        assert!(
+            !dir.join(".file.part-1").exists(),
+            "the temporary file is removed on drop"
+        );
+        let (temp, _) = TempFile::create(dir.join(".new.part-1")).unwrap();
+        temp.persist_new(&dir.join("new")).unwrap();
+        assert!(dir.join("new").exists() && !dir.join(".new.part-1").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn owner_pid_reads_only_our_names() {

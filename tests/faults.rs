@@ -144,6 +144,26 @@ fn a_closed_pipe_never_costs_the_run() {
         let status = child.wait().unwrap();
         assert!(status.success(), "{args:?} with closed pipes: {status}");
     }
+    // download, whose log goes to stderr: every file is present and verified, and says so.
+    let data = copy_of_mnist(&mnist, "pipe-download");
+    let mut child = bin()
+        .args([
+            "download",
+            "--data-dir",
+            s(&data),
+            "--mirror",
+            "http://127.0.0.1:9/",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    assert!(
+        child.wait().unwrap().success(),
+        "download with closed pipes"
+    );
     // A failing command with a closed stderr still reports through its exit status: 1, not 101.
     let mut child = bin()
         .args([
@@ -600,6 +620,7 @@ fn messages_name_the_flag_at_fault() {
         (vec!["train", "--stage1-epochs", "-2"], "--stage1-epochs"),
         (vec!["predict", "--model", "m", "--index", "-1"], "--index"),
         (vec!["train", "--data-dir", s(&file)], "--data-dir"),
+        (vec!["download", "--file-deadline", "-5"], "--file-deadline"),
     ];
     for (args, flag) in cases {
         let mut args = args.clone();

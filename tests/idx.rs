@@ -11,7 +11,8 @@ use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 use twostage::data::DataError;
 use twostage::data::idx::{
-    Available, Dtype, IdxData, IdxFile, IdxHeader, expected_data_len, read_idx, read_idx_file,
+    Available, Dtype, IdxData, IdxFile, IdxHeader, expected_data_len, idx_file_sha256, read_idx,
+    read_idx_checked, read_idx_file, read_idx_file_checked,
 };
 
 fn idx_bytes(dtype: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
@@ -137,10 +138,33 @@ fn bad_magic_is_not_an_idx_file() {
         e.to_string(),
         "mem.idx: not an IDX file (magic bytes 00 03 08 01, expected 00 00 <dtype> <ndims>)"
     );
-    // PNG, text, and a lone non-zero byte are refused the same way.
+    // PNG and text are refused the same way; fewer than 4 bytes are too short to tell.
     assert!(matches!(err(b"\x89PNG\r\n"), DataError::BadMagic { .. }));
     assert!(matches!(err(b"hello"), DataError::BadMagic { .. }));
-    assert!(matches!(err(b"x"), DataError::BadMagic { .. }));
+    assert!(matches!(err(b"x"), DataError::TooShort { .. }));
+}
+
+/// Issue 9: a 3-byte file showed zero padding as if it were magic bytes.
+#[test]
+fn too_short_shows_only_the_bytes_there_are() {
+    let e = err(b"PK\x03");
+    assert!(matches!(e, DataError::TooShort { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "mem.idx: content is only 3 bytes (50 4b 03), too short to be an IDX file \
+         (its header alone is at least 4 bytes)"
+    );
+    assert_eq!(
+        err(b"x").to_string(),
+        "mem.idx: content is only 1 byte (78), too short to be an IDX file \
+         (its header alone is at least 4 bytes)"
+    );
+    // Decompressed content is said to be so.
+    assert_eq!(
+        err(&gzip(&[0, 0])).to_string(),
+        "mem.idx: decompressed content is only 2 bytes (00 00), too short to be an IDX file \
+         (its header alone is at least 4 bytes)"
+    );
 }
 
 #[test]
@@ -187,11 +211,13 @@ fn truncated_data_reports_expected_and_found() {
 fn truncated_header_reports_expected_and_found() {
     assert_eq!(
         err(&[]).to_string(),
-        "mem.idx: truncated IDX header: expected 4 bytes, found 0"
+        "mem.idx: content is only 0 bytes, too short to be an IDX file \
+         (its header alone is at least 4 bytes)"
     );
     assert_eq!(
         err(&[0, 0, 8]).to_string(),
-        "mem.idx: truncated IDX header: expected 4 bytes, found 3"
+        "mem.idx: content is only 3 bytes (00 00 08), too short to be an IDX file \
+         (its header alone is at least 4 bytes)"
     );
     let bytes = idx_bytes(0x08, &[1, 2, 3], &[]);
     assert_eq!(
@@ -398,6 +424,175 @@ fn inspect_describes_a_file_and_refuses_a_bad_one() {
         Err(DataError::ZeroDims { .. })
     ));
     std::fs::remove_file(&path).unwrap();
+}
+
+/// Issue 9: bytes after the gzip stream read as "unexpected end of file".
+#[test]
+fn trailing_data_after_gzip_is_named() {
+    let plain = idx_bytes(0x08, &[3], &[1, 2, 3]);
+    for garbage in [
+        &b"garbage!"[..],
+        b"\0",
+        b"\0\0\0\0\0\0\0\0\0\0\0\0",
+        b"\x1fX",
+    ] {
+        let mut bytes = gzip(&plain);
+        bytes.extend_from_slice(garbage);
+        let e = err(&bytes);
+        assert!(
+            matches!(e, DataError::GzipTrailingData { .. }),
+            "{garbage:?}: {e:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("mem.idx: trailing data after the gzip stream"),
+            "{e}"
+        );
+        let e = parse_unsized(&bytes).unwrap_err();
+        assert!(matches!(e, DataError::GzipTrailingData { .. }), "{e:?}");
+    }
+    // Two members are one stream, as for `gzip -d`.
+    let (first, second) = plain.split_at(5);
+    let mut two = gzip(first);
+    two.extend_from_slice(&gzip(second));
+    assert_eq!(parse(&two).unwrap().idx.data, IdxData::U8(vec![1, 2, 3]));
+    // A second member that is damaged is corrupt gzip, not trailing data.
+    let mut damaged = gzip(first);
+    damaged.extend_from_slice(&gzip(second)[..12]);
+    assert!(matches!(err(&damaged), DataError::CorruptGzip { .. }));
+}
+
+/// Issue 9, item 9: a known shape is checked before a single data byte is read or inflated.
+#[test]
+fn header_check_refuses_before_reading_data() {
+    /// Counts the bytes read from the inner reader.
+    struct Counting<'a> {
+        inner: &'a [u8],
+        read: usize,
+    }
+    impl std::io::Read for Counting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read += n;
+            Ok(n)
+        }
+    }
+    // 64 MB of zeros behind a header claiming 60000 × 28 × 28 + more: a small bomb.
+    let header = idx_bytes(0x08, &[82_000, 28, 28], &[]);
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(&header).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        encoder.write_all(&zeros).unwrap();
+    }
+    let bomb = encoder.finish().unwrap();
+    let refuse = |h: &IdxHeader| {
+        if h.dims[0] == 60000 {
+            Ok(())
+        } else {
+            Err(DataError::WrongShape {
+                file: PathBuf::from("bomb"),
+                expected: "60000 images",
+                found: h.describe(),
+            })
+        }
+    };
+    let mut counting = Counting {
+        inner: &bomb,
+        read: 0,
+    };
+    let start = Instant::now();
+    let e = read_idx_checked(&mut counting, Path::new("bomb"), None, &refuse).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "bomb: expected 60000 images, found u8 (82000, 28, 28)"
+    );
+    assert!(counting.read <= 64 << 10, "read {} bytes", counting.read);
+    assert!(start.elapsed() < Duration::from_millis(500));
+
+    let path = temp_file("bomb.idx.gz", &bomb);
+    for e in [
+        read_idx_file_checked(&path, &refuse).unwrap_err(),
+        idx_file_sha256(&path, &refuse).unwrap_err(),
+    ] {
+        assert!(matches!(e, DataError::WrongShape { .. }), "{e:?}");
+    }
+    // Hashing keeps nothing: a file as it should be hashes like a read.
+    let good = temp_file("hashed.idx.gz", &gzip(&idx_bytes(0x08, &[2], &[4, 5])));
+    let (header, hash) = idx_file_sha256(&good, &|_| Ok(())).unwrap();
+    assert_eq!(header.describe(), "u8 (2)");
+    assert_eq!(hash, read_idx_file(&good).unwrap().sha256);
+    std::fs::remove_file(&path).unwrap();
+    std::fs::remove_file(&good).unwrap();
+}
+
+/// Issue 9, item 9: trailing bytes are counted only up to a bound, so a bomb hidden after valid
+/// data is not inflated to count it.
+#[test]
+fn trailing_bomb_is_counted_only_up_to_a_bound() {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(&idx_bytes(0x08, &[2], &[1, 2])).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..16 {
+        encoder.write_all(&zeros).unwrap();
+    }
+    let e = err(&encoder.finish().unwrap());
+    assert_eq!(
+        e.to_string(),
+        "mem.idx: at least 1048576 trailing bytes after the 2 data bytes the IDX header declares"
+    );
+    // An uncompressed file of known length: the exact count, whatever its size.
+    let mut plain = idx_bytes(0x08, &[2], &[1, 2]);
+    plain.extend_from_slice(&vec![0u8; 3 << 20]);
+    assert_eq!(
+        err(&plain).to_string(),
+        "mem.idx: 3145728 trailing bytes after the 2 data bytes the IDX header declares"
+    );
+}
+
+/// Issue 9, item 9 and messages: a directory, FIFO or device is refused up front — never
+/// opened (a FIFO would block, `/dev/zero` never ends).
+#[test]
+fn non_regular_files_are_refused_up_front() {
+    let dir = std::env::temp_dir().join(format!("twostage-idx-{}-nonfile", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("sub.idx")).unwrap();
+    let mut cases = vec![(dir.join("sub.idx"), "a directory")];
+    if Path::new("/dev/zero").exists() {
+        cases.push((PathBuf::from("/dev/zero"), "a character device"));
+        #[cfg(unix)]
+        {
+            let link = dir.join("zero.idx.gz");
+            std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+            cases.push((link, "a character device"));
+        }
+    }
+    let fifo = dir.join("fifo.idx");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        cases.push((fifo, "a FIFO"));
+    }
+    let start = Instant::now();
+    for (path, kind) in cases {
+        for e in [
+            read_idx_file(&path).unwrap_err(),
+            idx_file_sha256(&path, &|_| Ok(())).unwrap_err(),
+            twostage::data::inspect(&path).unwrap_err(),
+        ] {
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "{} is {kind}, not a file: move it away, or put the IDX file there",
+                    path.display()
+                )
+            );
+        }
+    }
+    assert!(start.elapsed() < Duration::from_secs(1));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A valid file used as the seed for mutation tests: a little of every part.

@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::io::Write as _;
 use std::path::Path;
 
 use twostage::data::DataError;
@@ -78,16 +79,35 @@ fn crafted_set_loads_without_verify_and_fails_with_it() {
     assert_eq!((set.len(), set.labels.clone()), (3, vec![0, 9, 4]));
     assert_eq!(set.image(1)[0], (PIXELS % 251) as u8);
 
+    // Verifying: the header already shows it is not MNIST.
     let e = Mnist::load(&dir, Split::Train, true).unwrap_err();
+    assert!(matches!(e, DataError::NotMnistHeader { .. }), "{e:?}");
+    assert!(e.to_string().contains("--no-verify"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // The published dimensions but other content: the checksum tells.
+    let Some(mnist) = common::mnist_dir() else {
+        return;
+    };
+    let dir = common::temp_dir("crafted-labels");
+    let images = twostage::data::mnist::find_file(&mnist, "t10k-images-idx3-ubyte").unwrap();
+    let labels = dir.join("t10k-labels-idx1-ubyte");
+    let digits: Vec<u8> = (0..10000).map(|i| (i % 10) as u8).collect();
+    std::fs::write(&labels, idx_bytes(&[10000], &digits)).unwrap();
+    assert_eq!(
+        Mnist::from_files(&images, &labels, false).unwrap().len(),
+        10000
+    );
+    let e = Mnist::from_files(&images, &labels, true).unwrap_err();
     assert!(matches!(e, DataError::ChecksumMismatch { .. }), "{e:?}");
     let message = e.to_string();
     assert!(
-        message.contains("train-images-idx3-ubyte: SHA-256 of the uncompressed content is"),
+        message.contains("t10k-labels-idx1-ubyte: SHA-256 of the uncompressed content is"),
         "{message}"
     );
     assert!(
         message
-            .contains("expected ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+            .contains("expected ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
         "{message}"
     );
     assert!(message.contains("--no-verify"), "{message}");
@@ -184,4 +204,216 @@ fn missing_files_are_reported() {
         "{e:?}"
     );
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 9: the missing-file message says what is missing and where, and what to do.
+#[test]
+fn missing_file_message_names_file_and_dir() {
+    let dir = common::temp_dir("missing-message");
+    std::fs::write(
+        dir.join("t10k-images-idx3-ubyte"),
+        idx_bytes(&[1, 28, 28], &[0; PIXELS]),
+    )
+    .unwrap();
+    let e = Mnist::load(&dir, Split::Test, false).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "t10k-labels-idx1-ubyte(.gz) is missing in {d}: add t10k-labels-idx1-ubyte or \
+             t10k-labels-idx1-ubyte.gz there, pass --data-dir the directory that holds it, or \
+             run `twostage download --data-dir {d}` to fetch MNIST",
+            d = dir.display()
+        )
+    );
+    assert_eq!(
+        Split::Test.file_names(),
+        ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    );
+    assert_eq!(
+        Split::Train.file_names(),
+        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"]
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 9: a directory, FIFO or device named like a data file is said to be one, not reported
+/// missing (which sent it to the mirrors) — and a FIFO does not hang the load.
+#[test]
+fn non_file_named_like_a_data_file_is_said_so() {
+    let dir = common::temp_dir("nonfile");
+    write_set(&dir, 2, &[3, 4]);
+    let images = dir.join("train-images-idx3-ubyte.gz");
+    std::fs::create_dir(&images).unwrap();
+    // Present, as far as finding files goes: never "missing", never downloaded over.
+    assert_eq!(
+        missing_files(&dir),
+        ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    );
+    assert_eq!(
+        twostage::data::mnist::find_file(&dir, "train-images-idx3-ubyte"),
+        Some(images.clone())
+    );
+    let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+    let message = e.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "{} is a directory, not a file: move it away, or put the IDX file there (note: {} \
+             is also present and not read;",
+            images.display(),
+            dir.join("train-images-idx3-ubyte").display()
+        )),
+        "{message}"
+    );
+    std::fs::remove_dir(&images).unwrap();
+
+    let labels = dir.join("train-labels-idx1-ubyte");
+    std::fs::remove_file(&labels).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&labels)
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{} is a FIFO, not a file: move it away, or put the IDX file there",
+                labels.display()
+            )
+        );
+        std::fs::remove_file(&labels).unwrap();
+    }
+    #[cfg(unix)]
+    if Path::new("/dev/zero").exists() {
+        std::os::unix::fs::symlink("/dev/zero", &labels).unwrap();
+        let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::NotAFile {
+                    kind: "a character device",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 9: with both NAME.gz and NAME present, NAME.gz is read, and a failure reading it
+/// mentions the other.
+#[test]
+fn both_gz_and_plain_present_error_mentions_the_other() {
+    let dir = common::temp_dir("both");
+    write_set(&dir, 2, &[1, 2]);
+    // A damaged .gz beside the good plain images file.
+    let gz = dir.join("train-images-idx3-ubyte.gz");
+    std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
+    let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+    assert!(matches!(e, DataError::AlsoPresent { .. }), "{e:?}");
+    let message = e.to_string();
+    assert!(
+        message.starts_with(&format!("{}: corrupt gzip data: ", gz.display())),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(&format!(
+            "(note: {} is also present and not read; when both NAME.gz and NAME exist, NAME.gz \
+             is read: remove the one that is wrong)",
+            dir.join("train-images-idx3-ubyte").display()
+        )),
+        "{message}"
+    );
+    assert_eq!(e.file(), Some(gz.as_path()));
+    // An error in the labels file does not blame the images' twin.
+    std::fs::remove_file(&gz).unwrap();
+    std::fs::write(
+        dir.join("train-images-idx3-ubyte.gz"),
+        gzip(&idx_bytes(&[2, 28, 28], &[0; 2 * PIXELS])),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("train-labels-idx1-ubyte"),
+        idx_bytes(&[2], &[1, 11]),
+    )
+    .unwrap();
+    let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+    assert!(matches!(e, DataError::BadLabel { .. }), "{e:?}");
+    // And when both read fine, the .gz is the one used.
+    std::fs::write(
+        dir.join("train-labels-idx1-ubyte"),
+        idx_bytes(&[2], &[1, 2]),
+    )
+    .unwrap();
+    let set = Mnist::load(&dir, Split::Train, false).unwrap();
+    assert_eq!(
+        set.image(0)[0],
+        0,
+        "the .gz (all zeros) was read, not the plain file"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 9, item 9: when verifying, a header that declares other dimensions than the published
+/// MNIST file is refused before its data is read — a 10.2 M-image gzip bomb costs nothing.
+#[test]
+fn verify_refuses_a_foreign_header_before_reading() {
+    let dir = common::temp_dir("bomb");
+    // A header claiming 80000 images (62.7 MB) followed by 64 MB of zeros in 64 KB of gzip:
+    // within the gzip ratio bound, so only the published dimensions can refuse it unread (the
+    // 7.8 MB bomb of the issue claiming 10.2 M images is the same at 128 times the size).
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder
+        .write_all(&idx_bytes(&[80_000, 28, 28], &[]))
+        .unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        encoder.write_all(&zeros).unwrap();
+    }
+    let images = dir.join("train-images-idx3-ubyte.gz");
+    std::fs::write(&images, encoder.finish().unwrap()).unwrap();
+    std::fs::write(dir.join("train-labels-idx1-ubyte"), idx_bytes(&[1], &[1])).unwrap();
+    let bomb = std::fs::metadata(&images).unwrap().len();
+    assert!(
+        bomb * 1032 > 80_000 * 784,
+        "the ratio bound alone would let it through"
+    );
+    let start = std::time::Instant::now();
+    let e = Mnist::load(&dir, Split::Train, true).unwrap_err();
+    assert!(
+        start.elapsed() < std::time::Duration::from_millis(100),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: the IDX header declares u8 (80000, 28, 28), but MNIST train-images-idx3-ubyte \
+             is u8 (60000, 28, 28); nothing more was read (if this is your own IDX data rather \
+             than the published MNIST, pass --no-verify)",
+            images.display()
+        )
+    );
+    // Without verify the shape is still checked first: labels must match the image count.
+    std::fs::write(&images, gzip(&idx_bytes(&[2, 28, 28], &[0; 2 * PIXELS]))).unwrap();
+    let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            DataError::CountMismatch {
+                images: 2,
+                labels: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
 }

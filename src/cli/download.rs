@@ -35,6 +35,15 @@ pub struct DownloadArgs {
         allow_hyphen_values = true
     )]
     pub read_timeout: f64,
+    /// Most seconds one file may take from one mirror (request to last byte) before the next
+    /// mirror is tried: a mirror that trickles is given up on
+    #[arg(
+        long,
+        default_value_t = 600.0,
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub file_deadline: f64,
     /// Replace files in DIR that are present but are not MNIST (never done without this flag)
     #[arg(long)]
     pub force: bool,
@@ -61,10 +70,11 @@ pub fn run(args: &DownloadArgs) -> Result<(), Error> {
         },
         connect_timeout: seconds("--connect-timeout", args.connect_timeout)?,
         read_timeout: seconds("--read-timeout", args.read_timeout)?,
+        file_deadline: seconds("--file-deadline", args.file_deadline)?,
         progress: std::io::stderr().is_terminal(),
     };
     let dir = data_dir(&args.data_dir)?;
-    download_mnist(&dir, &options)?;
+    download_mnist(&dir, args.force, &options)?;
     outln!("MNIST is in {}", dir.display());
     Ok(())
 }

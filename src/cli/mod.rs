@@ -49,16 +49,24 @@ pub fn data_dir(dir: &Option<PathBuf>) -> Result<PathBuf, Error> {
     }
 }
 
-/// Loads a split. When verifying, missing MNIST files are downloaded first (only ever into a
-/// directory that holds nothing but MNIST); under `--no-verify` a missing file is an error.
-pub fn load_split(dir: &Path, split: Split, verify: bool) -> Result<Mnist, Error> {
+/// When verifying, downloads whichever files of `splits` are missing, and only into a
+/// directory that holds nothing but MNIST; never under `--no-verify`, where a missing file is
+/// the error `Mnist::load` gives, naming it.
+pub fn ensure_files(dir: &Path, splits: &[Split], verify: bool) -> Result<(), Error> {
     if verify {
         let options = DownloadOptions {
             progress: std::io::stderr().is_terminal(),
             ..DownloadOptions::default()
         };
-        ensure_mnist(dir, &options)?;
+        let needed: Vec<&str> = splits.iter().flat_map(|s| s.file_names()).collect();
+        ensure_mnist(dir, &needed, &options)?;
     }
+    Ok(())
+}
+
+/// Loads a split, fetching its files first if they are missing (see [`ensure_files`]).
+pub fn load_split(dir: &Path, split: Split, verify: bool) -> Result<Mnist, Error> {
+    ensure_files(dir, &[split], verify)?;
     let set = Mnist::load(dir, split, verify)?;
     if set.is_empty() {
         let file =

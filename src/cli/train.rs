@@ -14,7 +14,7 @@ use super::console::{errln, outln};
 use super::error::{Error, invalid};
 use super::output::{self, ConsoleObserver};
 use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
-use super::{data_dir, examples, load_split, set_threads};
+use super::{data_dir, ensure_files, examples, load_split, set_threads};
 use twostage::Error as Engine;
 use twostage::data::mnist::Split;
 
@@ -253,6 +253,8 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
     }
 
     let verify = !args.no_verify;
+    // All four files first, so a set that is incomplete is reported as such before any load.
+    ensure_files(&dir, &[Split::Train, Split::Test], verify)?;
     let train_set = load_split(&dir, Split::Train, verify)?;
     let test_set = load_split(&dir, Split::Test, verify)?;
     let train_examples = examples(&train_set).first(args.train_limit.unwrap_or(usize::MAX));

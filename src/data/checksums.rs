@@ -15,6 +15,9 @@ pub struct KnownFile {
     pub name: &'static str,
     /// SHA-256 of the uncompressed content, lower-case hex.
     pub sha256: &'static str,
+    /// The published dimensions (all four files are u8): a header declaring others is not this
+    /// file, and is refused before its data is read.
+    pub dims: &'static [u32],
 }
 
 /// The four MNIST files with their published SHA-256.
@@ -22,20 +25,29 @@ pub const MNIST_FILES: [KnownFile; 4] = [
     KnownFile {
         name: "train-images-idx3-ubyte",
         sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        dims: &[60000, 28, 28],
     },
     KnownFile {
         name: "train-labels-idx1-ubyte",
         sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        dims: &[60000],
     },
     KnownFile {
         name: "t10k-images-idx3-ubyte",
         sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        dims: &[10000, 28, 28],
     },
     KnownFile {
         name: "t10k-labels-idx1-ubyte",
         sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        dims: &[10000],
     },
 ];
+
+/// The MNIST file called `name` (without `.gz`), if it is one.
+pub fn by_name(name: &str) -> Option<&'static KnownFile> {
+    MNIST_FILES.iter().find(|f| f.name == name)
+}
 
 /// The published SHA-256 (hex) of the MNIST file called `name` (without `.gz`), if it is one.
 pub fn expected_sha256(name: &str) -> Option<&'static str> {

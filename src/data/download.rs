@@ -1,29 +1,36 @@
-//! Fetching the four MNIST `.gz` files from a list of mirrors.
+//! Fetching the MNIST `.gz` files from a list of mirrors.
+//!
+//! The rule: **a file the user has is never replaced or lost** unless they asked for it
+//! (`twostage download --force`). [`ensure_mnist`] only *completes* an MNIST set — it fetches
+//! the missing files into a directory whose files all verify as MNIST, and refuses, naming the
+//! files, when the directory holds anything else under MNIST's names. [`download_mnist`] refuses
+//! to replace a present file that does not verify unless forced.
 //!
 //! Each file is written to a temporary file in the target directory
 //! (`.<name>.gz.part-<pid>`, a [`TempFile`]) and renamed to its final name only once the SHA-256 of its
 //! decompressed content matches the published one. Any failure on a mirror — refused
-//! connection, timeout, HTTP error, short body, corrupt gzip, wrong content — is logged in one
-//! line and the next mirror is tried; the temporary file never outlives the attempt.
+//! connection, timeout, a body that trickles past [`DownloadOptions::file_deadline`], HTTP
+//! error, short body, corrupt gzip, wrong content — is logged in one line and the next mirror
+//! is tried; the temporary file never outlives the attempt. A password in a mirror URL is never
+//! shown: every URL in logs and errors goes through [`redact_url`].
 
 use std::fs;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::checksums::{self, hex};
-use super::idx::content_sha256;
-use super::mnist::{FILE_NAMES, files_present, find_file};
-use super::{Attempt, DataError};
-use crate::temp_files::{Kind, TempFile, sibling};
+use super::checksums::{KnownFile, MNIST_FILES, by_name};
+use super::mnist::{find_file, verify_mnist_file};
+use super::{Attempt, DataError, Foreign, kind_of, log_line};
+use crate::temp_files::{Kind, TempFile, remove_stale, sibling};
 
-/// Mirrors tried in order; each holds `<name>.gz` for the four MNIST files.
 /// No MNIST file is larger than 10 MB compressed; a mirror sending more is broken, and is not
 /// allowed to fill the disk.
 const MAX_DOWNLOAD_BYTES: u64 = 64 << 20;
 
+/// Mirrors tried in order; each holds `<name>.gz` for the four MNIST files.
 pub const DEFAULT_MIRRORS: [&str; 3] = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -39,18 +46,28 @@ pub struct DownloadOptions {
     pub connect_timeout: Duration,
     /// Bound on waiting for the response headers and on each read of the body.
     pub read_timeout: Duration,
+    /// Bound on one file from one mirror, from the request to the last byte of the body: a
+    /// mirror still sending when it passes is given up on (logged) and the next mirror tried.
+    /// It catches a mirror that trickles a byte now and then, which `read_timeout` never does.
+    /// Checked between reads, so it may be overrun by at most `read_timeout`.
+    pub file_deadline: Duration,
     /// Show an `indicatif` progress bar (set it from `std::io::stderr().is_terminal()`);
     /// otherwise plain log lines go to stderr.
     pub progress: bool,
 }
 
+/// The default [`DownloadOptions::file_deadline`]: 10 minutes, i.e. MNIST's largest file
+/// (9.9 MB) at 17 KB/s on average.
+pub const DEFAULT_FILE_DEADLINE: Duration = Duration::from_secs(600);
+
 impl Default for DownloadOptions {
-    /// The default mirrors, 10 s to connect, 30 s per read, no progress bar.
+    /// The default mirrors, 10 s to connect, 30 s per read, 10 minutes per file, no progress bar.
     fn default() -> Self {
         DownloadOptions {
             mirrors: DEFAULT_MIRRORS.iter().map(|m| m.to_string()).collect(),
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
+            file_deadline: DEFAULT_FILE_DEADLINE,
             progress: false,
         }
     }
@@ -63,42 +80,245 @@ pub fn default_data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("data/mnist"))
 }
 
-/// Downloads whatever MNIST files are missing from `dir`, only if any is missing.
-pub fn ensure_mnist(dir: &Path, opts: &DownloadOptions) -> Result<(), DataError> {
-    if files_present(dir) {
-        return Ok(());
+/// Makes sure the MNIST files `needed` (names without `.gz`, e.g. [`Split::file_names`]) are in
+/// `dir`, downloading the missing ones — but only to *complete* an MNIST set.
+///
+/// * All `needed` present (plain or `.gz`, whatever their content): `Ok`, no network, nothing
+///   touched. Reading them later checks them.
+/// * `dir` does not exist: said on stderr, created, and the `needed` files downloaded.
+/// * Otherwise every one of the four MNIST files present in `dir` must verify as MNIST (header
+///   dimensions, then SHA-256 of the content); if one does not, nothing is downloaded and the
+///   error ([`DataError::IncompleteSet`]) names the missing files and the ones that are not
+///   MNIST. Only missing files are fetched; a present file is never replaced.
+///
+/// Call it only when the data is to be verified as MNIST: under `--no-verify` a missing file is
+/// the plain [`DataError::MissingFile`] of [`Mnist::load`](super::mnist::Mnist::load).
+///
+/// [`Split::file_names`]: super::mnist::Split::file_names
+pub fn ensure_mnist(dir: &Path, needed: &[&str], opts: &DownloadOptions) -> Result<(), DataError> {
+    let needed = needed
+        .iter()
+        .map(|name| known(name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let missing: Vec<&'static KnownFile> = if directory_exists(dir)? {
+        let missing: Vec<_> = needed
+            .into_iter()
+            .filter(|known| find_file(dir, known.name).is_none())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let foreign = not_mnist(dir);
+        if !foreign.is_empty() {
+            return Err(DataError::IncompleteSet {
+                dir: dir.to_path_buf(),
+                missing: missing.iter().map(|known| known.name).collect(),
+                foreign,
+            });
+        }
+        missing
+    } else {
+        log_line(format_args!(
+            "{} does not exist: creating it and downloading MNIST there",
+            dir.display()
+        ));
+        create_dir(dir)?;
+        needed
+    };
+    sweep(dir);
+    let client = build_client(opts)?;
+    for known in missing {
+        download_file(&client, dir, known, false, opts)?;
     }
-    download_mnist(dir, opts)
+    Ok(())
 }
 
-/// Fetches the four MNIST `.gz` files into `dir` (created if needed).
+/// Fetches the four MNIST `.gz` files into `dir` (created, with a line on stderr, if missing).
 ///
-/// A file already present (plain or `.gz`) whose decompressed content matches the published
-/// SHA-256 is not fetched again.
-pub fn download_mnist(dir: &Path, opts: &DownloadOptions) -> Result<(), DataError> {
+/// A file already present (plain or `.gz`) that verifies as MNIST is not fetched again. One
+/// that does not verify is an error ([`DataError::PresentNotMnist`], nothing downloaded) unless
+/// `force`, which replaces it: the `.gz` atomically, a plain file by removing it once its `.gz`
+/// replacement is in place. A directory or other non-file under an MNIST name is an error
+/// either way. Stale temporary files of dead processes are removed first.
+pub fn download_mnist(dir: &Path, force: bool, opts: &DownloadOptions) -> Result<(), DataError> {
+    if !directory_exists(dir)? {
+        log_line(format_args!(
+            "{} does not exist: creating it",
+            dir.display()
+        ));
+        create_dir(dir)?;
+    }
+    sweep(dir);
+    let mut fetch = Vec::new();
+    let mut foreign = Vec::new();
+    for known in &MNIST_FILES {
+        let Some(existing) = find_file(dir, known.name) else {
+            fetch.push((known, None));
+            continue;
+        };
+        match verify_mnist_file(&existing, known) {
+            Ok(()) => log_line(format_args!(
+                "{} already present and verified",
+                existing.display()
+            )),
+            // A directory or FIFO cannot be renamed over: the error says what it is.
+            Err(error @ DataError::NotAFile { .. }) => return Err(error),
+            Err(error) if force => {
+                log_line(format_args!(
+                    "{} is not MNIST ({}): replacing it (--force)",
+                    existing.display(),
+                    why_not_mnist(&error, &existing)
+                ));
+                let plain = !existing.to_string_lossy().ends_with(".gz");
+                fetch.push((known, plain.then_some(existing)));
+            }
+            Err(error) => foreign.push(Foreign {
+                reason: why_not_mnist(&error, &existing),
+                file: existing,
+            }),
+        }
+    }
+    if !foreign.is_empty() {
+        return Err(DataError::PresentNotMnist {
+            dir: dir.to_path_buf(),
+            files: foreign,
+        });
+    }
+    if fetch.is_empty() {
+        return Ok(());
+    }
+    let client = build_client(opts)?;
+    for (known, replaced_plain) in fetch {
+        download_file(&client, dir, known, force, opts)?;
+        if let Some(plain) = replaced_plain {
+            // Forced: the verified `.gz` is in place, and would be read before this anyway.
+            fs::remove_file(&plain).map_err(|e| DataError::Io {
+                file: plain.clone(),
+                source: e,
+            })?;
+            log_line(format_args!(
+                "removed {} (replaced by its .gz, --force)",
+                plain.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The MNIST file called `name`, or an error naming the bad name.
+fn known(name: &str) -> Result<&'static KnownFile, DataError> {
+    by_name(name).ok_or_else(|| DataError::UnknownFileName {
+        name: name.to_string(),
+    })
+}
+
+/// Whether `dir` exists as a directory; an error if something else is there.
+fn directory_exists(dir: &Path) -> Result<bool, DataError> {
+    match fs::metadata(dir) {
+        Ok(metadata) if metadata.is_dir() => Ok(true),
+        Ok(metadata) => Err(DataError::NotADirectory {
+            dir: dir.to_path_buf(),
+            kind: kind_of(metadata.file_type()),
+        }),
+        // A dangling symbolic link: creating the directory would fail with "File exists".
+        Err(_) if fs::symlink_metadata(dir).is_ok() => Err(DataError::NotADirectory {
+            dir: dir.to_path_buf(),
+            kind: "a symbolic link to nothing",
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(DataError::Io {
+            file: dir.to_path_buf(),
+            source: e,
+        }),
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<(), DataError> {
     fs::create_dir_all(dir).map_err(|e| DataError::Io {
         file: dir.to_path_buf(),
         source: e,
-    })?;
-    let client = build_client(opts)?;
-    for name in FILE_NAMES {
-        let expected =
-            checksums::expected_sha256(name).expect("every MNIST file name has a checksum");
-        if let Some(existing) = find_file(dir, name) {
-            match content_sha256(&existing) {
-                Ok(hash) if hex(&hash) == expected => {
-                    eprintln!("{} already present and verified", existing.display());
-                    continue;
-                }
-                _ => eprintln!(
-                    "{} is present but does not verify; downloading it again",
-                    existing.display()
-                ),
-            }
-        }
-        download_file(&client, dir, name, expected, opts)?;
+    })
+}
+
+/// Removes the temporary files that dead processes left in `dir`, saying which.
+fn sweep(dir: &Path) {
+    for stale in remove_stale(dir) {
+        log_line(format_args!(
+            "removed {}, left by an interrupted run",
+            stale.display()
+        ));
     }
-    Ok(())
+}
+
+/// The MNIST files present in `dir` that do not verify, with why.
+fn not_mnist(dir: &Path) -> Vec<Foreign> {
+    MNIST_FILES
+        .iter()
+        .filter_map(|known| {
+            let file = find_file(dir, known.name)?;
+            let error = verify_mnist_file(&file, known).err()?;
+            Some(Foreign {
+                reason: why_not_mnist(&error, &file),
+                file,
+            })
+        })
+        .collect()
+}
+
+/// A short reason why `file` is not MNIST, without the file's name (the message names it).
+fn why_not_mnist(error: &DataError, file: &Path) -> String {
+    match error {
+        DataError::ChecksumMismatch { .. } => "its SHA-256 is not MNIST's".to_string(),
+        DataError::NotAFile { kind, .. } => format!("it is {kind}, not a file"),
+        DataError::NotMnistHeader {
+            expected, found, ..
+        } => format!("its header declares {found}, MNIST's is {expected}"),
+        other => without_file(other, file),
+    }
+}
+
+/// An error's message without the leading `FILE: ` (when the context already names the file).
+fn without_file(error: &DataError, file: &Path) -> String {
+    let text = error.to_string();
+    match text.strip_prefix(&format!("{}: ", file.display())) {
+        Some(rest) => rest.to_string(),
+        None => text,
+    }
+}
+
+/// `url` with the password of its user information, if any, replaced by `***`:
+/// `https://user:secret@host/` becomes `https://user:***@host/`. Every URL shown goes through it.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let authority_start = scheme_end + 3;
+    let authority_len = url[authority_start..]
+        .find(['/', '?', '#'])
+        .unwrap_or(url.len() - authority_start);
+    let authority = &url[authority_start..authority_start + authority_len];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let Some(colon) = authority[..at].find(':') else {
+        return url.to_string();
+    };
+    format!(
+        "{}{}:***{}",
+        &url[..authority_start],
+        &authority[..colon],
+        &url[authority_start + at..]
+    )
+}
+
+/// The password in `url`'s user information, if any (to scrub it from error texts too).
+fn password(url: &str) -> Option<&str> {
+    let authority_start = url.find("://")? + 3;
+    let rest = &url[authority_start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let userinfo = &authority[..authority.rfind('@')?];
+    let secret = &userinfo[userinfo.find(':')? + 1..];
+    (!secret.is_empty()).then_some(secret)
 }
 
 /// A reqwest blocking client with rustls (ring provider) and the configured timeouts.
@@ -117,49 +337,62 @@ fn build_client(opts: &DownloadOptions) -> Result<reqwest::blocking::Client, Dat
         })
 }
 
-/// Tries each mirror in turn for `<name>.gz`; stops at the first that verifies.
+/// Tries each mirror in turn for `<name>.gz`; stops at the first that verifies. Only with
+/// `replace` may the download take the place of a file already there (`download --force`).
 fn download_file(
     client: &reqwest::blocking::Client,
     dir: &Path,
-    name: &str,
-    expected: &str,
+    known: &KnownFile,
+    replace: bool,
     opts: &DownloadOptions,
 ) -> Result<(), DataError> {
-    let file_name = format!("{name}.gz");
+    let file_name = format!("{}.gz", known.name);
     let final_path = dir.join(&file_name);
     let mut attempts = Vec::new();
     for mirror in &opts.mirrors {
         let url = join_url(mirror, &file_name);
+        let shown = redact_url(&url);
         let part_path = sibling(&final_path, Kind::Download).ok_or_else(|| DataError::Io {
             file: final_path.clone(),
             source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
         })?;
         if !opts.progress {
-            eprint!("downloading {url} … ");
+            let mut stderr = io::stderr().lock();
+            let _ = write!(stderr, "downloading {shown} … ").and_then(|()| stderr.flush());
         }
-        let outcome = fetch(client, &url, &part_path, expected, opts);
+        let outcome = fetch(client, &url, &shown, &part_path, known, opts);
         // One line per attempt: the plain log finishes the line begun above.
         let prefix = if opts.progress {
-            format!("{url}: ")
+            format!("{shown}: ")
         } else {
             String::new()
         };
         match outcome {
             Ok((part, bytes)) => {
-                part.persist(&final_path).map_err(|e| DataError::Io {
+                let persisted = if replace {
+                    part.persist(&final_path)
+                } else {
+                    part.persist_new(&final_path)
+                };
+                persisted.map_err(|e| DataError::Io {
                     file: final_path.clone(),
                     source: e,
                 })?;
-                eprintln!("{prefix}done, {bytes} bytes");
+                log_line(format_args!("{prefix}done, {bytes} bytes"));
                 return Ok(());
             }
             Err(Failure::Local(error)) => {
-                eprintln!("{prefix}failed");
+                log_line(format_args!("{prefix}failed"));
                 return Err(error);
             }
             Err(Failure::Mirror(reason)) => {
-                eprintln!("{prefix}failed: {reason}");
-                attempts.push(Attempt { url, reason });
+                // Error texts from the HTTP stack may quote the URL: never its password.
+                let reason = match password(&url) {
+                    Some(secret) => reason.replace(secret, "***"),
+                    None => reason,
+                };
+                log_line(format_args!("{prefix}failed: {reason}"));
+                attempts.push(Attempt { url: shown, reason });
             }
         }
     }
@@ -176,14 +409,17 @@ enum Failure {
 }
 
 /// Downloads `url` into the temporary file `part` and checks its decompressed content; returns
-/// the temporary file (removed on drop unless persisted) and the byte count.
+/// the temporary file (removed on drop unless persisted) and the byte count. `shown` is the URL
+/// as it may be displayed (password redacted).
 fn fetch(
     client: &reqwest::blocking::Client,
     url: &str,
+    shown: &str,
     part: &Path,
-    expected: &str,
+    known: &KnownFile,
     opts: &DownloadOptions,
 ) -> Result<(TempFile, u64), Failure> {
+    let started = Instant::now();
     let mut response = client
         .get(url)
         .send()
@@ -201,9 +437,13 @@ fn fetch(
     };
     let (temp, file) = TempFile::create(part.to_path_buf()).map_err(local)?;
     let mut out = BufWriter::new(file);
-    let bar = progress_bar(opts.progress, url, announced);
+    let bar = progress_bar(opts.progress, shown, announced);
     let mut received: u64 = 0;
     let mut chunk = vec![0u8; 64 * 1024];
+    let progress = |received: u64| match announced {
+        Some(total) => format!("after {received} of {total} announced bytes"),
+        None => format!("after {received} bytes"),
+    };
     loop {
         let n = match response.read(&mut chunk) {
             Ok(0) => break,
@@ -211,16 +451,15 @@ fn fetch(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 bar.abandon();
-                let progress = match announced {
-                    Some(total) => format!("after {received} of {total} announced bytes"),
-                    None => format!("after {received} bytes"),
-                };
                 let why = if is_timeout(&e) {
                     format!("no data for {:?} (read timeout)", opts.read_timeout)
                 } else {
                     root_cause(&e)
                 };
-                return Err(Failure::Mirror(format!("body failed {progress}: {why}")));
+                return Err(Failure::Mirror(format!(
+                    "body failed {}: {why}",
+                    progress(received)
+                )));
             }
         };
         received += n as u64;
@@ -232,6 +471,17 @@ fn fetch(
         }
         out.write_all(&chunk[..n]).map_err(local)?;
         bar.set_position(received);
+        // A mirror that trickles never trips the read timeout: bound the whole file.
+        let elapsed = started.elapsed();
+        if elapsed > opts.file_deadline {
+            bar.abandon();
+            let rate = received as f64 / elapsed.as_secs_f64();
+            return Err(Failure::Mirror(format!(
+                "too slow: not complete within the file deadline of {:?} ({}, {rate:.0} bytes/s)",
+                opts.file_deadline,
+                progress(received)
+            )));
+        }
     }
     bar.finish_and_clear();
     out.into_inner()
@@ -245,23 +495,37 @@ fn fetch(
             "body ended after {received} of {total} announced bytes"
         )));
     }
-    let actual = match content_sha256(part) {
-        Ok(hash) => hex(&hash),
-        Err(DataError::CorruptGzip { source, .. }) => {
-            return Err(Failure::Mirror(format!("corrupt gzip: {source}")));
-        }
-        Err(other) => return Err(Failure::Local(other)),
-    };
-    if actual != expected {
-        return Err(Failure::Mirror(format!(
+    match verify_mnist_file(part, known) {
+        Ok(()) => Ok((temp, received)),
+        Err(DataError::ChecksumMismatch {
+            expected, actual, ..
+        }) => Err(Failure::Mirror(format!(
             "checksum mismatch: decompressed content has SHA-256 {actual}, expected {expected}"
-        )));
+        ))),
+        Err(DataError::CorruptGzip { source, .. }) => {
+            Err(Failure::Mirror(format!("corrupt gzip: {source}")))
+        }
+        Err(error @ DataError::NotMnistHeader { .. }) => Err(Failure::Mirror(format!(
+            "not MNIST {}: {}",
+            known.name,
+            why_not_mnist(&error, part)
+        ))),
+        // Our own disk failing is not the mirror's fault: stop.
+        Err(error @ (DataError::Io { .. } | DataError::NotAFile { .. })) => {
+            Err(Failure::Local(error))
+        }
+        // Anything else is content that is not the MNIST file: a header declaring other
+        // dimensions (refused before inflating it), not IDX, truncated, trailing data.
+        Err(other) => Err(Failure::Mirror(format!(
+            "not MNIST {}: {}",
+            known.name,
+            without_file(&other, part)
+        ))),
     }
-    Ok((temp, received))
 }
 
 /// A progress bar with bytes and rate, or a hidden one when `show` is false.
-fn progress_bar(show: bool, url: &str, total: Option<u64>) -> ProgressBar {
+fn progress_bar(show: bool, shown_url: &str, total: Option<u64>) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
@@ -278,7 +542,7 @@ fn progress_bar(show: bool, url: &str, total: Option<u64>) -> ProgressBar {
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
-    bar.set_message(format!("downloading {url}"));
+    bar.set_message(format!("downloading {shown_url}"));
     bar
 }
 

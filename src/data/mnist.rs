@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::DataError;
-use super::checksums::{self, hex};
-use super::idx::{IdxData, IdxFile, read_idx_file};
+use super::checksums::{self, KnownFile, hex};
+use super::idx::{Dtype, IdxData, IdxFile, IdxHeader, idx_file_sha256, read_idx_file_checked};
+use super::{DataError, log_line};
 
 /// Image height in pixels.
 pub const ROWS: usize = 28;
@@ -41,6 +41,12 @@ impl Split {
             Split::Test => "t10k-labels-idx1-ubyte",
         }
     }
+
+    /// The images and labels file names (without `.gz`): what `eval`/`predict` pass to
+    /// [`ensure_mnist`](super::download::ensure_mnist) as the files they need.
+    pub fn file_names(self) -> [&'static str; 2] {
+        [self.images_name(), self.labels_name()]
+    }
 }
 
 /// The names (without `.gz`) of the four MNIST files.
@@ -66,33 +72,102 @@ impl Mnist {
     /// Loads `split` from `dir`, where each file is `<name>.gz` or `<name>`.
     ///
     /// With `verify`, the SHA-256 of each uncompressed file must match the published one;
-    /// without it, any IDX files of the right shape are accepted.
+    /// without it, any IDX files of the right shape are accepted. When both `<name>.gz` and
+    /// `<name>` exist, `<name>.gz` is read, a line on stderr says so, and an error reading it
+    /// mentions the other.
     pub fn load(dir: &Path, split: Split, verify: bool) -> Result<Mnist, DataError> {
         let images = require_file(dir, split.images_name())?;
         let labels = require_file(dir, split.labels_name())?;
-        Mnist::from_files(&images, &labels, verify)
+        let mut unread = Vec::new();
+        for (path, other) in [&images, &labels] {
+            if let Some(other) = other {
+                log_line(format_args!(
+                    "{} and {} are both present: reading {}",
+                    path.display(),
+                    other.display(),
+                    path.display()
+                ));
+                unread.push((path.clone(), other.clone()));
+            }
+        }
+        Mnist::from_files(&images.0, &labels.0, verify).map_err(|error| {
+            if unread.is_empty() {
+                return error;
+            }
+            // Mention the unread twin of the file at fault (both twins when the error is
+            // about the pair, e.g. a count mismatch).
+            let others: Vec<PathBuf> = match error.file() {
+                Some(file) => unread
+                    .iter()
+                    .filter(|(read, _)| read == file)
+                    .map(|(_, other)| other.clone())
+                    .collect(),
+                None => unread.iter().map(|(_, other)| other.clone()).collect(),
+            };
+            if others.is_empty() {
+                error
+            } else {
+                DataError::AlsoPresent {
+                    source: Box::new(error),
+                    others,
+                }
+            }
+        })
     }
 
     /// Loads an images file and a labels file given by path.
     ///
     /// `verify` compares each file's content hash with the published hash of the MNIST file
-    /// it is named after; a file not named after an MNIST file fails verification.
+    /// it is named after; a file not named after an MNIST file fails verification. Headers are
+    /// checked before any data is read: the shape (`(N, 28, 28)` u8 images, `(N,)` u8 labels,
+    /// as many labels as images) always, the published dimensions when verifying.
     pub fn from_files(
         images_path: &Path,
         labels_path: &Path,
         verify: bool,
     ) -> Result<Mnist, DataError> {
-        let images_file = read_idx_file(images_path)?;
+        const IMAGES: &str = "u8 images of shape (N, 28, 28)";
+        let known_images = verify
+            .then(|| checksums::by_file_name(images_path))
+            .flatten();
+        let images_check = |header: &IdxHeader| {
+            if let Some(known) = known_images {
+                check_published(header, known, images_path)?;
+            }
+            check_shape(header, &[ROWS as u32, COLS as u32], IMAGES, images_path)
+        };
+        let images_file = read_idx_file_checked(images_path, &images_check)?;
         if verify {
             verify_checksum(&images_file)?;
         }
-        let images = into_u8(images_file, &[ROWS, COLS], "u8 images of shape (N, 28, 28)")?;
+        let images = into_u8(images_file, &[ROWS, COLS], IMAGES)?;
+        let len = images.len() / PIXELS;
 
-        let labels_file = read_idx_file(labels_path)?;
+        const LABELS: &str = "u8 labels of shape (N,)";
+        let known_labels = verify
+            .then(|| checksums::by_file_name(labels_path))
+            .flatten();
+        let labels_check = |header: &IdxHeader| {
+            if let Some(known) = known_labels {
+                check_published(header, known, labels_path)?;
+            }
+            check_shape(header, &[], LABELS, labels_path)?;
+            // Known before a label is read.
+            if header.dims[0] as usize != len {
+                return Err(DataError::CountMismatch {
+                    images_file: images_path.to_path_buf(),
+                    images: len,
+                    labels_file: labels_path.to_path_buf(),
+                    labels: header.dims[0] as usize,
+                });
+            }
+            Ok(())
+        };
+        let labels_file = read_idx_file_checked(labels_path, &labels_check)?;
         if verify {
             verify_checksum(&labels_file)?;
         }
-        let labels = into_u8(labels_file, &[], "u8 labels of shape (N,)")?;
+        let labels = into_u8(labels_file, &[], LABELS)?;
 
         if let Some(index) = labels
             .iter()
@@ -104,7 +179,6 @@ impl Mnist {
                 label: labels[index],
             });
         }
-        let len = images.len() / PIXELS;
         if len != labels.len() {
             return Err(DataError::CountMismatch {
                 images_file: images_path.to_path_buf(),
@@ -155,6 +229,66 @@ fn verify_checksum(file: &IdxFile) -> Result<(), DataError> {
     }
 }
 
+/// Refuses a header that does not declare the published type and dimensions of `known`.
+fn check_published(header: &IdxHeader, known: &KnownFile, file: &Path) -> Result<(), DataError> {
+    let published = IdxHeader {
+        dtype: Dtype::U8,
+        dims: known.dims.to_vec(),
+    };
+    if *header == published {
+        return Ok(());
+    }
+    Err(DataError::NotMnistHeader {
+        file: file.to_path_buf(),
+        name: known.name,
+        expected: published.describe(),
+        found: header.describe(),
+    })
+}
+
+/// Refuses a header that is not u8 of shape `(N, inner...)`.
+fn check_shape(
+    header: &IdxHeader,
+    inner: &[u32],
+    expected: &'static str,
+    file: &Path,
+) -> Result<(), DataError> {
+    let dims = &header.dims;
+    if header.dtype == Dtype::U8 && dims.len() == 1 + inner.len() && dims[1..] == *inner {
+        return Ok(());
+    }
+    Err(DataError::WrongShape {
+        file: file.to_path_buf(),
+        expected,
+        found: format!(
+            "{} of shape ({})",
+            header.dtype.name(),
+            dims.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
+}
+
+/// Checks that the file at `path` is the MNIST file `known`: its header declares the published
+/// dimensions (checked before any data is read, so a forged header costs nothing) and its
+/// uncompressed content has the published SHA-256. The data is hashed, not kept: memory use is
+/// constant. The file's name does not matter (a download in progress has a temporary name).
+pub fn verify_mnist_file(path: &Path, known: &KnownFile) -> Result<(), DataError> {
+    let (_, hash) = idx_file_sha256(path, &|header| check_published(header, known, path))?;
+    let actual = hex(&hash);
+    if actual == known.sha256 {
+        Ok(())
+    } else {
+        Err(DataError::ChecksumMismatch {
+            file: path.to_path_buf(),
+            expected: known.sha256.to_string(),
+            actual,
+        })
+    }
+}
+
 /// Takes the u8 data out of `file`, requiring dims `(N, inner...)`.
 fn into_u8(file: IdxFile, inner: &[usize], expected: &'static str) -> Result<Vec<u8>, DataError> {
     let dims = &file.idx.dims;
@@ -172,19 +306,39 @@ fn into_u8(file: IdxFile, inner: &[usize], expected: &'static str) -> Result<Vec
     }
 }
 
-/// The path of MNIST file `name` in `dir`: `<name>.gz` if present, else `<name>`, else `None`.
-pub fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+/// Whether anything at all is at `path`: a file, a directory, a FIFO, a dangling symbolic link.
+/// Anything there is the user's: never treated as missing, never downloaded over.
+fn something_at(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+/// The candidates for MNIST file `name` in `dir` that exist: `<name>.gz` and `<name>`, in that
+/// order of preference.
+fn candidates(dir: &Path, name: &str) -> Vec<PathBuf> {
     [format!("{name}.gz"), name.to_string()]
         .into_iter()
         .map(|candidate| dir.join(candidate))
-        .find(|path| path.is_file())
+        .filter(|path| something_at(path))
+        .collect()
 }
 
-fn require_file(dir: &Path, name: &'static str) -> Result<PathBuf, DataError> {
-    find_file(dir, name).ok_or_else(|| DataError::MissingFile {
+/// The path of MNIST file `name` in `dir`: `<name>.gz` if present, else `<name>`, else `None`.
+///
+/// "Present" means anything is there — also a directory, FIFO or dangling link, which reading
+/// then refuses with an error that says what it is (rather than the file being reported as
+/// missing, or downloaded over).
+pub fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    candidates(dir, name).into_iter().next()
+}
+
+/// The file to read for `name` and, when both `<name>.gz` and `<name>` exist, the one not read.
+fn require_file(dir: &Path, name: &'static str) -> Result<(PathBuf, Option<PathBuf>), DataError> {
+    let mut found = candidates(dir, name).into_iter();
+    let chosen = found.next().ok_or_else(|| DataError::MissingFile {
         dir: dir.to_path_buf(),
         name,
-    })
+    })?;
+    Ok((chosen, found.next()))
 }
 
 /// The MNIST files (names without `.gz`) missing from `dir`.

@@ -8,8 +8,11 @@
 //!   with a [`DataError`] that names the file.
 //! * [`checksums`] holds the published SHA-256 of the four MNIST files and the hashing reader
 //!   that checks them while the bytes stream past.
-//! * [`mnist`] checks that the files really are MNIST (shape, label range, counts, checksums).
-//! * [`download`] fetches the four files from a list of mirrors, atomically.
+//! * [`mnist`] checks that the files really are MNIST (shape, label range, counts, checksums),
+//!   refusing a header of the wrong shape (or, when verifying, other than MNIST's published
+//!   dimensions) before reading its data.
+//! * [`download`] fetches missing files from a list of mirrors, atomically, and never replaces
+//!   a file the user has unless told to (`twostage download --force`).
 //! * [`inspect`] describes any IDX file for `twostage inspect FILE`.
 //!
 //! This module knows nothing of networks; `train.rs` is where data meets the model.
@@ -34,6 +37,25 @@ pub enum DataError {
         file: PathBuf,
         /// The underlying error.
         source: io::Error,
+    },
+
+    /// The (uncompressed) content is shorter than the 4-byte IDX magic: only the bytes that exist
+    /// are shown.
+    #[error(
+        "{}: {}content is only {} byte{}{}, too short to be an IDX file (its header alone is at least 4 bytes)",
+        file.display(),
+        if *gzip { "decompressed " } else { "" },
+        found.len(),
+        if found.len() == 1 { "" } else { "s" },
+        if found.is_empty() { String::new() } else { format!(" ({})", hex_bytes(found)) }
+    )]
+    TooShort {
+        /// The file.
+        file: PathBuf,
+        /// Whether the input was gzip (the bytes are then the decompressed ones).
+        gzip: bool,
+        /// The bytes there are (fewer than 4).
+        found: Vec<u8>,
     },
 
     /// The first two bytes are not `00 00`: this is not an IDX file.
@@ -82,16 +104,71 @@ pub enum DataError {
 
     /// Bytes follow the data the header declares.
     #[error(
-        "{}: {extra} trailing bytes after the {expected} data bytes the IDX header declares",
-        file.display()
+        "{}: {}{extra} trailing bytes after the {expected} data bytes the IDX header declares",
+        file.display(), if *at_least { "at least " } else { "" }
     )]
     TrailingBytes {
         /// The file.
         file: PathBuf,
         /// Data bytes the header declares.
         expected: u64,
-        /// Bytes found after them.
+        /// Bytes found after them (counted up to a bound: see `at_least`).
         extra: u64,
+        /// True when counting stopped at the bound: there are more than `extra`.
+        at_least: bool,
+    },
+
+    /// A gzip stream is followed by bytes that are not another gzip member.
+    #[error(
+        "{}: trailing data after the gzip stream (bytes that are not another gzip member): \
+         the file is damaged or was appended to; download it again or remove the extra bytes",
+        file.display()
+    )]
+    GzipTrailingData {
+        /// The file.
+        file: PathBuf,
+    },
+
+    /// A path that must be a regular file is a directory, FIFO, device or socket.
+    #[error(
+        "{} is {kind}, not a file: move it away, or put the IDX file there",
+        file.display()
+    )]
+    NotAFile {
+        /// The path.
+        file: PathBuf,
+        /// What it is, e.g. `a directory`, `a FIFO`.
+        kind: &'static str,
+    },
+
+    /// The data directory exists but is not a directory.
+    #[error(
+        "{} is {kind}, not a directory: pass --data-dir a directory (it is created if missing)",
+        dir.display()
+    )]
+    NotADirectory {
+        /// The path given as the data directory.
+        dir: PathBuf,
+        /// What it is, e.g. `a file`.
+        kind: &'static str,
+    },
+
+    /// When verifying, the header of a file named after an MNIST file declares other dimensions
+    /// than the published ones; refused before any data is read.
+    #[error(
+        "{}: the IDX header declares {found}, but MNIST {name} is {expected}; nothing more was \
+         read (if this is your own IDX data rather than the published MNIST, pass --no-verify)",
+        file.display()
+    )]
+    NotMnistHeader {
+        /// The file.
+        file: PathBuf,
+        /// The MNIST file it is named after.
+        name: &'static str,
+        /// The published shape, e.g. `u8 (60000, 28, 28)`.
+        expected: String,
+        /// The shape the header declares.
+        found: String,
     },
 
     /// The file starts with the gzip magic but does not decompress.
@@ -186,15 +263,57 @@ pub enum DataError {
 
     /// Neither `<name>.gz` nor `<name>` exists in the data directory.
     #[error(
-        "{}: MNIST file {name} not found (looked for {name}.gz and {name}); \
-         run `twostage download` or pass --data-dir DIR",
-        dir.display()
+        "{name}(.gz) is missing in {}: add {name} or {name}.gz there, pass --data-dir the \
+         directory that holds it, or run `twostage download --data-dir {}` to fetch MNIST",
+        dir.display(), dir.display()
     )]
     MissingFile {
         /// The directory searched.
         dir: PathBuf,
         /// The file name without `.gz`.
         name: &'static str,
+    },
+
+    /// Files are missing from a directory that also holds files that are not MNIST: downloading
+    /// MNIST into it would mix two datasets, so nothing was downloaded.
+    #[error("{}", incomplete_set(dir, missing, foreign))]
+    IncompleteSet {
+        /// The data directory.
+        dir: PathBuf,
+        /// The missing files (names without `.gz`).
+        missing: Vec<&'static str>,
+        /// The files present that do not verify as MNIST, with why.
+        foreign: Vec<Foreign>,
+    },
+
+    /// `twostage download` found files that are not MNIST under MNIST's names, and was not told
+    /// to replace them.
+    #[error("{}", present_not_mnist(dir, files))]
+    PresentNotMnist {
+        /// The data directory.
+        dir: PathBuf,
+        /// The files that do not verify, with why.
+        files: Vec<Foreign>,
+    },
+
+    /// Reading one of `<name>.gz` / `<name>` failed while the other is also present.
+    #[error(
+        "{source} (note: {} also present and not read; when both NAME.gz and NAME exist, \
+         NAME.gz is read: remove the one that is wrong)",
+        also_present(others)
+    )]
+    AlsoPresent {
+        /// The error reading the file that was chosen.
+        source: Box<DataError>,
+        /// The files of the same name that were not read.
+        others: Vec<PathBuf>,
+    },
+
+    /// A name that is not one of the four MNIST files was asked for (a bug in the caller).
+    #[error("internal error: {name} is not one of the four MNIST file names")]
+    UnknownFileName {
+        /// The name given.
+        name: String,
     },
 
     /// The HTTP client could not be built.
@@ -220,6 +339,15 @@ pub enum DataError {
     },
 }
 
+/// A file present under an MNIST name whose content is not that MNIST file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Foreign {
+    /// The file.
+    pub file: PathBuf,
+    /// Why it is not MNIST, e.g. `its SHA-256 is not that of MNIST train-images-idx3-ubyte`.
+    pub reason: String,
+}
+
 /// One failed download attempt: the URL and a one-line reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
@@ -227,6 +355,136 @@ pub struct Attempt {
     pub url: String,
     /// Why it failed, e.g. `HTTP 404 Not Found`.
     pub reason: String,
+}
+
+impl DataError {
+    /// The one file this error is about, if there is one (`None` for errors about a directory,
+    /// a URL or two files).
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            DataError::Io { file, .. }
+            | DataError::TooShort { file, .. }
+            | DataError::BadMagic { file, .. }
+            | DataError::UnknownDtype { file, .. }
+            | DataError::ZeroDims { file }
+            | DataError::Truncated { file, .. }
+            | DataError::TrailingBytes { file, .. }
+            | DataError::GzipTrailingData { file }
+            | DataError::CorruptGzip { file, .. }
+            | DataError::SizeOverflow { file, .. }
+            | DataError::TooLarge { file, .. }
+            | DataError::WrongShape { file, .. }
+            | DataError::BadLabel { file, .. }
+            | DataError::ChecksumMismatch { file, .. }
+            | DataError::NotAFile { file, .. }
+            | DataError::NotMnistHeader { file, .. } => Some(file),
+            DataError::AlsoPresent { source, .. } => source.file(),
+            _ => None,
+        }
+    }
+}
+
+/// What a path is when it is not what was wanted: `a directory`, `a FIFO`, ….
+pub(crate) fn kind_of(file_type: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_file() {
+        "a file"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Writes one line to stderr. A closed or broken stderr is ignored: a log line is never worth
+/// a panic or a lost download (`eprintln!` would panic).
+pub(crate) fn log_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stderr = io::stderr().lock();
+    let _ = stderr
+        .write_fmt(args)
+        .and_then(|()| stderr.write_all(b"\n"));
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn incomplete_set(dir: &Path, missing: &[&'static str], foreign: &[Foreign]) -> String {
+    let missing_names: Vec<String> = missing.iter().map(|n| format!("{n}(.gz)")).collect();
+    let foreign_names: Vec<String> = foreign
+        .iter()
+        .map(|f| format!("{} ({})", file_name(&f.file), f.reason))
+        .collect();
+    let (is, file) = if missing.len() == 1 {
+        ("is", "file")
+    } else {
+        ("are", "files")
+    };
+    let which = if foreign.len() == 1 {
+        "which is not MNIST"
+    } else {
+        "which are not MNIST"
+    };
+    format!(
+        "{} {is} missing in {dir}; {dir} also holds {}, {which}, so nothing was downloaded: \
+         add the missing {file}, or pass --data-dir an empty directory to download MNIST there",
+        and_list(&missing_names),
+        and_list(&foreign_names),
+        dir = dir.display(),
+    )
+}
+
+fn present_not_mnist(dir: &Path, files: &[Foreign]) -> String {
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| format!("{} ({})", file_name(&f.file), f.reason))
+        .collect();
+    let (is, it) = if files.len() == 1 {
+        ("is", "it")
+    } else {
+        ("are", "them")
+    };
+    format!(
+        "{} in {} {is} not MNIST and nothing was downloaded: move {it} away, or run \
+         `twostage download --force` to replace {it} with MNIST",
+        and_list(&names),
+        dir.display()
+    )
+}
+
+fn also_present(others: &[PathBuf]) -> String {
+    let names: Vec<String> = others.iter().map(|p| p.display().to_string()).collect();
+    let verb = if others.len() == 1 { "is" } else { "are" };
+    format!("{} {verb}", and_list(&names))
 }
 
 fn hex_bytes(bytes: &[u8]) -> String {
