@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::{Array2, ArrayView2};
-use twostage::data::batches::gather_normalised;
+use twostage::batches::gather_normalised;
 use twostage::data::mnist::{Mnist, Split};
 use twostage::linalg::{gemm, on_pool};
 use twostage::nn::{Layer, MseLoss, SoftmaxCrossEntropy};

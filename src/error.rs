@@ -5,12 +5,14 @@
 use std::fmt;
 use std::path::PathBuf;
 
+#[cfg(feature = "data")]
 pub use crate::data::DataError;
 
 /// Everything the engine can report.
 #[derive(Debug)]
 pub enum Error {
     /// Reading MNIST or an IDX file failed.
+    #[cfg(feature = "data")]
     Data(DataError),
 
     /// A layer's `backward` ran with no forward pass cached.
@@ -119,6 +121,7 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            #[cfg(feature = "data")]
             Error::Data(e) => fmt::Display::fmt(e, f),
             Error::BackwardBeforeForward { layer } => {
                 write!(
@@ -189,6 +192,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            #[cfg(feature = "data")]
             Error::Data(e) => Some(e),
             Error::Io { source, .. } => Some(source),
             _ => None,
@@ -196,6 +200,7 @@ impl std::error::Error for Error {
     }
 }
 
+#[cfg(feature = "data")]
 impl From<DataError> for Error {
     fn from(e: DataError) -> Error {
         Error::Data(e)

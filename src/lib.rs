@@ -48,7 +48,10 @@
 //! assert!(loss < 1e-4, "loss {loss}");
 //! ```
 
+pub mod batches;
+#[cfg(feature = "data")]
 pub mod checkpoint;
+#[cfg(feature = "data")]
 pub mod data;
 pub mod error;
 pub mod gradcheck;
@@ -56,6 +59,7 @@ pub mod linalg;
 pub mod model;
 pub mod nn;
 pub mod optim;
+#[cfg(feature = "data")]
 pub mod temp_files;
 pub mod train;
 

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, Once};
+use std::sync::{Mutex, MutexGuard};
 
 /// The temporary files alive in this process. Creation, removal and the rename that persists a
 /// file all happen under this lock, so the signal handler, which takes it and never lets go,
@@ -139,8 +139,9 @@ impl Drop for TempFile {
 /// exits with status 128 + the signal number, as a shell reports a killed process.
 ///
 /// Without it a signal kills the process where it stands and leaves its temporary files.
+#[cfg(feature = "cli")]
 pub fn remove_on_signal() {
-    static INSTALL: Once = Once::new();
+    static INSTALL: std::sync::Once = std::sync::Once::new();
     INSTALL.call_once(|| {
         #[cfg(unix)]
         {

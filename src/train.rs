@@ -22,49 +22,13 @@ use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, s};
 
-use crate::data::batches::{
-    epoch_order, gather_labels, gather_normalised, gather_rows, prefetch_rows,
-};
+use crate::batches::gather_normalised;
+pub use crate::batches::{Batch, Batches, Examples};
 use crate::error::Error;
 use crate::linalg::on_pool;
 use crate::model::{Part, Stage1Grad, TwoStageNetwork};
 use crate::nn::{Layer, MseLoss, Parameters, SoftmaxCrossEntropy};
 use crate::optim::Adam;
-use crate::rand::SeedableRng;
-use crate::rand::rngs::SmallRng;
-
-/// Labelled images: `pixels` is `(len, width)` u8, row-major.
-#[derive(Clone, Copy)]
-pub struct Examples<'a> {
-    /// `(len, width)` u8 pixels, row-major, one example after another.
-    pub pixels: &'a [u8],
-    /// `len` class labels.
-    pub labels: &'a [u8],
-    /// Pixels per example (784).
-    pub width: usize,
-}
-
-impl<'a> Examples<'a> {
-    /// Number of examples.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// True if there are none.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// The first `n` examples (all of them if there are fewer).
-    pub fn first(&self, n: usize) -> Examples<'a> {
-        let n = n.min(self.len());
-        Examples {
-            pixels: &self.pixels[..n * self.width],
-            labels: &self.labels[..n],
-            width: self.width,
-        }
-    }
-}
 
 /// What stage 1 does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,98 +194,6 @@ impl<'o> EpochLoss<'o> {
         };
         self.observer.epoch_end(&stats);
         stats
-    }
-}
-
-/// One mini-batch: `x: (B, width)` inputs and their class labels.
-pub struct Batch<'a> {
-    /// Normalised pixels `(B, 784)`, or stage-1 features `(B, 128)` in stage 2.
-    pub x: ArrayView2<'a, f32>,
-    /// `B` class indices.
-    pub labels: &'a [usize],
-}
-
-/// The batches of an epoch: its visiting order (shuffled by a seeded RNG that carries on from
-/// epoch to epoch and stage to stage) and the buffers each batch is gathered into, reused from
-/// batch to batch. Read an epoch as `batches.start_epoch(n); while let Some(batch) =
-/// batches.next_images(examples) { … }`.
-pub struct Batches {
-    order: Vec<usize>,
-    rng: SmallRng,
-    batch_size: usize,
-    shuffle: bool,
-    /// Where the next batch starts in `order`.
-    position: usize,
-    inputs: Array2<f32>,
-    labels: Vec<usize>,
-}
-
-impl Batches {
-    /// Batches of `batch_size` (the last one may be smaller), shuffled by `seed` if `shuffle`.
-    pub fn new(batch_size: usize, shuffle: bool, seed: u64) -> Batches {
-        Batches {
-            order: Vec::new(),
-            rng: SmallRng::seed_from_u64(seed),
-            batch_size: batch_size.max(1),
-            shuffle,
-            position: 0,
-            inputs: Array2::zeros((0, 0)),
-            labels: Vec::new(),
-        }
-    }
-
-    /// Batches in an epoch over `n` examples.
-    pub fn per_epoch(&self, n: usize) -> usize {
-        n.div_ceil(self.batch_size)
-    }
-
-    /// Begins an epoch over `n` examples: a new visiting order.
-    pub fn start_epoch(&mut self, n: usize) {
-        epoch_order(&mut self.order, n, self.shuffle, &mut self.rng);
-        self.position = 0;
-    }
-
-    /// Where, in the visiting order, the next batch and the one after it are (the latter
-    /// empty at the end); moves past the next batch.
-    fn advance(&mut self) -> Option<(Range<usize>, Range<usize>)> {
-        let start = self.position;
-        if start >= self.order.len() {
-            return None;
-        }
-        let end = (start + self.batch_size).min(self.order.len());
-        let after = (end + self.batch_size).min(self.order.len());
-        self.position = end;
-        Some((start..end, end..after))
-    }
-
-    /// The next batch of `examples`, pixels normalised, or `None` when the epoch is done. The
-    /// next batch's pixels are requested into cache meanwhile.
-    pub fn next_images(&mut self, examples: Examples) -> Option<Batch<'_>> {
-        let (this, next) = self.advance()?;
-        let (indices, next) = (&self.order[this], &self.order[next]);
-        gather_normalised(examples.pixels, examples.width, indices, &mut self.inputs);
-        gather_labels(examples.labels, indices, &mut self.labels);
-        prefetch_rows(examples.pixels, examples.width, next);
-        Some(Batch {
-            x: self.inputs.view(),
-            labels: &self.labels,
-        })
-    }
-
-    /// The next batch of rows of `features: (N, width)` and their `labels`, or `None` when the
-    /// epoch is done.
-    pub fn next_rows(&mut self, features: &Array2<f32>, labels: &[u8]) -> Option<Batch<'_>> {
-        let (this, next) = self.advance()?;
-        let (indices, next) = (&self.order[this], &self.order[next]);
-        gather_rows(features, indices, &mut self.inputs);
-        gather_labels(labels, indices, &mut self.labels);
-        if let Some(features_slice) = features.as_slice() {
-            prefetch_rows(features_slice, features.ncols(), next);
-        }
-        Some(Batch {
-            x: self.inputs.view(),
-            labels: &self.labels,
-        })
     }
 }
 

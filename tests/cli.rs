@@ -1,3 +1,4 @@
+#![cfg(feature = "cli")]
 //! The `twostage` binary end to end: output format, metrics, checkpoints, PyTorch parity through
 //! the command line, and every bad-input case failing cleanly before any work.
 

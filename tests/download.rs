@@ -1,3 +1,4 @@
+#![cfg(feature = "download")]
 //! The downloader against a real HTTP/1.1 server on 127.0.0.1 started by each test.
 
 mod common;

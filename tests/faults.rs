@@ -1,3 +1,4 @@
+#![cfg(feature = "cli")]
 //! Issue 9 through the binary, as a hostile user would try it: nothing a user owns is ever
 //! lost, replaced or silently wrong. One test per class; each fails on the code before the fix.
 

@@ -1,3 +1,4 @@
+#![cfg(feature = "data")]
 //! The IDX parser on hand-built bytes: every dtype, every error, gzip, and property tests that
 //! no input panics or makes the parser reserve more than the input justifies.
 

@@ -1,3 +1,4 @@
+#![cfg(feature = "data")]
 //! MNIST loading: the real files (from `MNIST_DIR`) and small crafted sets in temp dirs.
 
 mod common;

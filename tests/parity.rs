@@ -1,3 +1,4 @@
+#![cfg(feature = "data")]
 //! PyTorch parity: every reference file in `TORCH_REFERENCE_DIR` (see its README) is replayed —
 //! the same initial weights, the same first batch, the same epochs in file order — and every
 //! logit, gradient, loss and weight is compared with what PyTorch computed.
@@ -12,8 +13,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use ndarray::Array2;
+use twostage::batches::{gather_labels, gather_normalised};
 use twostage::checkpoint::{self, Tensor, TensorFile};
-use twostage::data::batches::{gather_labels, gather_normalised};
 use twostage::data::mnist::Mnist;
 use twostage::nn::{MseLoss, Parameters, SoftmaxCrossEntropy};
 use twostage::train::{self, EpochStats, Examples, Observer, Schedule, Stage, Stage1Mode};

@@ -17,8 +17,8 @@
 //!
 //! This module knows nothing of networks; `train.rs` is where data meets the model.
 
-pub mod batches;
 pub mod checksums;
+#[cfg(feature = "download")]
 pub mod download;
 pub mod idx;
 pub mod mnist;

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+#[cfg(feature = "data")]
 use twostage::data::mnist::{Mnist, Split, missing_files};
 
 /// True when running under CI (`CI=true`), where a missing data file is a failure, not a skip.
@@ -10,6 +11,7 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
+#[cfg(feature = "data")]
 /// `MNIST_DIR` holding all four files; `None` (skip, with a message) when unset, a panic under CI.
 pub fn mnist_dir() -> Option<PathBuf> {
     let Some(dir) = std::env::var_os("MNIST_DIR").map(PathBuf::from) else {
@@ -26,6 +28,7 @@ pub fn mnist_dir() -> Option<PathBuf> {
     Some(dir)
 }
 
+#[cfg(feature = "data")]
 /// The MNIST training set, when available.
 pub fn mnist_train() -> Option<Mnist> {
     let dir = mnist_dir()?;
