@@ -41,10 +41,8 @@ fn main() {
     let mut step = || {
         on_pool(|| {
             let reconstruction = network.reconstruction(inputs.view());
-            let loss = mse.forward(reconstruction, inputs.view()).unwrap();
-            network
-                .reconstruction_backward(mse.backward().unwrap())
-                .unwrap();
+            let loss = mse.forward(reconstruction, inputs.view());
+            network.reconstruction_backward(mse.backward());
             adam.step_and_zero_grad(&mut network.parts(&[Part::Stage1, Part::Decoder]));
             loss
         })

@@ -151,10 +151,8 @@ fn step(c: &mut Criterion) {
                     for _ in 0..iters {
                         let network = &mut f.network;
                         let reconstruction = network.reconstruction(f.inputs.view());
-                        let loss = mse.forward(reconstruction, f.inputs.view()).unwrap();
-                        network
-                            .reconstruction_backward(mse.backward().unwrap())
-                            .unwrap();
+                        let loss = mse.forward(reconstruction, f.inputs.view());
+                        network.reconstruction_backward(mse.backward());
                         adam.step_and_zero_grad(&mut network.parts(&[Part::Stage1, Part::Decoder]));
                         black_box(loss);
                     }
@@ -172,11 +170,8 @@ fn step(c: &mut Criterion) {
                     for _ in 0..iters {
                         let network = &mut f.network;
                         let features = network.features(f.inputs.view());
-                        let loss = mse.forward(features, features).unwrap();
-                        network
-                            .stage1
-                            .backward(mse.backward().unwrap(), false)
-                            .unwrap();
+                        let loss = mse.forward(features, features);
+                        network.stage1.backward_params(mse.backward());
                         adam.step_and_zero_grad(&mut network.stage1);
                         black_box(loss);
                     }
@@ -195,10 +190,7 @@ fn step(c: &mut Criterion) {
                     let network = &mut f.network;
                     let logits = network.stage2.forward(f.features.view());
                     let loss = ce.forward(logits, &f.labels).unwrap();
-                    network
-                        .stage2
-                        .backward(ce.backward().unwrap(), false)
-                        .unwrap();
+                    network.stage2.backward_params(ce.backward());
                     adam.step_and_zero_grad(&mut network.stage2);
                     black_box(loss);
                 }
@@ -216,9 +208,7 @@ fn step(c: &mut Criterion) {
                         let network = &mut f.network;
                         let logits = network.logits(f.inputs.view());
                         let loss = ce.forward(logits, &f.labels).unwrap();
-                        network
-                            .logits_backward(ce.backward().unwrap(), Stage1Grad::Trainable)
-                            .unwrap();
+                        network.logits_backward(ce.backward(), Stage1Grad::Trainable);
                         adam.step_and_zero_grad(&mut network.parts(&[Part::Stage1, Part::Stage2]));
                         black_box(loss);
                     }

@@ -15,26 +15,11 @@ pub enum Error {
     #[cfg(feature = "data")]
     Data(DataError),
 
-    /// A layer's `backward` ran with no forward pass cached.
-    BackwardBeforeForward {
-        /// The layer, e.g. `Linear(784, 256)`.
-        layer: String,
-    },
-
-    /// A loss's `backward` ran with no forward pass cached.
-    LossBackwardBeforeForward {
-        /// The loss, e.g. `MSELoss`.
-        loss: &'static str,
-    },
-
-    /// Shapes that must agree do not.
-    Shape {
-        /// Which array, e.g. `Linear(784, 256) backward: dy`.
+    /// A gradient check that had nothing to check (a layer without parameters): a report that
+    /// would pass having checked nothing.
+    NothingToCheck {
+        /// What was to be checked.
         what: String,
-        /// The shape required.
-        expected: Vec<usize>,
-        /// The shape given.
-        found: Vec<usize>,
     },
 
     /// A class label outside `0..classes`.
@@ -123,20 +108,11 @@ impl fmt::Display for Error {
         match self {
             #[cfg(feature = "data")]
             Error::Data(e) => fmt::Display::fmt(e, f),
-            Error::BackwardBeforeForward { layer } => {
-                write!(
-                    f,
-                    "{layer}: backward called before forward (no input cached)"
-                )
-            }
-            Error::LossBackwardBeforeForward { loss } => {
-                write!(f, "{loss}: backward called before forward")
-            }
-            Error::Shape {
-                what,
-                expected,
-                found,
-            } => write!(f, "{what}: expected shape {expected:?}, got {found:?}"),
+            Error::NothingToCheck { what } => write!(
+                f,
+                "{what} has no parameters: a parameter check would pass having checked nothing \
+                 (check its input gradient instead)"
+            ),
             Error::Label {
                 label,
                 row,

@@ -11,29 +11,29 @@
 //! In `f64` a correct backward gives 1e-9 or better on the scaled measure; a wrong one, 1e-2 or
 //! worse. Stay away from ReLU's kink: an input within `h` of 0 makes any difference quotient wrong.
 //!
+//! [`check_layer`] does the usual thing for one layer: with `L = Σ layer(x) ⊙ dy` for a fixed
+//! random `dy` (so `dL/dy = dy`, "the upstream gradient"), it checks every parameter gradient
+//! and the input gradient `dx`.
+//!
 //! ```
 //! use ndarray::array;
-//! use twostage::gradcheck::{check_parameters, CheckOptions};
-//! use twostage::nn::{Dense, Layer};
-//! // L = Σ y ⊙ r for a fixed r: then dL/dy = r, the "random upstream gradient".
+//! use twostage::gradcheck::{check_layer, CheckOptions};
+//! use twostage::nn::Dense;
 //! let mut layer = Dense::<f64>::from_weights(array![[0.3, -0.2], [0.1, 0.4]], array![0.05, -0.1]);
 //! let x = array![[1.0, 2.0], [-0.5, 0.25]];
-//! let r = array![[0.7, -1.3], [0.2, 0.9]];
-//! let report = check_parameters(
-//!     &mut layer,
-//!     |l| (&l.forward(x.view()) * &r).sum(),
-//!     |l| {
-//!         l.forward(x.view());
-//!         l.backward(r.view(), false).unwrap();
-//!     },
-//!     &CheckOptions::default(),
-//! );
-//! for p in &report {
-//!     assert!(p.max_rel_error < 1e-7, "{}: {}", p.name, p.max_rel_error);
+//! let dy = array![[0.7, -1.3], [0.2, 0.9]];
+//! let report = check_layer(&mut layer, x.view(), dy.view(), &CheckOptions::default());
+//! let names: Vec<&str> = report.iter().map(|t| t.name.as_str()).collect();
+//! assert_eq!(names, ["weight", "bias", "dx"]);
+//! for t in &report {
+//!     assert!(t.max_rel_error < 1e-7, "{}: {}", t.name, t.max_rel_error);
 //! }
 //! ```
 
-use crate::nn::Parameters;
+use ndarray::{Array2, ArrayView2};
+
+use crate::error::Error;
+use crate::nn::{Layer, Parameters};
 use crate::rand::SeedableRng;
 use crate::rand::rngs::SmallRng;
 use crate::rand::seq::index::sample;
@@ -99,12 +99,20 @@ pub struct TensorCheck {
 ///
 /// `loss(model)` runs a forward pass and returns the scalar; `backward(model)` runs forward and
 /// backward, accumulating into the gradients (they are zeroed first).
+///
+/// # Errors
+/// [`Error::NothingToCheck`] if `model` has no parameters: an empty report would pass.
 pub fn check_parameters<M: Parameters<f64>>(
     model: &mut M,
     mut loss: impl FnMut(&mut M) -> f64,
     mut backward: impl FnMut(&mut M),
     options: &CheckOptions,
-) -> Vec<TensorCheck> {
+) -> Result<Vec<TensorCheck>, Error> {
+    if model.num_params() == 0 {
+        return Err(Error::NothingToCheck {
+            what: "the model".to_string(),
+        });
+    }
     model.zero_grad();
     backward(model);
     let mut analytic: Vec<(String, Vec<f64>)> = Vec::new();
@@ -131,19 +139,83 @@ pub fn check_parameters<M: Parameters<f64>>(
             numeric.push((plus - minus) / (2.0 * options.h));
             exact.push(grad[i]);
         }
+        report.push(TensorCheck::compare(name, &exact, &numeric));
+    }
+    Ok(report)
+}
+
+impl TensorCheck {
+    /// The comparison of analytic values `exact` with difference quotients `numeric`.
+    pub fn compare(name: &str, exact: &[f64], numeric: &[f64]) -> TensorCheck {
         let max_abs_error = exact
             .iter()
-            .zip(&numeric)
+            .zip(numeric)
             .map(|(a, n)| (a - n).abs())
             .fold(0.0, f64::max);
-        report.push(TensorCheck {
-            name: name.clone(),
-            max_rel_error: rel_error(&exact, &numeric),
-            scaled_rel_error: scaled_rel_error(&exact, &numeric),
+        TensorCheck {
+            name: name.to_string(),
+            max_rel_error: rel_error(exact, numeric),
+            scaled_rel_error: scaled_rel_error(exact, numeric),
             max_abs_error,
-            checked: entries.len(),
-        });
+            checked: exact.len(),
+        }
     }
+}
+
+/// Checks a layer's input gradient: `dx` from `backward(dy)` against centered differences of
+/// `L(x) = Σ layer(x) ⊙ dy`, whose gradient with respect to the output is exactly `dy`.
+/// Named `dx` in the report.
+pub fn check_input_gradient<L: Layer<f64> + ?Sized>(
+    layer: &mut L,
+    x: ArrayView2<f64>,
+    dy: ArrayView2<f64>,
+    options: &CheckOptions,
+) -> TensorCheck {
+    layer.forward(x);
+    let dx: Vec<f64> = layer.backward(dy).iter().copied().collect();
+    let mut nudged: Array2<f64> = x.to_owned();
+    let mut rng = SmallRng::seed_from_u64(options.seed);
+    let entries: Vec<usize> = match options.samples_per_tensor {
+        Some(k) if k < dx.len() => sample(&mut rng, dx.len(), k).into_vec(),
+        _ => (0..dx.len()).collect(),
+    };
+    let cols = x.ncols().max(1);
+    let mut numeric = Vec::with_capacity(entries.len());
+    let mut exact = Vec::with_capacity(entries.len());
+    for &i in &entries {
+        let at = [i / cols, i % cols];
+        let original = nudged[at];
+        nudged[at] = original + options.h;
+        let plus = (&layer.forward(nudged.view()) * &dy).sum();
+        nudged[at] = original - options.h;
+        let minus = (&layer.forward(nudged.view()) * &dy).sum();
+        nudged[at] = original;
+        numeric.push((plus - minus) / (2.0 * options.h));
+        exact.push(dx[i]);
+    }
+    TensorCheck::compare("dx", &exact, &numeric)
+}
+
+/// Checks a whole layer with `L = Σ layer(x) ⊙ dy`: every parameter gradient (none, for a
+/// layer without parameters), then the input gradient `dx`.
+pub fn check_layer<L: Layer<f64>>(
+    layer: &mut L,
+    x: ArrayView2<f64>,
+    dy: ArrayView2<f64>,
+    options: &CheckOptions,
+) -> Vec<TensorCheck> {
+    // No parameters (an error for check_parameters): the input gradient is the whole check.
+    let mut report = check_parameters(
+        layer,
+        |l| (&l.forward(x) * &dy).sum(),
+        |l| {
+            l.forward(x);
+            l.backward_params(dy);
+        },
+        options,
+    )
+    .unwrap_or_default();
+    report.push(check_input_gradient(layer, x, dy, options));
     report
 }
 

@@ -10,24 +10,27 @@
 //! cross-entropy. Both train with Adam.
 //!
 //! ## Map
+//! The engine (always built; it needs only ndarray, ndarray-rand, rayon and matrixmultiply):
+//!
 //! | module | holds |
 //! |---|---|
-//! | [`linalg`] | `gemm`: every matrix product (matrixmultiply, or a packing-free AVX-512 kernel for `x·Wᵀ`), split across cores; the naive reference |
+//! | [`linalg`] | the products, named for what they do ([`linalg::matmul_into`] `c = a·b`, [`linalg::matmul_acc`] `c += a·b`), split across cores, with the naive reference beside them |
 //! | [`nn`] | `Dense`, `Relu`, `Sequential`, the losses, PyTorch's init: each forward beside its backward |
 //! | [`optim`] | `Adam`, as PyTorch computes it |
+//! | [`gradcheck`] | finite-difference checks of parameter and input gradients, in `f64` |
 //! | [`model`] | `TwoStageNetwork` and its PyTorch parameter names |
-//! | [`gradcheck`] | finite-difference checks for any layer, loss or network |
-//! | [`data`] | IDX files, MNIST, the downloader, batches |
-//! | [`train`] | the training stages and evaluation, where the core and the data meet |
-//! | [`checkpoint`] | safetensors in and out, written atomically |
-//! | [`temp_files`] | temporary files removed on drop, on SIGINT/SIGTERM, and when stale |
-//! | [`error`] | `Error`, naming the file, tensor or flag at fault (wraps the data layer's `DataError`) |
+//! | [`batches`] | labelled examples in memory and the batches of an epoch |
+//! | [`train`] | the training stages as flat loops, and evaluation |
+//! | [`error`] | `Error`: what went wrong and where, in the engine's words (never a command-line flag) |
 //!
-//! The numeric core (`linalg`, `nn`, `optim`, `model`, `gradcheck`) does no I/O.
+//! With the `data` feature (on by default): `data` (IDX files, MNIST, and with `download` the
+//! downloader), `checkpoint` (safetensors in and out, written atomically, and
+//! `TwoStageNetwork::load`/`save`) and `temp_files`. The `cli` feature builds the `twostage`
+//! command. Depend on the engine alone with `twostage = { default-features = false }`.
 //!
 //! ## A tiny network, trained
 //! ```
-//! use ndarray::array;
+//! use twostage::ndarray::array;
 //! use twostage::nn::{Dense, Layer, MseLoss, Parameters};
 //! use twostage::optim::Adam;
 //! use twostage::rand::{rngs::SmallRng, SeedableRng};
@@ -39,11 +42,11 @@
 //! let (mut mse, mut adam) = (MseLoss::new(), Adam::new(0.05));
 //! let mut loss = f32::INFINITY;
 //! for _ in 0..500 {
-//!     layer.zero_grad();
-//!     loss = mse.forward(layer.forward(x.view()), y.view()).unwrap();
-//!     let dprediction = mse.backward().unwrap();
-//!     layer.backward(dprediction, false).unwrap();
+//!     let prediction = layer.forward(x.view()); // ŷ = x·Wᵀ + b
+//!     loss = mse.forward(prediction, y.view()); // L = mean((ŷ − y)²)
+//!     layer.backward_params(mse.backward()); // dW += dŷᵀ·x, db += Σ dŷ
 //!     adam.step(&mut layer);
+//!     layer.zero_grad();
 //! }
 //! assert!(loss < 1e-4, "loss {loss}");
 //! ```

@@ -10,7 +10,6 @@
 
 use ndarray::ArrayView2;
 
-use crate::error::Error;
 use crate::linalg::Scalar;
 use crate::nn::{Dense, Layer, ParamMut, Parameters, Relu, Sequential, with_name};
 use crate::rand::Rng;
@@ -150,17 +149,17 @@ impl<T: Scalar> TwoStageNetwork<T> {
 
     /// `dlogits: (B, classes)` back through stage 2 and, when `Trainable`, stage 1.
     /// Accumulates into the gradients of the parts it reaches.
-    pub fn logits_backward(
-        &mut self,
-        dlogits: ArrayView2<T>,
-        stage1: Stage1Grad,
-    ) -> Result<(), Error> {
-        let through = stage1 == Stage1Grad::Trainable;
-        let dfeatures = self.stage2.backward(dlogits, through)?;
-        if let Some(dfeatures) = dfeatures {
-            self.stage1.backward(dfeatures, false)?;
+    ///
+    /// # Panics
+    /// If the forward pass was not [`TwoStageNetwork::logits`] on a batch of this shape.
+    pub fn logits_backward(&mut self, dlogits: ArrayView2<T>, stage1: Stage1Grad) {
+        match stage1 {
+            Stage1Grad::Frozen => self.stage2.backward_params(dlogits),
+            Stage1Grad::Trainable => {
+                let dfeatures = self.stage2.backward(dlogits);
+                self.stage1.backward_params(dfeatures);
+            }
         }
-        Ok(())
     }
 
     /// `x: (B, input) → reconstruction: (B, input)`, through stage 1 and the decoder.
@@ -170,13 +169,12 @@ impl<T: Scalar> TwoStageNetwork<T> {
     }
 
     /// `dreconstruction: (B, input)` back through the decoder and stage 1.
-    pub fn reconstruction_backward(&mut self, dreconstruction: ArrayView2<T>) -> Result<(), Error> {
-        let dfeatures = self
-            .decoder
-            .backward(dreconstruction, true)?
-            .expect("asked for dx");
-        self.stage1.backward(dfeatures, false)?;
-        Ok(())
+    ///
+    /// # Panics
+    /// If the forward pass was not [`TwoStageNetwork::reconstruction`] on a batch of this shape.
+    pub fn reconstruction_backward(&mut self, dreconstruction: ArrayView2<T>) {
+        let dfeatures = self.decoder.backward(dreconstruction);
+        self.stage1.backward_params(dfeatures);
     }
 }
 

@@ -339,8 +339,8 @@ pub fn autoencoder_epoch(
     on_pool(|| {
         while let Some(batch) = batches.next_images(train) {
             let reconstruction = network.reconstruction(batch.x); // x: (B, 784) → x̂: (B, 784)
-            loss.add(mse.forward(reconstruction, batch.x)?)?; // L = mean((x̂ − x)²)
-            network.reconstruction_backward(mse.backward()?)?; // dx̂ = 2(x̂ − x)/(B·784)
+            loss.add(mse.forward(reconstruction, batch.x))?; // L = mean((x̂ − x)²)
+            network.reconstruction_backward(mse.backward()); // dx̂ = 2(x̂ − x)/(B·784)
             adam.step_and_zero_grad(&mut network.parts(TRAINED));
         }
         Ok(())
@@ -363,8 +363,8 @@ pub fn seed_epoch(
     on_pool(|| {
         while let Some(batch) = batches.next_images(train) {
             let features = network.features(batch.x); // x: (B, 784) → f: (B, 128)
-            loss.add(mse.forward(features, features)?)?; // L = mean((f − f)²) = 0
-            network.stage1.backward(mse.backward()?, false)?; // df = 0
+            loss.add(mse.forward(features, features))?; // L = mean((f − f)²) = 0
+            network.stage1.backward_params(mse.backward()); // df = 0
             adam.step_and_zero_grad(&mut network.stage1);
         }
         Ok(())
@@ -388,7 +388,7 @@ pub fn head_epoch(
     while let Some(batch) = batches.next_rows(features, labels) {
         let logits = network.stage2.forward(batch.x); // f: (B, 128) → z: (B, 10)
         loss.add(cross_entropy.forward(logits, batch.labels)?)?; // L = −mean(log softmax(z)_y)
-        network.stage2.backward(cross_entropy.backward()?, false)?; // dz = (softmax(z) − 1_y)/B
+        network.stage2.backward_params(cross_entropy.backward()); // dz = (softmax(z) − 1_y)/B
         adam.step_and_zero_grad(&mut network.stage2);
     }
     Ok(())
@@ -411,7 +411,7 @@ pub fn finetune_epoch(
         while let Some(batch) = batches.next_images(train) {
             let logits = network.logits(batch.x); // x: (B, 784) → z: (B, 10)
             loss.add(cross_entropy.forward(logits, batch.labels)?)?;
-            network.logits_backward(cross_entropy.backward()?, Stage1Grad::Trainable)?;
+            network.logits_backward(cross_entropy.backward(), Stage1Grad::Trainable);
             adam.step_and_zero_grad(&mut network.parts(TRAINED));
         }
         Ok(())

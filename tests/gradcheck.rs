@@ -11,7 +11,7 @@ use ndarray::{Array2, ArrayView2};
 use ndarray_rand::RandomExt;
 use ndarray_rand::rand_distr::Uniform;
 use twostage::gradcheck::{
-    CheckOptions, TensorCheck, check_parameters, numerical_gradient, rel_error,
+    CheckOptions, TensorCheck, check_layer, check_parameters, numerical_gradient, rel_error,
 };
 use twostage::linalg::Scalar;
 use twostage::nn::{Dense, Layer, MseLoss, Parameters, Relu, Sequential, SoftmaxCrossEntropy};
@@ -95,11 +95,7 @@ fn weighted_sum(layer: &mut dyn Layer<f64>, x: ArrayView2<f64>, r: &Array2<f64>)
 fn check_input_gradient(what: &str, layer: &mut dyn Layer<f64>, x: &Array2<f64>, r: &Array2<f64>) {
     layer.zero_grad();
     layer.forward(x.view());
-    let dx = layer
-        .backward(r.view(), true)
-        .unwrap()
-        .expect("asked for dx")
-        .to_owned();
+    let dx = layer.backward(r.view()).to_owned();
     // x: (B, in), flattened in row-major order like `dx.iter()`.
     let mut flat: Vec<f64> = x.iter().copied().collect();
     let numeric = numerical_gradient(&mut flat, H, |flat| {
@@ -121,10 +117,11 @@ fn check_layer_parameters<L: Layer<f64>>(
         |l| weighted_sum(l, x.view(), r),
         |l| {
             l.forward(x.view());
-            l.backward(r.view(), false).unwrap();
+            l.backward_params(r.view());
         },
         &CheckOptions::default(),
-    );
+    )
+    .expect("the layer has parameters");
     assert_checks(what, &report);
 }
 
@@ -178,12 +175,12 @@ fn mse_gradient() {
     let prediction = random((batch, width), &mut rng);
     let target = random((batch, width), &mut rng);
     let mut mse = MseLoss::new();
-    mse.forward(prediction.view(), target.view()).unwrap();
-    let dprediction = mse.backward().unwrap().to_owned();
+    mse.forward(prediction.view(), target.view());
+    let dprediction = mse.backward().to_owned();
     let mut flat: Vec<f64> = prediction.iter().copied().collect();
     let numeric = numerical_gradient(&mut flat, H, |flat| {
         let prediction = ArrayView2::from_shape((batch, width), flat).unwrap();
-        mse.forward(prediction, target.view()).unwrap()
+        mse.forward(prediction, target.view())
     });
     assert_close("MSELoss dprediction", &dprediction, &numeric);
 }
@@ -196,7 +193,7 @@ fn softmax_cross_entropy_gradient() {
     let labels = [2, 0, 3, 3, 1];
     let mut ce = SoftmaxCrossEntropy::new();
     ce.forward(logits.view(), &labels).unwrap();
-    let dlogits = ce.backward().unwrap().to_owned();
+    let dlogits = ce.backward().to_owned();
     let mut flat: Vec<f64> = logits.iter().copied().collect();
     let numeric = numerical_gradient(&mut flat, H, |flat| {
         let logits = ArrayView2::from_shape((batch, classes), flat).unwrap();
@@ -231,7 +228,7 @@ fn softmax_cross_entropy_extreme_logits<T: Scalar>(tolerance: f64) {
         let logits = Array2::from_shape_fn((1, 3), |(_, j)| T::from_f64(logits[j]));
         let mut ce = SoftmaxCrossEntropy::<T>::new();
         let loss = Scalar::to_f64(ce.forward(logits.view(), &[label]).unwrap());
-        let dlogits = ce.backward().unwrap().to_owned();
+        let dlogits = ce.backward().to_owned();
         let what = format!("logits {logits}, label {label}");
         assert!(loss.is_finite(), "{what}: loss {loss}");
         assert!(
@@ -350,16 +347,17 @@ fn network_autoencoder_gradients() {
         &mut network,
         |n| {
             let reconstruction = n.reconstruction(x.view());
-            MseLoss::new().forward(reconstruction, x.view()).unwrap()
+            MseLoss::new().forward(reconstruction, x.view())
         },
         |n| {
             let mut mse = MseLoss::new();
             let reconstruction = n.reconstruction(x.view());
-            mse.forward(reconstruction, x.view()).unwrap();
-            n.reconstruction_backward(mse.backward().unwrap()).unwrap();
+            mse.forward(reconstruction, x.view());
+            n.reconstruction_backward(mse.backward());
         },
         &CheckOptions::default(),
-    );
+    )
+    .expect("the network has parameters");
     assert_network_checks("autoencoder", &parts(&report, &["stage1.", "decoder."]));
     assert_untouched("autoencoder", &parts(&report, &["stage2."]));
 }
@@ -378,10 +376,11 @@ fn classifier_check(stage1: Stage1Grad) -> (Vec<TensorCheck>, Vec<f64>, Vec<f64>
             let mut ce = SoftmaxCrossEntropy::new();
             let logits = n.logits(x.view());
             ce.forward(logits, &labels).unwrap();
-            n.logits_backward(ce.backward().unwrap(), stage1).unwrap();
+            n.logits_backward(ce.backward(), stage1);
         },
         &CheckOptions::default(),
-    );
+    )
+    .expect("the network has parameters");
     // check_parameters leaves the analytic gradients in place.
     let stage1_grads = grads(&mut network, "stage1.");
     let stage2_grads = grads(&mut network, "stage2.");
@@ -416,4 +415,69 @@ fn network_classifier_gradients_trainable_stage1() {
     );
     assert_untouched("classifier (trainable)", &parts(&report, &["decoder."]));
     assert!(stage1_grads.iter().any(|&g| g != 0.0));
+}
+
+/// The library's own whole-layer check agrees: parameters and `dx` of a Dense layer, `dx` only
+/// for ReLU (no parameters), and a parameter check of a parameter-free layer is an error, not an
+/// empty pass.
+#[test]
+fn check_layer_covers_parameters_and_input_gradient() {
+    let mut rng = SmallRng::seed_from_u64(8);
+    let mut dense = Dense::<f64>::new(4, 3, &mut rng);
+    let x = random((2, 4), &mut rng);
+    let r = random((2, 3), &mut rng);
+    let report = check_layer(&mut dense, x.view(), r.view(), &CheckOptions::default());
+    let names: Vec<&str> = report.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["weight", "bias", "dx"]);
+    assert_checks("check_layer Dense", &report);
+
+    let mut x = random((2, 5), &mut rng);
+    x.mapv_inplace(|v| v + 0.1 * v.signum());
+    let r = random((2, 5), &mut rng);
+    let mut relu = Relu::<f64>::new();
+    let report = check_layer(&mut relu, x.view(), r.view(), &CheckOptions::default());
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0].name, "dx");
+    assert_eq!(report[0].checked, 10);
+    assert_checks("check_layer ReLU", &report);
+
+    let empty = check_parameters(&mut relu, |_| 0.0, |_| {}, &CheckOptions::default());
+    assert!(
+        matches!(empty, Err(twostage::Error::NothingToCheck { .. })),
+        "{empty:?}"
+    );
+}
+
+/// A wrong backward fails the input-gradient check: ReLU's mask applied to the input side of
+/// the kink (`dx = dy` everywhere) is caught.
+#[test]
+fn check_input_gradient_catches_a_wrong_backward() {
+    struct LeakyMask(Relu<f64>, Array2<f64>);
+    impl twostage::nn::Parameters<f64> for LeakyMask {
+        fn visit_params(&mut self, _f: &mut dyn FnMut(&str, twostage::nn::ParamMut<'_, f64>)) {}
+    }
+    impl Layer<f64> for LeakyMask {
+        fn describe(&self) -> String {
+            "WrongReLU()".into()
+        }
+        fn forward<'a>(&'a mut self, x: ArrayView2<'a, f64>) -> ArrayView2<'a, f64> {
+            self.0.forward(x)
+        }
+        fn backward<'a>(&'a mut self, dy: ArrayView2<'a, f64>) -> ArrayView2<'a, f64> {
+            self.1 = dy.to_owned(); // forgets the mask
+            self.1.view()
+        }
+    }
+    let mut rng = SmallRng::seed_from_u64(9);
+    let mut x = random((3, 4), &mut rng);
+    x.mapv_inplace(|v| v + 0.1 * v.signum());
+    let r = random((3, 4), &mut rng);
+    let mut wrong = LeakyMask(Relu::new(), Array2::zeros((0, 0)));
+    let check = twostage::gradcheck::check_input_gradient(
+        &mut wrong,
+        x.view(),
+        r.view(),
+        &CheckOptions::default(),
+    );
+    assert!(check.max_rel_error > 0.5, "{check:?}");
 }

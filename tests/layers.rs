@@ -61,11 +61,11 @@ fn dense_backward_twice_accumulates_twice() {
     let x = array![[1.0, 2.0, -1.0], [3.0, 0.0, 2.0]]; // (B=2, in=3)
     let dy = array![[1.0, -1.0], [2.0, 3.0]]; // (B=2, out=2)
     layer.forward(x.view());
-    layer.backward(dy.view(), false).unwrap();
+    layer.backward_params(dy.view());
     // dW = dyᵀ·x, db = Σ_b dy
     assert_eq!(layer.dweight, array![[7.0, 2.0, 3.0], [8.0, -2.0, 7.0]]);
     assert_eq!(layer.dbias, array![3.0, 2.0]);
-    layer.backward(dy.view(), false).unwrap();
+    layer.backward_params(dy.view());
     assert_eq!(layer.dweight, array![[14.0, 4.0, 6.0], [16.0, -4.0, 14.0]]);
     assert_eq!(layer.dbias, array![6.0, 4.0]);
     layer.zero_grad();
@@ -85,18 +85,14 @@ fn network_backward_twice_accumulates_twice() {
     let logits = network.logits(x.view());
     ce.forward(logits, &labels).unwrap();
     let reconstruction = network.reconstruction(x.view()).to_owned();
-    mse.forward(reconstruction.view(), x.view()).unwrap();
+    mse.forward(reconstruction.view(), x.view());
     // The caches now hold the autoencoder's forward for stage 1 and the decoder, and the
     // classifier's for stage 2 (stage 1's forward is the same in both).
     let backward = |network: &mut TwoStageNetwork<f64>,
                     ce: &mut SoftmaxCrossEntropy<f64>,
                     mse: &mut MseLoss<f64>| {
-        network
-            .logits_backward(ce.backward().unwrap(), Stage1Grad::Trainable)
-            .unwrap();
-        network
-            .reconstruction_backward(mse.backward().unwrap())
-            .unwrap();
+        network.logits_backward(ce.backward(), Stage1Grad::Trainable);
+        network.reconstruction_backward(mse.backward());
     };
     network.zero_grad();
     backward(&mut network, &mut ce, &mut mse);
@@ -125,59 +121,97 @@ fn network_backward_twice_accumulates_twice() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Errors instead of panics
+// Misuse panics, naming the layer; bad data is an error
+
+/// The message of the panic `f` raises (it must raise one).
+fn panic_message(f: impl FnOnce()) -> String {
+    let payload =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("misuse must panic");
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
 
 #[test]
-fn backward_before_forward_is_an_error() {
+fn backward_before_forward_panics_naming_the_layer() {
     let mut rng = SmallRng::seed_from_u64(11);
     let dy = Array2::<f64>::zeros((2, 2));
-    let layer_name = |result: Result<_, Error>| match result {
-        Err(Error::BackwardBeforeForward { layer }) => layer,
-        Err(e) => panic!("wrong error: {e}"),
-        Ok(_) => panic!("backward before forward succeeded"),
-    };
     let mut dense = Dense::<f64>::new(3, 2, &mut rng);
-    assert_eq!(
-        layer_name(dense.backward(dy.view(), true).map(|_| ())),
-        "Linear(3, 2)"
+    let message = panic_message(|| {
+        dense.backward(dy.view());
+    });
+    assert!(
+        message.contains("Linear(3, 2)") && message.contains("before forward"),
+        "{message}"
     );
+    let message = panic_message(|| dense.backward_params(dy.view()));
+    assert!(message.contains("Linear(3, 2)"), "{message}");
     let mut relu = Relu::<f64>::new();
-    assert_eq!(
-        layer_name(relu.backward(dy.view(), true).map(|_| ())),
-        "ReLU()"
-    );
+    let message = panic_message(|| {
+        relu.backward(dy.view());
+    });
+    assert!(message.contains("ReLU()"), "{message}");
     // Sequential fails at its last layer, the first to run backward.
     let mut sequential = Sequential::new(vec![
         Box::new(Dense::<f64>::new(3, 4, &mut rng)),
         Box::new(Relu::new()),
         Box::new(Dense::new(4, 2, &mut rng)),
     ]);
-    assert_eq!(
-        layer_name(sequential.backward(dy.view(), true).map(|_| ())),
-        "Linear(4, 2)"
-    );
-    // The message names the layer.
-    let message = dense.backward(dy.view(), true).unwrap_err().to_string();
-    assert!(
-        message.contains("Linear(3, 2)") && message.contains("before forward"),
-        "{message}"
-    );
+    let message = panic_message(|| {
+        sequential.backward(dy.view());
+    });
+    assert!(message.contains("Linear(4, 2)"), "{message}");
 }
 
 #[test]
-fn loss_backward_before_forward_is_an_error() {
+fn shape_misuse_panics_in_forward_and_backward() {
+    let mut rng = SmallRng::seed_from_u64(15);
+    let mut dense = Dense::<f64>::new(3, 2, &mut rng);
+    let message = panic_message(|| {
+        dense.forward(Array2::zeros((2, 4)).view());
+    });
+    assert!(
+        message.contains("Linear(3, 2)") && message.contains("width"),
+        "{message}"
+    );
+    dense.forward(Array2::zeros((2, 3)).view());
+    let message = panic_message(|| {
+        dense.backward(Array2::zeros((2, 5)).view());
+    });
+    assert!(
+        message.contains("Linear(3, 2)") && message.contains("dy"),
+        "{message}"
+    );
     let mut mse = MseLoss::<f64>::new();
-    assert!(matches!(
-        mse.backward(),
-        Err(Error::LossBackwardBeforeForward { loss: "MSELoss" })
-    ));
+    let message = panic_message(|| {
+        mse.forward(Array2::zeros((2, 3)).view(), Array2::zeros((3, 2)).view());
+    });
+    assert!(message.contains("MSELoss"), "{message}");
     let mut ce = SoftmaxCrossEntropy::<f64>::new();
-    assert!(matches!(
-        ce.backward(),
-        Err(Error::LossBackwardBeforeForward {
-            loss: "CrossEntropyLoss"
+    let message = panic_message(|| {
+        let _ = ce.forward(Array2::zeros((2, 3)).view(), &[0]);
+    });
+    assert!(message.contains("CrossEntropyLoss"), "{message}");
+}
+
+#[test]
+fn loss_backward_before_forward_panics() {
+    let mut mse = MseLoss::<f64>::new();
+    assert!(
+        panic_message(|| {
+            mse.backward();
         })
-    ));
+        .contains("MSELoss")
+    );
+    let mut ce = SoftmaxCrossEntropy::<f64>::new();
+    assert!(
+        panic_message(|| {
+            ce.backward();
+        })
+        .contains("CrossEntropyLoss")
+    );
     assert!(ce.probabilities().is_none());
 }
 
@@ -193,29 +227,13 @@ fn cross_entropy_rejects_bad_labels() {
         }) => assert_eq!((label, row, classes), (3, 1, 3)),
         other => panic!("expected a label error, got {other:?}"),
     }
-    match ce.forward(logits.view(), &[0]) {
-        Err(Error::Shape {
-            expected, found, ..
-        }) => assert_eq!((expected, found), (vec![2], vec![1])),
-        other => panic!("expected a shape error, got {other:?}"),
-    }
     // A rejected forward caches nothing: backward still has no forward to work from.
-    assert!(matches!(
-        ce.backward(),
-        Err(Error::LossBackwardBeforeForward { .. })
-    ));
-}
-
-#[test]
-fn mse_rejects_mismatched_target() {
-    let mut mse = MseLoss::<f64>::new();
-    let result = mse.forward(Array2::zeros((2, 3)).view(), Array2::zeros((3, 2)).view());
-    match result {
-        Err(Error::Shape {
-            expected, found, ..
-        }) => assert_eq!((expected, found), (vec![2, 3], vec![3, 2])),
-        other => panic!("expected a shape error, got {other:?}"),
-    }
+    assert!(
+        panic_message(|| {
+            ce.backward();
+        })
+        .contains("before forward")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,24 +247,24 @@ fn relu_gradient_at_zero_is_zero() {
     let y = relu.forward(x.view()).to_owned();
     assert_eq!(y, array![[0.0, 0.0, 0.0, 2.0, 1e-300]]);
     let dy = array![[5.0, 5.0, 5.0, 5.0, 5.0]];
-    let dx = relu.backward(dy.view(), true).unwrap().unwrap().to_owned();
+    let dx = relu.backward(dy.view()).to_owned();
     assert_eq!(dx, array![[0.0, 0.0, 0.0, 5.0, 5.0]]);
 }
 
 #[test]
-fn dense_without_dx_returns_none_but_accumulates() {
+fn dense_backward_params_accumulates_what_backward_does() {
     let mut rng = SmallRng::seed_from_u64(12);
     let mut layer = Dense::<f64>::new(3, 2, &mut rng);
     let x = random((4, 3), &mut rng);
     let dy = random((4, 2), &mut rng);
     layer.forward(x.view());
-    assert!(layer.backward(dy.view(), false).unwrap().is_none());
-    assert!(layer.dweight.iter().all(|&g| g != 0.0));
-    assert!(layer.dbias.iter().all(|&g| g != 0.0));
-    assert_eq!(
-        layer.backward(dy.view(), true).unwrap().unwrap().dim(),
-        (4, 3)
-    );
+    layer.backward_params(dy.view());
+    let (dw, db) = (layer.dweight.clone(), layer.dbias.clone());
+    assert!(dw.iter().chain(&db).all(|&g| g != 0.0));
+    layer.zero_grad();
+    let dx = layer.backward(dy.view()).to_owned();
+    assert_eq!(dx.dim(), (4, 3));
+    assert_eq!((layer.dweight.clone(), layer.dbias.clone()), (dw, db));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -261,9 +279,7 @@ fn frozen_stage1_gets_no_gradient() {
     let logits = network.logits(x.view());
     ce.forward(logits, &[3, 0, 1, 3, 2]).unwrap();
     network.zero_grad();
-    network
-        .logits_backward(ce.backward().unwrap(), Stage1Grad::Frozen)
-        .unwrap();
+    network.logits_backward(ce.backward(), Stage1Grad::Frozen);
     for (name, grad) in grads(&mut network) {
         let nonzero = grad.iter().any(|&g| g != 0.0);
         assert_eq!(nonzero, name.starts_with("stage2."), "{name}");
@@ -278,13 +294,12 @@ fn frozen_stage1_backward_never_runs() {
     let features = random((5, 8), &mut rng);
     network.stage2.forward(features.view());
     let dlogits = random((5, 4), &mut rng);
-    network
-        .logits_backward(dlogits.view(), Stage1Grad::Frozen)
-        .unwrap();
-    match network.logits_backward(dlogits.view(), Stage1Grad::Trainable) {
-        Err(Error::BackwardBeforeForward { layer }) => assert_eq!(layer, "Linear(10, 8)"),
-        other => panic!("expected stage 1 to fail, got {other:?}"),
-    }
+    network.logits_backward(dlogits.view(), Stage1Grad::Frozen);
+    let message = panic_message(|| network.logits_backward(dlogits.view(), Stage1Grad::Trainable));
+    assert!(
+        message.contains("Linear(10, 8)"),
+        "stage 1 has no forward: {message}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,7 +475,7 @@ fn adam_step_and_zero_grad_is_step_then_zero_grad() {
                 (&mut separate, &mut adam_separate, false),
             ] {
                 layer.forward(x.view());
-                layer.backward(dy.view(), false).unwrap();
+                layer.backward_params(dy.view());
                 if fuse {
                     adam.step_and_zero_grad(layer);
                 } else {

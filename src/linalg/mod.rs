@@ -403,3 +403,47 @@ pub fn gemm_naive<T: Scalar>(
         }
     }
 }
+
+/// `c = a·b`, overwriting `c`: the product a layer *produces*, like `dx = dy·W`.
+///
+/// ```
+/// use ndarray::{array, Array2};
+/// use twostage::linalg::matmul_into;
+/// let (dy, w) = (array![[1.0_f64, 2.0]], array![[1.0, 0.0, 2.0], [0.0, 1.0, 3.0]]);
+/// let mut dx = Array2::ones((1, 3)); // whatever was there is replaced
+/// matmul_into(&mut dx, dy.view(), w.view());
+/// assert_eq!(dx, array![[1.0, 2.0, 8.0]]);
+/// ```
+///
+/// # Panics
+/// If the shapes do not agree (a bug in the caller, never user input).
+pub fn matmul_into<'c, T: Scalar>(
+    c: impl Into<ArrayViewMut2<'c, T>>,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+) {
+    gemm(T::one(), a, b, T::zero(), c.into());
+}
+
+/// `c += a·b`: the product a layer *accumulates*, like `dW += dyᵀ·x` (a gradient summed over
+/// the batch, and over calls until `zero_grad`). Pass `b.t()` for `a·bᵀ`: no copy is made.
+///
+/// ```
+/// use ndarray::{array, Array2};
+/// use twostage::linalg::matmul_acc;
+/// let (dy, x) = (array![[1.0_f64], [2.0]], array![[3.0, 4.0], [5.0, 6.0]]);
+/// let mut dw = Array2::zeros((1, 2));
+/// matmul_acc(&mut dw, dy.t(), x.view()); // dW += dyᵀ·x
+/// matmul_acc(&mut dw, dy.t(), x.view()); // accumulates
+/// assert_eq!(dw, array![[26.0, 32.0]]);
+/// ```
+///
+/// # Panics
+/// If the shapes do not agree (a bug in the caller, never user input).
+pub fn matmul_acc<'c, T: Scalar>(
+    c: impl Into<ArrayViewMut2<'c, T>>,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+) {
+    gemm(T::one(), a, b, T::one(), c.into());
+}

@@ -4,9 +4,8 @@
 use crate::rand::Rng;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
-use super::{Layer, ParamMut, Parameters, ensure_shape, init};
-use crate::error::Error;
-use crate::linalg::{Scalar, gemm};
+use super::{Layer, ParamMut, Parameters, check_dy, ensure_shape, init, no_forward};
+use crate::linalg::{Scalar, matmul_acc, matmul_into};
 
 /// A fully connected layer.
 pub struct Dense<T> {
@@ -74,7 +73,13 @@ impl<T: Scalar> Layer<T> for Dense<T> {
     /// `y = x·Wᵀ + b`: `x: (B, in) → y: (B, out)`.
     fn forward<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
         let (batch, inputs, outputs) = (x.nrows(), self.inputs(), self.outputs());
-        assert_eq!(x.ncols(), inputs, "{}: input width", self.describe());
+        assert_eq!(
+            x.ncols(),
+            inputs,
+            "{}: input has width {}, expected {inputs}",
+            self.describe(),
+            x.ncols()
+        );
         let input = self.input.get_or_insert_with(|| Array2::zeros(x.dim()));
         ensure_shape(input, batch, inputs);
         input.assign(&x);
@@ -83,62 +88,33 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         for mut row in self.output.rows_mut() {
             row.assign(&self.bias);
         }
-        gemm(
-            T::one(),
-            input.view(),
-            self.weight.t(),
-            T::one(),
-            self.output.view_mut(),
-        );
+        // y: (B, out) += x: (B, in) · Wᵀ: (in, out)
+        matmul_acc(&mut self.output, input.view(), self.weight.t());
         self.output.view()
     }
 
-    /// `dW += dyᵀ·x`, `db += Σ_b dy`, and `dx = dy·W`: `dy: (B, out) → dx: (B, in)`.
-    fn backward<'a>(
-        &'a mut self,
-        dy: ArrayView2<'a, T>,
-        need_dx: bool,
-    ) -> Result<Option<ArrayView2<'a, T>>, Error> {
-        // The layer's name is formatted on the error paths only: a step allocates nothing.
-        let Some(input) = &self.input else {
-            return Err(Error::BackwardBeforeForward {
-                layer: self.describe(),
-            });
+    /// `dW += dyᵀ·x`, `db += Σ_b dy`, `dx = dy·W`: `dy: (B, out) → dx: (B, in)`.
+    fn backward<'a>(&'a mut self, dy: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+        self.backward_params(dy);
+        ensure_shape(&mut self.dinput, dy.nrows(), self.weight.ncols());
+        // dx: (B, in) = dy: (B, out) · W: (out, in)
+        matmul_into(&mut self.dinput, dy, self.weight.view());
+        self.dinput.view()
+    }
+
+    /// `dW += dyᵀ·x`, `db += Σ_b dy`.
+    fn backward_params(&mut self, dy: ArrayView2<T>) {
+        let describe = || format!("Linear({}, {})", self.weight.ncols(), self.weight.nrows());
+        let Some(x) = &self.input else {
+            panic!("{}", no_forward(&describe()));
         };
-        let batch = input.nrows();
-        if dy.dim() != (batch, self.outputs()) {
-            return Err(Error::Shape {
-                what: format!("{} backward: dy", self.describe()),
-                expected: vec![batch, self.outputs()],
-                found: dy.shape().to_vec(),
-            });
-        }
+        check_dy(&describe, &dy, (x.nrows(), self.weight.nrows()));
         // dW: (out, in) += dyᵀ: (out, B) · x: (B, in)
-        gemm(
-            T::one(),
-            dy.t(),
-            input.view(),
-            T::one(),
-            self.dweight.view_mut(),
-        );
+        matmul_acc(&mut self.dweight, dy.t(), x.view());
         // db: (out,) += Σ over the batch of dy: (B, out)
         for row in dy.axis_iter(Axis(0)) {
             self.dbias += &row;
         }
-        if !need_dx {
-            return Ok(None);
-        }
-        // dx: (B, in) = dy: (B, out) · W: (out, in)
-        let inputs = self.inputs();
-        ensure_shape(&mut self.dinput, batch, inputs);
-        gemm(
-            T::one(),
-            dy,
-            self.weight.view(),
-            T::zero(),
-            self.dinput.view_mut(),
-        );
-        Ok(Some(self.dinput.view()))
     }
 }
 

@@ -17,6 +17,7 @@ pub struct MseLoss<T> {
 }
 
 impl<T: Scalar> MseLoss<T> {
+    /// A loss with nothing cached yet.
     pub fn new() -> MseLoss<T> {
         MseLoss {
             diff: None,
@@ -25,18 +26,16 @@ impl<T: Scalar> MseLoss<T> {
     }
 
     /// `L = Σ (ŷ − y)² / N`: `prediction, target: (B, n) → scalar`.
-    pub fn forward(
-        &mut self,
-        prediction: ArrayView2<T>,
-        target: ArrayView2<T>,
-    ) -> Result<T, Error> {
-        if prediction.dim() != target.dim() {
-            return Err(Error::Shape {
-                what: "MSELoss: target".to_string(),
-                expected: prediction.shape().to_vec(),
-                found: target.shape().to_vec(),
-            });
-        }
+    ///
+    /// # Panics
+    /// If `prediction` and `target` differ in shape.
+    pub fn forward(&mut self, prediction: ArrayView2<T>, target: ArrayView2<T>) -> T {
+        assert!(
+            prediction.dim() == target.dim(),
+            "MSELoss: prediction {:?} and target {:?} differ in shape",
+            prediction.dim(),
+            target.dim()
+        );
         let diff = self
             .diff
             .get_or_insert_with(|| Array2::zeros(prediction.dim()));
@@ -49,20 +48,23 @@ impl<T: Scalar> MseLoss<T> {
             diff.as_slice()
                 .expect("diff is a fresh standard-layout array"),
         );
-        Ok(T::from_f64(sum_sq / diff.len().max(1) as f64))
+        T::from_f64(sum_sq / diff.len().max(1) as f64)
     }
 
     /// `dL/dŷ = 2·(ŷ − y) / N`: `→ (B, n)`.
-    pub fn backward(&mut self) -> Result<ArrayView2<'_, T>, Error> {
+    ///
+    /// # Panics
+    /// If no forward pass came first.
+    pub fn backward(&mut self) -> ArrayView2<'_, T> {
         let Some(diff) = &self.diff else {
-            return Err(Error::LossBackwardBeforeForward { loss: "MSELoss" });
+            panic!("MSELoss: backward called before forward");
         };
         let scale = T::from_f64(2.0 / diff.len().max(1) as f64);
         ensure_shape(&mut self.dprediction, diff.nrows(), diff.ncols());
         Zip::from(&mut self.dprediction)
             .and(diff)
             .for_each(|g, &d| *g = scale * d);
-        Ok(self.dprediction.view())
+        self.dprediction.view()
     }
 }
 
@@ -102,6 +104,7 @@ pub struct SoftmaxCrossEntropy<T> {
 }
 
 impl<T: Scalar> SoftmaxCrossEntropy<T> {
+    /// A loss with nothing cached yet.
     pub fn new() -> SoftmaxCrossEntropy<T> {
         SoftmaxCrossEntropy {
             probabilities: None,
@@ -111,15 +114,19 @@ impl<T: Scalar> SoftmaxCrossEntropy<T> {
     }
 
     /// `logits: (B, classes)`, `labels: (B,)` → mean cross-entropy.
+    ///
+    /// # Errors
+    /// [`Error::Label`] if a label is not a class index (`≥ classes`): bad data.
+    ///
+    /// # Panics
+    /// If there is not one label per row of `logits`.
     pub fn forward(&mut self, logits: ArrayView2<T>, labels: &[usize]) -> Result<T, Error> {
         let (batch, classes) = logits.dim();
-        if labels.len() != batch {
-            return Err(Error::Shape {
-                what: "CrossEntropyLoss: labels".to_string(),
-                expected: vec![batch],
-                found: vec![labels.len()],
-            });
-        }
+        assert!(
+            labels.len() == batch,
+            "CrossEntropyLoss: {} labels for {batch} rows of logits",
+            labels.len()
+        );
         if let Some((row, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= classes) {
             return Err(Error::Label {
                 label,
@@ -154,11 +161,12 @@ impl<T: Scalar> SoftmaxCrossEntropy<T> {
     }
 
     /// `dL/dz = (softmax(z) − onehot(y)) / B`: `→ (B, classes)`.
-    pub fn backward(&mut self) -> Result<ArrayView2<'_, T>, Error> {
+    ///
+    /// # Panics
+    /// If no forward pass came first.
+    pub fn backward(&mut self) -> ArrayView2<'_, T> {
         let Some(probabilities) = &self.probabilities else {
-            return Err(Error::LossBackwardBeforeForward {
-                loss: "CrossEntropyLoss",
-            });
+            panic!("CrossEntropyLoss: backward called before forward");
         };
         let (batch, classes) = probabilities.dim();
         let inv_batch = T::from_f64(1.0 / batch.max(1) as f64);
@@ -169,7 +177,7 @@ impl<T: Scalar> SoftmaxCrossEntropy<T> {
         for (b, &label) in self.labels.iter().enumerate() {
             self.dlogits[[b, label]] = (probabilities[[b, label]] - T::one()) * inv_batch;
         }
-        Ok(self.dlogits.view())
+        self.dlogits.view()
     }
 
     /// The softmax of the last forward: `(B, classes)`.

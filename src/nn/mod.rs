@@ -4,10 +4,15 @@
 //! cache its backward needs, so a training step allocates nothing once the batch size is known.
 //! The conventions, the same in every file:
 //! - `forward(x)` caches what backward needs and returns a view of the layer's output;
-//! - `backward(dy)` *accumulates* into the parameter gradients (`dw += …`), returns `dx` only
-//!   when asked (nobody needs the `dx` of a network's first layer), and fails with
-//!   [`Error::BackwardBeforeForward`] when there is no cached forward;
+//! - `backward(dy)` *accumulates* into the parameter gradients (`dW += …`) and returns `dx`;
+//!   `backward_params(dy)` does only the first part, for a network's first layer, whose `dx`
+//!   nobody needs;
 //! - `zero_grad()` clears the parameter gradients.
+//!
+//! Misuse — a shape that does not fit, `backward` before any `forward` — is a bug in the
+//! calling code, not a condition to handle, so every layer and loss **panics** on it with a
+//! message naming the layer (see each method's `# Panics`). What can go wrong with good code
+//! and bad data, a label that is not a class, is an [`Error`].
 //!
 //! ```
 //! use ndarray::array;
@@ -15,8 +20,10 @@
 //! let mut layer = Dense::<f64>::from_weights(array![[1.0, 2.0]], array![0.5]); // y = x·Wᵀ + b
 //! let y = layer.forward(array![[3.0, 4.0]].view()).to_owned();
 //! assert_eq!(y, array![[11.5]]);
-//! layer.backward(array![[1.0]].view(), false).unwrap(); // dW += dyᵀ·x
-//! layer.backward(array![[1.0]].view(), false).unwrap(); // accumulates
+//! let dy = array![[1.0]];
+//! let dx = layer.backward(dy.view()); // dW += dyᵀ·x, db += Σdy, dx = dy·W
+//! assert_eq!(dx, array![[1.0, 2.0]]);
+//! layer.backward_params(dy.view()); // accumulates, no dx
 //! assert_eq!(layer.dweight, array![[6.0, 8.0]]);
 //! layer.zero_grad();
 //! assert_eq!(layer.dweight, array![[0.0, 0.0]]);
@@ -30,6 +37,7 @@ pub mod sequential;
 
 use ndarray::{Array2, ArrayView2, ArrayViewMutD};
 
+#[allow(unused_imports)] // named by the docs
 use crate::error::Error;
 use crate::linalg::Scalar;
 
@@ -69,16 +77,43 @@ pub trait Layer<T: Scalar>: Parameters<T> + Send {
     /// What the layer is, PyTorch-style: `Linear(784, 256)`, `ReLU()`.
     fn describe(&self) -> String;
 
-    /// `x: (B, in) → (B, out)`; caches what `backward` needs.
+    /// `x: (B, in) → y: (B, out)`; caches what `backward` needs.
+    ///
+    /// # Panics
+    /// If `x` is not as wide as the layer's input.
     fn forward<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T>;
 
-    /// `dy: (B, out) → dx: (B, in)`, computed only when `need_dx`. Accumulates parameter
-    /// gradients. Errors when no forward pass is cached.
-    fn backward<'a>(
-        &'a mut self,
-        dy: ArrayView2<'a, T>,
-        need_dx: bool,
-    ) -> Result<Option<ArrayView2<'a, T>>, Error>;
+    /// `dy: (B, out) → dx: (B, in)`; accumulates the parameter gradients on the way.
+    ///
+    /// # Panics
+    /// If no forward pass is cached, or `dy` is not the shape of the last forward's output.
+    fn backward<'a>(&'a mut self, dy: ArrayView2<'a, T>) -> ArrayView2<'a, T>;
+
+    /// The parameter gradients of `backward` without `dx`: for a network's first layer, whose
+    /// `dx` nobody needs (for `Linear(784, 256)` it is the largest product of the step).
+    ///
+    /// # Panics
+    /// As [`Layer::backward`].
+    fn backward_params(&mut self, dy: ArrayView2<T>) {
+        self.backward(dy);
+    }
+}
+
+/// The panic message of a `backward` without a cached forward, naming the layer.
+pub(crate) fn no_forward(layer: &str) -> String {
+    format!("{layer}: backward called before forward (no input cached)")
+}
+
+/// Panics unless `dy` has the shape of the output of the cached forward.
+#[track_caller]
+pub(crate) fn check_dy<T>(layer: &dyn Fn() -> String, dy: &ArrayView2<T>, output: (usize, usize)) {
+    assert!(
+        dy.dim() == output,
+        "{} backward: dy has shape {:?}, the last forward's output {:?}",
+        layer(),
+        dy.dim(),
+        output
+    );
 }
 
 /// Calls `f` with the name `args` formats to, written into a stack buffer: the per-step

@@ -2,8 +2,7 @@
 
 use ndarray::{Array2, ArrayView2, Zip};
 
-use super::{Layer, ParamMut, Parameters, ensure_shape};
-use crate::error::Error;
+use super::{Layer, ParamMut, Parameters, check_dy, ensure_shape, no_forward};
 use crate::linalg::Scalar;
 
 /// The rectifier. Its backward lets the gradient through where the *output* is positive, so the
@@ -46,32 +45,27 @@ impl<T: Scalar> Layer<T> for Relu<T> {
     }
 
     /// `dx = dy ⊙ [y > 0]`: `dy: (B, n) → dx: (B, n)`.
-    fn backward<'a>(
-        &'a mut self,
-        dy: ArrayView2<'a, T>,
-        need_dx: bool,
-    ) -> Result<Option<ArrayView2<'a, T>>, Error> {
+    fn backward<'a>(&'a mut self, dy: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+        let describe = || "ReLU()".to_string();
         let Some(output) = &self.output else {
-            return Err(Error::BackwardBeforeForward {
-                layer: self.describe(),
-            });
+            panic!("{}", no_forward(&describe()));
         };
-        if dy.dim() != output.dim() {
-            return Err(Error::Shape {
-                what: "ReLU() backward: dy".to_string(),
-                expected: output.shape().to_vec(),
-                found: dy.shape().to_vec(),
-            });
-        }
-        if !need_dx {
-            return Ok(None);
-        }
+        check_dy(&describe, &dy, output.dim());
         ensure_shape(&mut self.dinput, dy.nrows(), dy.ncols());
         Zip::from(&mut self.dinput)
             .and(&dy)
             .and(output)
             .for_each(|dx, &dy, &y| *dx = if y > T::zero() { dy } else { T::zero() });
-        Ok(Some(self.dinput.view()))
+        self.dinput.view()
+    }
+
+    /// No parameters: nothing to accumulate (the shape is still checked).
+    fn backward_params(&mut self, dy: ArrayView2<T>) {
+        let describe = || "ReLU()".to_string();
+        let Some(output) = &self.output else {
+            panic!("{}", no_forward(&describe()));
+        };
+        check_dy(&describe, &dy, output.dim());
     }
 }
 

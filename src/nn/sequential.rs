@@ -3,16 +3,17 @@
 use ndarray::ArrayView2;
 
 use super::{Layer, ParamMut, Parameters, with_name};
-use crate::error::Error;
 use crate::linalg::Scalar;
 
 /// A chain of layers; parameter names are the layer's index then its own name (`0.weight`,
 /// `2.bias`), exactly as in a PyTorch state dict.
 pub struct Sequential<T> {
+    /// The layers, first applied first.
     pub layers: Vec<Box<dyn Layer<T>>>,
 }
 
 impl<T: Scalar> Sequential<T> {
+    /// The chain `layers[n-1](… layers[0](x))`.
     pub fn new(layers: Vec<Box<dyn Layer<T>>>) -> Sequential<T> {
         Sequential { layers }
     }
@@ -34,18 +35,27 @@ impl<T: Scalar> Layer<T> for Sequential<T> {
     }
 
     /// The chain rule, last layer first: each layer's `dx` is the `dy` of the one before it.
-    /// The first layer computes its `dx` only when the caller needs it.
-    fn backward<'a>(
-        &'a mut self,
-        dy: ArrayView2<'a, T>,
-        need_dx: bool,
-    ) -> Result<Option<ArrayView2<'a, T>>, Error> {
-        let mut grad = Some(dy);
-        for (i, layer) in self.layers.iter_mut().enumerate().rev() {
-            let dy = grad.expect("every layer but the first returns dx");
-            grad = layer.backward(dy, i > 0 || need_dx)?;
+    ///
+    /// # Panics
+    /// If the chain is empty, or as [`Layer::backward`].
+    fn backward<'a>(&'a mut self, dy: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+        let mut grad = dy;
+        for layer in self.layers.iter_mut().rev() {
+            grad = layer.backward(grad);
         }
-        Ok(grad)
+        grad
+    }
+
+    /// The chain rule down to the first layer, which accumulates its parameter gradients only.
+    fn backward_params(&mut self, dy: ArrayView2<T>) {
+        let Some((first, rest)) = self.layers.split_first_mut() else {
+            return;
+        };
+        let mut grad = dy;
+        for layer in rest.iter_mut().rev() {
+            grad = layer.backward(grad);
+        }
+        first.backward_params(grad);
     }
 }
 
