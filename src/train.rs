@@ -10,7 +10,7 @@
 //! Each stage starts a fresh Adam. Every epoch reads like the math:
 //! ```text
 //! while let Some(batch) = batches.next_images(train) {
-//!     forward → loss.add(loss) → backward → adam.step_and_zero_grad
+//!     forward → loss.add(loss) → backward → optimizer.step_and_zero_grad
 //! }
 //! ```
 //! An epoch's loss is the mean of its batch losses, as the reference script prints it. Every
@@ -28,7 +28,7 @@ use crate::error::Error;
 use crate::linalg::on_pool;
 use crate::model::{Part, Stage1Grad, TwoStageNetwork};
 use crate::nn::{Layer, MseLoss, Parameters, SoftmaxCrossEntropy};
-use crate::optim::Adam;
+use crate::optim::{Adam, Optimizer};
 
 /// What stage 1 does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -326,7 +326,7 @@ fn non_finite_output(network: &mut TwoStageNetwork<f32>, example: usize, value: 
 /// decoder. On the rayon pool, where each product splits across the cores cheaply.
 pub fn autoencoder_epoch(
     network: &mut TwoStageNetwork<f32>,
-    adam: &mut Adam<f32>,
+    optimizer: &mut (dyn Optimizer<f32> + Send),
     train: Examples,
     batches: &mut Batches,
     loss: &mut EpochLoss,
@@ -341,7 +341,7 @@ pub fn autoencoder_epoch(
             let reconstruction = network.reconstruction(batch.x); // x: (B, 784) → x̂: (B, 784)
             loss.add(mse.forward(reconstruction, batch.x))?; // L = mean((x̂ − x)²)
             network.reconstruction_backward(mse.backward()); // dx̂ = 2(x̂ − x)/(B·784)
-            adam.step_and_zero_grad(&mut network.parts(TRAINED));
+            optimizer.step_and_zero_grad(&mut network.parts(TRAINED));
         }
         Ok(())
     })
@@ -352,7 +352,7 @@ pub fn autoencoder_epoch(
 /// anyway, as the script does, and leaves the weights where they are.
 pub fn seed_epoch(
     network: &mut TwoStageNetwork<f32>,
-    adam: &mut Adam<f32>,
+    optimizer: &mut (dyn Optimizer<f32> + Send),
     train: Examples,
     batches: &mut Batches,
     loss: &mut EpochLoss,
@@ -365,7 +365,7 @@ pub fn seed_epoch(
             let features = network.features(batch.x); // x: (B, 784) → f: (B, 128)
             loss.add(mse.forward(features, features))?; // L = mean((f − f)²) = 0
             network.stage1.backward_params(mse.backward()); // df = 0
-            adam.step_and_zero_grad(&mut network.stage1);
+            optimizer.step_and_zero_grad(&mut network.stage1);
         }
         Ok(())
     })
@@ -376,7 +376,7 @@ pub fn seed_epoch(
 /// small to be worth splitting.
 pub fn head_epoch(
     network: &mut TwoStageNetwork<f32>,
-    adam: &mut Adam<f32>,
+    optimizer: &mut (dyn Optimizer<f32> + Send),
     features: &Array2<f32>,
     labels: &[u8],
     batches: &mut Batches,
@@ -389,7 +389,7 @@ pub fn head_epoch(
         let logits = network.stage2.forward(batch.x); // f: (B, 128) → z: (B, 10)
         loss.add(cross_entropy.forward(logits, batch.labels)?)?; // L = −mean(log softmax(z)_y)
         network.stage2.backward_params(cross_entropy.backward()); // dz = (softmax(z) − 1_y)/B
-        adam.step_and_zero_grad(&mut network.stage2);
+        optimizer.step_and_zero_grad(&mut network.stage2);
     }
     Ok(())
 }
@@ -398,7 +398,7 @@ pub fn head_epoch(
 /// stage1 + stage2.
 pub fn finetune_epoch(
     network: &mut TwoStageNetwork<f32>,
-    adam: &mut Adam<f32>,
+    optimizer: &mut (dyn Optimizer<f32> + Send),
     train: Examples,
     batches: &mut Batches,
     loss: &mut EpochLoss,
@@ -412,7 +412,7 @@ pub fn finetune_epoch(
             let logits = network.logits(batch.x); // x: (B, 784) → z: (B, 10)
             loss.add(cross_entropy.forward(logits, batch.labels)?)?;
             network.logits_backward(cross_entropy.backward(), Stage1Grad::Trainable);
-            adam.step_and_zero_grad(&mut network.parts(TRAINED));
+            optimizer.step_and_zero_grad(&mut network.parts(TRAINED));
         }
         Ok(())
     })

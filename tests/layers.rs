@@ -8,7 +8,7 @@ use ndarray_rand::rand_distr::Uniform;
 use twostage::nn::{
     Dense, Layer, MseLoss, ParamMut, Parameters, Relu, Sequential, SoftmaxCrossEntropy,
 };
-use twostage::optim::Adam;
+use twostage::optim::{Adam, Optimizer, Sgd, TextbookAdam};
 use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
 use twostage::{Dims, Error, Stage1Grad, TwoStageNetwork};
@@ -323,39 +323,6 @@ impl Parameters<f64> for Tensor {
     }
 }
 
-/// Adam from the paper's formulas with PyTorch's ε placement, in `f64`:
-/// `m̂ = m / (1 − β₁ᵗ)`, `v̂ = v / (1 − β₂ᵗ)`, `θ ← θ − lr·m̂ / (√v̂ + ε)`.
-struct TextbookAdam {
-    m: Vec<f64>,
-    v: Vec<f64>,
-    t: i32,
-}
-
-impl TextbookAdam {
-    const BETA1: f64 = 0.9;
-    const BETA2: f64 = 0.999;
-    const EPS: f64 = 1e-8;
-
-    fn new(len: usize) -> TextbookAdam {
-        TextbookAdam {
-            m: vec![0.0; len],
-            v: vec![0.0; len],
-            t: 0,
-        }
-    }
-
-    fn step(&mut self, theta: &mut [f64], g: &[f64], lr: f64) {
-        self.t += 1;
-        for i in 0..theta.len() {
-            self.m[i] = Self::BETA1 * self.m[i] + (1.0 - Self::BETA1) * g[i];
-            self.v[i] = Self::BETA2 * self.v[i] + (1.0 - Self::BETA2) * g[i] * g[i];
-            let m_hat = self.m[i] / (1.0 - Self::BETA1.powi(self.t));
-            let v_hat = self.v[i] / (1.0 - Self::BETA2.powi(self.t));
-            theta[i] -= lr * m_hat / (v_hat.sqrt() + Self::EPS);
-        }
-    }
-}
-
 #[test]
 fn adam_matches_the_formula() {
     let lr = 0.1;
@@ -381,19 +348,24 @@ fn adam_matches_the_formula() {
         );
     }
     // Later steps, against the textbook formulas.
-    let mut textbook = TextbookAdam::new(3);
-    let mut theta = vec![0.0; 3];
-    textbook.step(&mut theta, &[1.0, -2.0, 0.5], lr);
+    let mut textbook = TextbookAdam::new(lr);
+    let mut reference = Tensor {
+        value: array![0.0, 0.0, 0.0],
+        grad: array![1.0, -2.0, 0.5],
+    };
+    Optimizer::step(&mut textbook, &mut reference);
     for g in [[0.3, 0.1, -4.0], [0.0, -1.0, 2.0], [-0.7, 0.0, 0.25]] {
         tensor.grad = Array1::from(g.to_vec());
+        reference.grad = Array1::from(g.to_vec());
         adam.step(&mut tensor);
-        textbook.step(&mut theta, &g, lr);
-        for (a, b) in tensor.value.iter().zip(&theta) {
+        Optimizer::step(&mut textbook, &mut reference);
+        for (a, b) in tensor.value.iter().zip(&reference.value) {
             assert!(
                 (a - b).abs() <= 1e-12,
-                "step {}: θ = {}, textbook {theta:?}",
+                "step {}: θ = {}, textbook {}",
                 adam.steps,
-                tensor.value
+                tensor.value,
+                reference.value
             );
         }
     }
@@ -412,27 +384,96 @@ fn adam_large_tensor_matches_the_formula() {
 fn adam_large_tensor_check() {
     let mut rng = SmallRng::seed_from_u64(15);
     let mut layer = Dense::<f64>::new(784, 64, &mut rng);
-    let mut adam = Adam::new(1e-3);
-    let mut textbook = [TextbookAdam::new(784 * 64), TextbookAdam::new(64)];
-    let mut expected: Vec<Vec<f64>> = values(&mut layer).into_iter().map(|(_, v)| v).collect();
+    let mut reference = Dense::from_weights(layer.weight.clone(), layer.bias.clone());
+    let (mut adam, mut textbook) = (Adam::new(1e-3), TextbookAdam::new(1e-3));
     for _ in 0..3 {
         layer.dweight = random((64, 784), &mut rng);
         layer.dbias = random((1, 64), &mut rng).into_shape_with_order(64).unwrap();
+        reference.dweight = layer.dweight.clone();
+        reference.dbias = layer.dbias.clone();
         adam.step(&mut layer);
-        for ((reference, theta), (_, g)) in textbook
-            .iter_mut()
-            .zip(&mut expected)
-            .zip(grads(&mut layer))
-        {
-            reference.step(theta, &g, 1e-3);
-        }
-        for ((name, value), theta) in values(&mut layer).iter().zip(&expected) {
+        Optimizer::step(&mut textbook, &mut reference);
+        for ((name, value), (_, theta)) in values(&mut layer).iter().zip(values(&mut reference)) {
             let worst = value
                 .iter()
-                .zip(theta)
+                .zip(&theta)
                 .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
             assert!(worst <= 1e-12, "{name}: off by {worst:e}");
         }
+    }
+}
+
+/// The fused f32 Adam against the textbook one in f32: the same update up to rounding (the
+/// fused one follows PyTorch's operation order), over 20 steps of a real layer's shapes.
+#[test]
+fn fused_and_textbook_adam_agree_in_f32() {
+    let mut rng = SmallRng::seed_from_u64(18);
+    let mut fused = Dense::<f32>::new(128, 64, &mut rng);
+    let mut textbook_layer = Dense::from_weights(fused.weight.clone(), fused.bias.clone());
+    let (mut adam, mut textbook) = (Adam::new(1e-3), TextbookAdam::new(1e-3));
+    for _ in 0..20 {
+        fused.dweight = random((64, 128), &mut rng).mapv(|v| v as f32);
+        fused.dbias = random((1, 64), &mut rng)
+            .mapv(|v| v as f32)
+            .into_shape_with_order(64)
+            .unwrap();
+        textbook_layer.dweight = fused.dweight.clone();
+        textbook_layer.dbias = fused.dbias.clone();
+        adam.step_and_zero_grad(&mut fused);
+        textbook.step_and_zero_grad(&mut textbook_layer);
+    }
+    let worst = fused
+        .weight
+        .iter()
+        .zip(&textbook_layer.weight)
+        .fold(0.0_f32, |m, (a, b)| m.max((a - b).abs()));
+    // 20 steps of at most lr = 1e-3 each: agreement to 1e-6 is a few f32 ulps of the step.
+    assert!(worst <= 1e-6, "fused and textbook Adam differ by {worst:e}");
+    assert!(
+        fused.dweight.iter().all(|&g| g == 0.0),
+        "step_and_zero_grad clears"
+    );
+}
+
+#[test]
+fn sgd_with_momentum_follows_pytorch() {
+    let mut tensor = Tensor {
+        value: array![1.0, -1.0],
+        grad: array![0.5, -2.0],
+    };
+    let mut sgd = Sgd::new(0.1, 0.9);
+    sgd.step(&mut tensor); // b = g; θ = θ − 0.1·g
+    assert_eq!(tensor.value, array![1.0 - 0.05, -1.0 + 0.2]);
+    sgd.step(&mut tensor); // b = 0.9·g + g = 1.9·g
+    let expected = [0.95 - 0.1 * 1.9 * 0.5, -0.8 + 0.1 * 1.9 * 2.0];
+    for (a, e) in tensor.value.iter().zip(expected) {
+        assert!((a - e).abs() < 1e-12, "{} vs {expected:?}", tensor.value);
+    }
+    // Plain SGD: θ ← θ − lr·g, every step.
+    let mut plain = Sgd::new(0.5, 0.0);
+    plain.step(&mut tensor);
+    plain.step(&mut tensor);
+    for (a, e) in tensor.value.iter().zip(expected) {
+        assert!((a - (e - 2.0 * 0.5 * [0.5, -2.0][(e < 0.0) as usize])).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn an_optimizer_refuses_parameters_it_does_not_know() {
+    let mut rng = SmallRng::seed_from_u64(19);
+    let mut a = Dense::<f64>::new(3, 2, &mut rng);
+    let mut b = Sequential::new(vec![Box::new(Dense::<f64>::new(3, 2, &mut rng))]);
+    for optimizer in [
+        &mut Adam::new(1e-3) as &mut dyn Optimizer<f64>,
+        &mut Sgd::new(1e-3, 0.9),
+        &mut TextbookAdam::new(1e-3),
+    ] {
+        optimizer.step(&mut a);
+        let message = panic_message(|| optimizer.step(&mut b));
+        assert!(
+            message.contains("\"0.weight\"") && message.contains("\"weight\""),
+            "{message}"
+        );
     }
 }
 

@@ -25,6 +25,7 @@
 
 use rayon::prelude::*;
 
+use super::Keyed;
 use crate::linalg::Scalar;
 use crate::nn::{ParamMut, Parameters};
 
@@ -41,8 +42,8 @@ pub struct Adam<T> {
     pub eps: f64,
     /// Steps taken so far (`t` after the update).
     pub steps: u64,
-    /// `(m, v)` for each parameter, in visiting order; allocated at the first step.
-    moments: Vec<(Vec<T>, Vec<T>)>,
+    /// `(m, v)` for each parameter, under its name; allocated at the first step.
+    moments: Keyed<(Vec<T>, Vec<T>)>,
 }
 
 /// The step's scalar coefficients, already rounded to `T`.
@@ -65,7 +66,7 @@ impl<T: Scalar> Adam<T> {
             beta2: 0.999,
             eps: 1e-8,
             steps: 0,
-            moments: Vec::new(),
+            moments: Keyed::default(),
         }
     }
 
@@ -104,11 +105,11 @@ impl<T: Scalar> Adam<T> {
                                       mut value,
                                       mut grad,
                                   }| {
-            if moments.len() == index {
-                moments.push((vec![T::zero(); value.len()], vec![T::zero(); value.len()]));
-            }
-            let (m, v) = &mut moments[index];
-            assert_eq!(m.len(), value.len(), "Adam: parameter {name} changed size");
+            let n = value.len();
+            let (m, v) = moments.get(index, name, "Adam", || {
+                (vec![T::zero(); n], vec![T::zero(); n])
+            });
+            assert_eq!(m.len(), n, "Adam: parameter {name} changed size");
             // Our parameters are always standard-layout arrays (see nn::Dense).
             let theta = value.as_slice_mut().expect("parameters are contiguous");
             let g = grad.as_slice_mut().expect("gradients are contiguous");
@@ -271,5 +272,15 @@ mod tests {
         );
         assert_eq!(m[0], 0.0);
         assert!(m_ref != 0.0, "unflushed, m sticks at a subnormal value");
+    }
+}
+
+impl<T: Scalar> super::Optimizer<T> for Adam<T> {
+    fn step(&mut self, params: &mut dyn Parameters<T>) {
+        Adam::step(self, params);
+    }
+
+    fn step_and_zero_grad(&mut self, params: &mut dyn Parameters<T>) {
+        Adam::step_and_zero_grad(self, params);
     }
 }
