@@ -19,9 +19,9 @@ use std::ops::Range;
 
 use ndarray::{Array2, ArrayView2};
 
-use crate::rand::rngs::SmallRng;
-use crate::rand::seq::SliceRandom;
-use crate::rand::{Rng, SeedableRng};
+use ndarray_rand::rand::rngs::SmallRng;
+use ndarray_rand::rand::seq::SliceRandom;
+use ndarray_rand::rand::{Rng, SeedableRng};
 
 /// Labelled images: `pixels` is `(len, width)` u8, row-major.
 #[derive(Clone, Copy)]

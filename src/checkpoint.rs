@@ -13,9 +13,9 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use crate::error::Error;
 use crate::model::{Dims, Part, TwoStageNetwork};
 use crate::nn::Parameters;
-use crate::rand::SeedableRng;
-use crate::rand::rngs::SmallRng;
 use crate::temp_files::{Kind, TempFile, sibling};
+use ndarray_rand::rand::SeedableRng;
+use ndarray_rand::rand::rngs::SmallRng;
 
 /// A tensor read from a file: row-major `f32` data and its shape.
 #[derive(Clone, Debug, PartialEq)]

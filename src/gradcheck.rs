@@ -34,9 +34,9 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::error::Error;
 use crate::nn::{Layer, Parameters};
-use crate::rand::SeedableRng;
-use crate::rand::rngs::SmallRng;
-use crate::rand::seq::index::sample;
+use ndarray_rand::rand::SeedableRng;
+use ndarray_rand::rand::rngs::SmallRng;
+use ndarray_rand::rand::seq::index::sample;
 
 /// CS231n's `rel_error`: `max_i |aᵢ − bᵢ| / max(1e-8, |aᵢ| + |bᵢ|)`.
 pub fn rel_error(a: &[f64], b: &[f64]) -> f64 {

@@ -12,7 +12,7 @@ use ndarray::ArrayView2;
 
 use crate::linalg::Scalar;
 use crate::nn::{Dense, Layer, ParamMut, Parameters, Relu, Sequential, with_name};
-use crate::rand::Rng;
+use ndarray_rand::rand::Rng;
 
 /// Layer widths; [`Dims::MNIST`] is the network of the reference script. Tests use small ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +89,7 @@ pub struct TwoStageNetwork<T> {
 }
 
 /// `Linear(a, b) → ReLU → Linear(b, c)`.
-fn mlp<T: Scalar + crate::rand::distr::uniform::SampleUniform>(
+fn mlp<T: Scalar + ndarray_rand::rand::distr::uniform::SampleUniform>(
     a: usize,
     b: usize,
     c: usize,
@@ -102,7 +102,7 @@ fn mlp<T: Scalar + crate::rand::distr::uniform::SampleUniform>(
     ])
 }
 
-impl<T: Scalar + crate::rand::distr::uniform::SampleUniform> TwoStageNetwork<T> {
+impl<T: Scalar + ndarray_rand::rand::distr::uniform::SampleUniform> TwoStageNetwork<T> {
     /// A freshly initialised network (PyTorch's default init), drawn from `rng` in the
     /// reference script's order: stage 1, stage 2, decoder.
     pub fn new(dims: Dims, rng: &mut impl Rng) -> TwoStageNetwork<T> {

@@ -7,9 +7,9 @@
 //! must reach a worst relative error of 1e-7 (a correct backward in `f64` does far better; a wrong
 //! one is off by 1e-2 or more). Run with `--nocapture` to see the errors measured.
 
+mod common;
+
 use ndarray::{Array2, ArrayView2};
-use ndarray_rand::RandomExt;
-use ndarray_rand::rand_distr::Uniform;
 use twostage::gradcheck::{
     CheckOptions, TensorCheck, check_layer, check_parameters, numerical_gradient, rel_error,
 };
@@ -17,18 +17,15 @@ use twostage::linalg::Scalar;
 use twostage::nn::{Dense, Layer, MseLoss, Parameters, Relu, Sequential, SoftmaxCrossEntropy};
 use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
-use twostage::{Dims, Stage1Grad, TwoStageNetwork};
+
+use common::{SMALL, random};
+use twostage::{Stage1Grad, TwoStageNetwork};
 
 /// The worst relative error any check may show.
 const TOLERANCE: f64 = 1e-7;
 
 /// The finite-difference step, the same as `CheckOptions::default()`.
 const H: f64 = 1e-5;
-
-/// A `(rows, cols)` matrix with entries from `U(−1, 1)`.
-fn random(shape: (usize, usize), rng: &mut SmallRng) -> Array2<f64> {
-    Array2::random_using(shape, Uniform::new(-1.0, 1.0).unwrap(), rng)
-}
 
 /// Prints every tensor's errors and fails on the first whose entry-wise relative error (CS231n's
 /// `rel_error`) is above [`TOLERANCE`]: the test for a single layer.
@@ -287,13 +284,7 @@ fn sequential_gradients() {
 
 /// A small network, an input batch, labels, and a check that no ReLU input is near its kink.
 fn small_network(seed: u64) -> (TwoStageNetwork<f64>, Array2<f64>, Vec<usize>) {
-    let dims = Dims {
-        input: 12,
-        hidden1: 10,
-        features: 8,
-        hidden2: 6,
-        classes: 4,
-    };
+    let dims = SMALL;
     let batch = 5;
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut network = TwoStageNetwork::new(dims, &mut rng);

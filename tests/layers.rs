@@ -2,21 +2,18 @@
 //! accumulate, `zero_grad` clears them, every misuse is an error rather than a panic, ReLU's
 //! convention at 0, the frozen stage 1, Adam's update, PyTorch's init and parameter names.
 
+mod common;
+
 use ndarray::{Array1, Array2, array};
-use ndarray_rand::RandomExt;
-use ndarray_rand::rand_distr::Uniform;
 use twostage::nn::{
     Dense, Layer, MseLoss, ParamMut, Parameters, Relu, Sequential, SoftmaxCrossEntropy,
 };
 use twostage::optim::{Adam, Optimizer, Sgd, TextbookAdam};
 use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
-use twostage::{Dims, Error, Stage1Grad, TwoStageNetwork};
 
-/// A `(rows, cols)` matrix with entries from `U(−1, 1)`.
-fn random(shape: (usize, usize), rng: &mut SmallRng) -> Array2<f64> {
-    Array2::random_using(shape, Uniform::new(-1.0, 1.0).unwrap(), rng)
-}
+use common::{SMALL, panic_message, random};
+use twostage::{Dims, Error, Stage1Grad, TwoStageNetwork};
 
 /// Every `(name, gradient)` of `params`, in visiting order.
 fn grads<T: twostage::linalg::Scalar>(params: &mut dyn Parameters<T>) -> Vec<(String, Vec<T>)> {
@@ -38,13 +35,7 @@ fn values<T: twostage::linalg::Scalar>(params: &mut dyn Parameters<T>) -> Vec<(S
 
 /// The small network of the gradient checks.
 fn small_network(seed: u64) -> TwoStageNetwork<f64> {
-    let dims = Dims {
-        input: 12,
-        hidden1: 10,
-        features: 8,
-        hidden2: 6,
-        classes: 4,
-    };
+    let dims = SMALL;
     TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(seed))
 }
 
@@ -122,17 +113,6 @@ fn network_backward_twice_accumulates_twice() {
 
 // ---------------------------------------------------------------------------------------------
 // Misuse panics, naming the layer; bad data is an error
-
-/// The message of the panic `f` raises (it must raise one).
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("misuse must panic");
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
 
 #[test]
 fn backward_before_forward_panics_naming_the_layer() {

@@ -1,8 +1,8 @@
 //! `Dense`, PyTorch's `nn.Linear`: `y = x·Wᵀ + b`, with `W` stored `(out, in)` like PyTorch so
 //! checkpoints carry over unchanged.
 
-use crate::rand::Rng;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray_rand::rand::Rng;
 
 use super::{Layer, ParamMut, Parameters, check_dy, ensure_shape, init, no_forward};
 use crate::linalg::{Scalar, matmul_acc, matmul_into};
@@ -29,7 +29,7 @@ impl<T: Scalar> Dense<T> {
     /// A layer with PyTorch's default initialisation, `W, b ~ U(−1/√in, 1/√in)`.
     pub fn new(inputs: usize, outputs: usize, rng: &mut impl Rng) -> Dense<T>
     where
-        T: crate::rand::distr::uniform::SampleUniform,
+        T: ndarray_rand::rand::distr::uniform::SampleUniform,
     {
         let (weight, bias) = init::linear_default(inputs, outputs, rng);
         Dense::from_weights(weight, bias)
@@ -56,10 +56,12 @@ impl<T: Scalar> Dense<T> {
         }
     }
 
+    /// Input width, `in`.
     pub fn inputs(&self) -> usize {
         self.weight.ncols()
     }
 
+    /// Output width, `out`.
     pub fn outputs(&self) -> usize {
         self.weight.nrows()
     }

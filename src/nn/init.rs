@@ -11,7 +11,7 @@ use ndarray_rand::rand_distr::Uniform;
 use ndarray_rand::rand_distr::uniform::SampleUniform;
 
 use crate::linalg::Scalar;
-use crate::rand::Rng;
+use ndarray_rand::rand::Rng;
 
 /// `(W: (outputs, inputs), b: (outputs,))`, every entry from `U(−1/√inputs, 1/√inputs)`.
 pub fn linear_default<T: Scalar + SampleUniform>(

@@ -49,7 +49,9 @@ pub use sequential::Sequential;
 /// One trainable tensor and its gradient, as the optimizer, the checkpoint code and the
 /// gradient checker see it.
 pub struct ParamMut<'a, T> {
+    /// The tensor's values, e.g. `W: (out, in)`.
     pub value: ArrayViewMutD<'a, T>,
+    /// Its gradient, the same shape: `dW`.
     pub grad: ArrayViewMutD<'a, T>,
 }
 

@@ -15,6 +15,7 @@ pub struct Relu<T> {
 }
 
 impl<T: Scalar> Relu<T> {
+    /// A ReLU with nothing cached yet.
     pub fn new() -> Relu<T> {
         Relu {
             output: None,

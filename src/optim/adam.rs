@@ -36,9 +36,13 @@ const CHUNK: usize = 1 << 13;
 
 /// The optimizer and its per-parameter moments `m` and `v`.
 pub struct Adam<T> {
+    /// The learning rate.
     pub lr: f64,
+    /// β₁, the decay of the first moment (0.9).
     pub beta1: f64,
+    /// β₂, the decay of the second moment (0.999).
     pub beta2: f64,
+    /// ε, added to √v̂ (1e-8).
     pub eps: f64,
     /// Steps taken so far (`t` after the update).
     pub steps: u64,

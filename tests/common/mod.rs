@@ -3,6 +3,12 @@
 
 use std::path::PathBuf;
 
+use ndarray::Array2;
+use ndarray_rand::RandomExt;
+use ndarray_rand::rand_distr::Uniform;
+use twostage::Dims;
+use twostage::rand::rngs::SmallRng;
+
 #[cfg(feature = "data")]
 use twostage::data::mnist::{Mnist, Split, missing_files};
 
@@ -66,4 +72,29 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("the temp dir is writable");
     dir
+}
+
+/// A `(rows, cols)` matrix with entries from `U(−1, 1)`.
+pub fn random(shape: (usize, usize), rng: &mut SmallRng) -> Array2<f64> {
+    Array2::random_using(shape, Uniform::new(-1.0, 1.0).expect("a valid range"), rng)
+}
+
+/// The widths of the small network the gradient and layer tests use: 12 → 10 → 8 → 6 → 4.
+pub const SMALL: Dims = Dims {
+    input: 12,
+    hidden1: 10,
+    features: 8,
+    hidden2: 6,
+    classes: 4,
+};
+
+/// The message of the panic `f` raises; fails the test if it does not panic.
+pub fn panic_message(f: impl FnOnce()) -> String {
+    let payload =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("misuse must panic");
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
 }
