@@ -29,6 +29,8 @@ enum Command {
     Eval(EvalArgs),
     /// Show one test image, its label, the predicted class and the ten probabilities
     Predict(PredictArgs),
+    /// One training step of a tiny network, every number printed and checked by finite differences
+    Explain(cli::explain::ExplainArgs),
     /// Download MNIST, trying mirrors in order and verifying every file
     Download(DownloadArgs),
     /// Describe an IDX file (dtype, dims, element count, MNIST checksum); fails on a bad file
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cli::eval::run(&args),
         Command::Predict(args) => cli::predict::run(&args),
         Command::Download(args) => cli::download::run(&args),
+        Command::Explain(args) => cli::explain::run(&args),
         Command::Inspect { file } => cli::inspect::run(&file),
     };
     match result {

@@ -6,6 +6,7 @@ pub mod console;
 pub mod download;
 pub mod error;
 pub mod eval;
+pub mod explain;
 pub mod inspect;
 pub mod output;
 pub mod paths;

@@ -1,0 +1,146 @@
+#![cfg(feature = "cli")]
+//! `twostage explain`: its output is fixed (golden files), and its numbers are PyTorch's
+//! (`tests/golden/explain_torch.txt`, written by `tests/python/explain_reference.py`).
+
+use std::collections::HashMap;
+use std::process::Command;
+
+fn explain(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_twostage"))
+        .arg("explain")
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+fn golden(name: &str) -> String {
+    let path = format!("{}/tests/golden/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Regenerate with `twostage explain --loss L --optimizer O > tests/golden/explain-L-O.txt`
+/// when the output changes on purpose.
+#[test]
+fn output_matches_the_golden_files() {
+    for (loss, optimizer) in [
+        ("ce", "adam"),
+        ("mse", "adam"),
+        ("ce", "sgd"),
+        ("mse", "sgd"),
+    ] {
+        let text = explain(&["--loss", loss, "--optimizer", optimizer]);
+        assert_eq!(
+            text,
+            golden(&format!("explain-{loss}-{optimizer}.txt")),
+            "--loss {loss} --optimizer {optimizer}"
+        );
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "wider than 80 columns: {line}");
+        }
+        assert_eq!(text.matches(" ok\n").count(), 5, "five gradients checked");
+    }
+    assert_eq!(explain(&["--seed", "3"]), golden("explain-seed3.txt"));
+    assert_ne!(
+        explain(&["--seed", "3"]),
+        explain(&[]),
+        "--seed draws other weights"
+    );
+}
+
+/// The numbers in the bracketed rows of the `occurrence`-th block labelled `label`: its
+/// first line and the continuation lines under it (whitespace, then `[`, no `=`).
+fn block(text: &str, label: &str, occurrence: usize) -> Vec<f64> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with(label))
+        .nth(occurrence)
+        .unwrap_or_else(|| panic!("no block {label:?} #{occurrence}"))
+        .0;
+    let mut values = Vec::new();
+    for (i, line) in lines[start..].iter().enumerate() {
+        if i > 0 && (!line.trim_start().starts_with('[') || line.contains('=')) {
+            break;
+        }
+        // The last bracket on the line: `dz1 = dh ⊙ [z1 > 0] = [ … ]` has two.
+        let inside = line
+            .rsplit('[')
+            .next()
+            .and_then(|r| r.split(']').next())
+            .unwrap_or("");
+        values.extend(inside.split_whitespace().map(|v| v.parse::<f64>().unwrap()));
+    }
+    values
+}
+
+/// The scalar after `label` on its line.
+fn scalar(text: &str, label: &str) -> f64 {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("no line {label:?}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn numbers_agree_with_pytorch() {
+    let torch: HashMap<String, Vec<f64>> = golden("explain_torch.txt")
+        .lines()
+        .map(|l| {
+            let mut parts = l.split_whitespace();
+            let key = parts.next().unwrap().to_string();
+            (key, parts.map(|v| v.parse().unwrap()).collect())
+        })
+        .collect();
+    let mut compared = 0;
+    for (loss, optimizer) in [
+        ("ce", "adam"),
+        ("mse", "adam"),
+        ("ce", "sgd"),
+        ("mse", "sgd"),
+    ] {
+        let text = explain(&["--loss", loss, "--optimizer", optimizer]);
+        let key = |name: &str| format!("{loss}.{optimizer}.{name}");
+        let mut ours: Vec<(&str, Vec<f64>)> = vec![
+            ("z1", block(&text, "z1 = ", 0)),
+            ("h", block(&text, "h  = ", 0)),
+            ("z2", block(&text, "z2 = ", 0)),
+            ("L", vec![scalar(&text, "L  = ")]),
+            ("dz2", block(&text, "dz2 = ", 0)),
+            ("dW2", block(&text, "dW2 = ", 0)),
+            ("db2", block(&text, "db2 = ", 0)),
+            ("dh", block(&text, "dh  = ", 0)),
+            ("dz1", block(&text, "dz1 = ", 0)),
+            ("dW1", block(&text, "dW1 = ", 0)),
+            ("db1", block(&text, "db1 = ", 0)),
+            ("dx", block(&text, "dx  = ", 0)),
+        ];
+        if loss == "ce" {
+            ours.push(("p", block(&text, "p  = ", 0)));
+        }
+        let updated = ["W1'", "b1'", "W2'", "b2'"];
+        for (k, name) in updated.iter().enumerate() {
+            ours.push((name, block(&text, "θ' = ", k)));
+        }
+        for (name, values) in ours {
+            let expected = &torch[&key(name)];
+            assert_eq!(values.len(), expected.len(), "{loss}/{optimizer} {name}");
+            for (a, e) in values.iter().zip(expected) {
+                // Printed with five decimals.
+                assert!(
+                    (a - e).abs() <= 5.1e-6,
+                    "{loss}/{optimizer} {name}: printed {a}, PyTorch {e}"
+                );
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 2 * (16 + 17));
+}
