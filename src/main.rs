@@ -31,6 +31,8 @@ enum Command {
     Predict(PredictArgs),
     /// One training step of a tiny network, every number printed and checked by finite differences
     Explain(cli::explain::ExplainArgs),
+    /// The engine's gradient checks on every layer, both losses and the network (--break: see one fail)
+    Gradcheck(cli::gradcheck::GradcheckArgs),
     /// Download MNIST, trying mirrors in order and verifying every file
     Download(DownloadArgs),
     /// Describe an IDX file (dtype, dims, element count, MNIST checksum); fails on a bad file
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Predict(args) => cli::predict::run(&args),
         Command::Download(args) => cli::download::run(&args),
         Command::Explain(args) => cli::explain::run(&args),
+        Command::Gradcheck(args) => cli::gradcheck::run(&args),
         Command::Inspect { file } => cli::inspect::run(&file),
     };
     match result {

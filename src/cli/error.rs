@@ -18,6 +18,10 @@ pub enum Error {
         message: String,
     },
 
+    /// A check the command ran did not pass.
+    #[error("{0}")]
+    Failed(String),
+
     /// An error with advice on what to do about it, in the command line's words.
     #[error("{error}\n  hint: {hint}")]
     Hinted {

@@ -7,6 +7,7 @@ pub mod download;
 pub mod error;
 pub mod eval;
 pub mod explain;
+pub mod gradcheck;
 pub mod inspect;
 pub mod output;
 pub mod paths;
