@@ -21,6 +21,7 @@
 //! | [`model`] | `TwoStageNetwork` and its PyTorch parameter names |
 //! | [`batches`] | labelled examples in memory and the batches of an epoch |
 //! | [`train`] | the training stages as flat loops, and evaluation |
+//! | [`guide`] | a tour by example: the life of one batch, your own layer, SGD vs Adam, loading a checkpoint |
 //! | [`error`] | `Error`: what went wrong and where, in the engine's words (never a command-line flag) |
 //!
 //! With the `data` feature (on by default): `data` (IDX files, MNIST, and with `download` the
@@ -58,6 +59,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod gradcheck;
+pub mod guide;
 pub mod linalg;
 pub mod model;
 pub mod nn;

@@ -1,0 +1,173 @@
+//! # A guide to the engine, by example
+//!
+//! Every example below is a doctest: `cargo test` compiles and runs it, so the guide cannot
+//! drift from the code. Read it top to bottom, or jump to what you need:
+//!
+//! 1. [The life of one batch](#1-the-life-of-one-batch)
+//! 2. [Writing a layer of your own](#2-writing-a-layer-of-your-own-tanh)
+//! 3. [Swapping Adam for SGD](#3-swapping-adam-for-sgd)
+//! 4. [Loading a checkpoint and classifying an image](#4-loading-a-checkpoint-and-classifying-an-image)
+//! 5. [Using twostage from your own crate](#5-using-twostage-from-your-own-crate)
+//!
+//! To watch one step with every number printed, run `twostage explain`; to see the gradient
+//! checks pass (and, with `--break relu`, fail), `twostage gradcheck`.
+//!
+//! ## 1. The life of one batch
+//!
+//! One autoencoder step, as [`crate::train::autoencoder_epoch`] runs it for each batch, spelled
+//! out. Shapes are in the comments; `B` is the batch size.
+//!
+//! ```
+//! use twostage::batches::{Batches, Examples};
+//! use twostage::model::{Dims, Part, TwoStageNetwork};
+//! use twostage::nn::{MseLoss, Parameters};
+//! use twostage::optim::{Adam, Optimizer};
+//! use twostage::rand::{rngs::SmallRng, SeedableRng};
+//!
+//! // Four 784-pixel "images" (u8, as MNIST stores them) and their labels.
+//! let pixels: Vec<u8> = (0..4 * 784).map(|i| (i * 7 % 256) as u8).collect();
+//! let examples = Examples { pixels: &pixels, labels: &[3, 1, 4, 1], width: 784 };
+//!
+//! let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
+//! let mut batches = Batches::new(2, true, 0); // B = 2, shuffled with seed 0
+//! let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
+//! const TRAINED: &[Part] = &[Part::Stage1, Part::Decoder];
+//!
+//! batches.start_epoch(examples.len());
+//! let batch = batches.next_images(examples).unwrap();
+//! // 1. The batch: pixels gathered and normalised, (p/255 − 0.5)/0.5 ∈ [−1, 1].
+//! assert_eq!(batch.x.dim(), (2, 784)); // x: (B, 784)
+//! // 2. Forward: stage 1 then the decoder; each layer caches what its backward needs.
+//! let reconstruction = network.reconstruction(batch.x); // x̂: (B, 784)
+//! // 3. The loss, and the gradient it starts the chain rule with.
+//! let loss = mse.forward(reconstruction, batch.x); // L = mean((x̂ − x)²)
+//! let dreconstruction = mse.backward(); // dL/dx̂ = 2(x̂ − x)/(B·784)
+//! // 4. Backward: decoder, then stage 1, last layer first; every dW += dyᵀ·x.
+//! network.reconstruction_backward(dreconstruction);
+//! // 5. The update, which also clears the gradients for the next batch.
+//! adam.step_and_zero_grad(&mut network.parts(TRAINED));
+//! assert!(loss > 0.0 && loss.is_finite());
+//! ```
+//!
+//! ## 2. Writing a layer of your own: Tanh
+//!
+//! A layer caches in `forward` what `backward` needs (here its output, since
+//! `d tanh(x)/dx = 1 − tanh²(x)`) and returns `dx` from `backward`. Then check it: the
+//! gradient checker compares `dx` (and any parameter gradients) with finite differences.
+//!
+//! ```
+//! use twostage::gradcheck::{check_layer, CheckOptions};
+//! use twostage::ndarray::{array, Array2, ArrayView2, Zip};
+//! use twostage::nn::{Layer, ParamMut, Parameters};
+//!
+//! /// `y = tanh(x)`, element-wise.
+//! #[derive(Default)]
+//! struct Tanh {
+//!     output: Array2<f64>, // y: (B, n), the cache
+//!     dx: Array2<f64>,     // dx: (B, n)
+//! }
+//!
+//! impl Parameters<f64> for Tanh {
+//!     fn visit_params(&mut self, _f: &mut dyn FnMut(&str, ParamMut<'_, f64>)) {} // none
+//! }
+//!
+//! impl Layer<f64> for Tanh {
+//!     fn describe(&self) -> String {
+//!         "Tanh()".into()
+//!     }
+//!     /// `y = tanh(x)`: `x: (B, n) → y: (B, n)`.
+//!     fn forward<'a>(&'a mut self, x: ArrayView2<'a, f64>) -> ArrayView2<'a, f64> {
+//!         self.output = x.mapv(f64::tanh);
+//!         self.output.view()
+//!     }
+//!     /// `dx = dy ⊙ (1 − y²)`: `dy: (B, n) → dx: (B, n)`.
+//!     fn backward<'a>(&'a mut self, dy: ArrayView2<'a, f64>) -> ArrayView2<'a, f64> {
+//!         assert_eq!(dy.dim(), self.output.dim(), "Tanh(): backward before forward");
+//!         self.dx = Zip::from(&dy).and(&self.output).map_collect(|&dy, &y| dy * (1.0 - y * y));
+//!         self.dx.view()
+//!     }
+//! }
+//!
+//! let x = array![[0.5, -1.0, 2.0], [0.0, 0.3, -0.7]];
+//! let dy = array![[1.0, -0.5, 0.25], [0.7, 0.1, -1.2]]; // any upstream gradient
+//! let report = check_layer(&mut Tanh::default(), x.view(), dy.view(), &CheckOptions::default());
+//! assert_eq!(report.len(), 1); // no parameters: dx is the whole check
+//! assert!(report[0].max_rel_error < 1e-8, "{:?}", report[0]);
+//! ```
+//!
+//! A layer with parameters hands each tensor and its gradient to `visit_params` under
+//! PyTorch's name (`weight`, `bias`); `check_layer` then checks those too, and any optimizer
+//! can update them. See `nn/dense.rs`: its backward is the three lines `dW += dyᵀ·x`,
+//! `db += Σ dy`, `dx = dy·W`.
+//!
+//! ## 3. Swapping Adam for SGD
+//!
+//! Every optimizer implements [`crate::optim::Optimizer`]; the training loops take any of
+//! them. Here the same regression is fit with each:
+//!
+//! ```
+//! use twostage::ndarray::array;
+//! use twostage::nn::{Dense, Layer, MseLoss};
+//! use twostage::optim::{Adam, Optimizer, Sgd};
+//!
+//! fn fit(optimizer: &mut dyn Optimizer<f64>) -> f64 {
+//!     // y = 2x − 1, from a layer that starts at y = 0.
+//!     let mut layer = Dense::from_weights(array![[0.0]], array![0.0]);
+//!     let (x, y) = (array![[0.0], [1.0], [2.0]], array![[-1.0], [1.0], [3.0]]);
+//!     let mut mse = MseLoss::new();
+//!     let mut loss = f64::INFINITY;
+//!     for _ in 0..300 {
+//!         loss = mse.forward(layer.forward(x.view()), y.view());
+//!         layer.backward_params(mse.backward());
+//!         optimizer.step_and_zero_grad(&mut layer);
+//!     }
+//!     loss
+//! }
+//! let adam = fit(&mut Adam::new(0.05));
+//! let sgd = fit(&mut Sgd::new(0.05, 0.0));
+//! let momentum = fit(&mut Sgd::new(0.05, 0.9));
+//! assert!(adam < 1e-3 && sgd < 1e-3 && momentum < 1e-3, "{adam} {sgd} {momentum}");
+//! ```
+//!
+//! ## 4. Loading a checkpoint and classifying an image
+//!
+//! `twostage train` saves safetensors under PyTorch's names; [`crate::TwoStageNetwork`]`::load`
+//! reads them back (with the `data` feature, on by default), and
+//! [`crate::train::probabilities`] classifies raw 28×28 u8 pixels.
+//!
+//! ```
+//! # #[cfg(feature = "data")] {
+//! use twostage::model::{Dims, TwoStageNetwork};
+//! use twostage::rand::{rngs::SmallRng, SeedableRng};
+//!
+//! // A checkpoint to load (from `twostage train --save model.safetensors` in real use).
+//! let path = std::env::temp_dir().join(format!("guide-{}.safetensors", std::process::id()));
+//! let mut trained = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(1));
+//! trained.save(&path)?;
+//!
+//! let mut network = TwoStageNetwork::load(&path)?;
+//! let image = [0u8; 784]; // row-major 28×28, 0 = black, as in MNIST
+//! let probabilities = twostage::train::probabilities(&mut network, &image)?;
+//! assert_eq!(probabilities.len(), 10);
+//! assert!((probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+//! let predicted = twostage::train::argmax(probabilities.iter().copied());
+//! assert!(predicted < 10);
+//! std::fs::remove_file(&path)?;
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## 5. Using twostage from your own crate
+//!
+//! The engine alone (layers, optimizers, gradient checks, the model, the training loop) is
+//! `default-features = false`: about 24 crates instead of about 160. Add `data` for MNIST
+//! files and checkpoints. Optimise dependencies even in debug builds, or every matrix product
+//! runs some 30× slower there:
+//!
+//! ```toml
+//! [dependencies]
+//! twostage = { path = "../twostage", default-features = false, features = ["data"] }
+//!
+//! [profile.dev.package."*"]
+//! opt-level = 3
+//! ```
