@@ -117,6 +117,11 @@ pub struct EpochStats {
     pub loss: f64,
     /// Wall-clock seconds the epoch took.
     pub seconds: f64,
+    /// Accuracy on the training examples after the epoch, when a validation set is given
+    /// (stage 2 and fine-tuning only: stage 1 trains no classifier).
+    pub train_accuracy: Option<f64>,
+    /// Accuracy on the validation examples after the epoch, when a validation set is given.
+    pub validation_accuracy: Option<f64>,
 }
 
 /// Hooks for progress display and logging; every method has an empty default. `Send`, because
@@ -185,12 +190,19 @@ impl<'o> EpochLoss<'o> {
     /// The epoch's stats (its loss is the mean of its batch losses, as the reference script
     /// prints it), also handed to the observer.
     pub fn finish(self) -> EpochStats {
+        self.finish_with_accuracy(None)
+    }
+
+    /// [`EpochLoss::finish`], with the (train, validation) accuracies measured after the epoch.
+    pub fn finish_with_accuracy(self, accuracy: Option<(f64, f64)>) -> EpochStats {
         let stats = EpochStats {
             stage: self.stage,
             epoch: self.epoch,
             epochs: self.epochs,
             loss: self.sum / self.batches.max(1) as f64,
             seconds: self.start.elapsed().as_secs_f64(),
+            train_accuracy: accuracy.map(|a| a.0),
+            validation_accuracy: accuracy.map(|a| a.1),
         };
         self.observer.epoch_end(&stats);
         stats
@@ -206,6 +218,25 @@ pub fn run(
     schedule: &Schedule,
     observer: &mut dyn Observer,
 ) -> Result<Vec<EpochStats>, Error> {
+    let none = Examples {
+        pixels: &[],
+        labels: &[],
+        width: train.width,
+    };
+    run_with_validation(network, train, none, schedule, observer)
+}
+
+/// [`run`], measuring after every classifier epoch (stage 2, fine-tuning) the accuracy on
+/// `train` and on `validation`, so over-fitting shows; with no validation examples it is
+/// exactly [`run`] (nothing extra is computed).
+pub fn run_with_validation(
+    network: &mut TwoStageNetwork<f32>,
+    train: Examples,
+    validation: Examples,
+    schedule: &Schedule,
+    observer: &mut dyn Observer,
+) -> Result<Vec<EpochStats>, Error> {
+    let validate = !validation.is_empty();
     if schedule.batch_size == 0 {
         return Err(Error::Schedule {
             field: "batch_size",
@@ -244,6 +275,7 @@ pub fn run(
     if epochs > 0 {
         // Stage 1 is frozen from here: its features are the same in every epoch.
         let features = features_of(network, train, 1024);
+        let validation_features = features_of(network, validation, 1024);
         observer.stage_start(Stage::Stage2, epochs, per_epoch);
         let mut adam = Adam::new(schedule.lr);
         for epoch in 1..=epochs {
@@ -256,7 +288,13 @@ pub fn run(
                 &mut batches,
                 &mut loss,
             )?;
-            stats.push(loss.finish());
+            let accuracy = validate.then(|| {
+                (
+                    head_accuracy(network, &features, train.labels),
+                    head_accuracy(network, &validation_features, validation.labels),
+                )
+            });
+            stats.push(loss.finish_with_accuracy(accuracy));
         }
         check_parameters(network, Stage::Stage2)?;
     }
@@ -268,11 +306,99 @@ pub fn run(
         for epoch in 1..=epochs {
             let mut loss = EpochLoss::new(Stage::Finetune, epoch, epochs, observer);
             finetune_epoch(network, &mut adam, train, &mut batches, &mut loss)?;
-            stats.push(loss.finish());
+            let accuracy = if validate {
+                Some((
+                    evaluate(network, train, 1024)?.accuracy,
+                    evaluate(network, validation, 1024)?.accuracy,
+                ))
+            } else {
+                None
+            };
+            stats.push(loss.finish_with_accuracy(accuracy));
         }
         check_parameters(network, Stage::Finetune)?;
     }
     Ok(stats)
+}
+
+/// The fraction of `labels` stage 2 gets right from precomputed `features: (N, 128)`.
+fn head_accuracy(network: &mut TwoStageNetwork<f32>, features: &Array2<f32>, labels: &[u8]) -> f64 {
+    let mut correct = 0usize;
+    for (rows, chunk) in features
+        .axis_chunks_iter(ndarray::Axis(0), 1024)
+        .enumerate()
+        .map(|(c, chunk)| (c * 1024, chunk))
+    {
+        let logits = network.stage2.forward(chunk); // f: (rows, 128) → z: (rows, C)
+        for (i, row) in logits.rows().into_iter().enumerate() {
+            correct += usize::from(argmax(row.iter().copied()) == usize::from(labels[rows + i]));
+        }
+    }
+    correct as f64 / labels.len().max(1) as f64
+}
+
+/// CS231n's sanity check that the model and the loop can learn at all: trains the classifier
+/// end to end (both stages, cross-entropy, Adam at `schedule.lr`) on `examples` until it gets
+/// every one of them right, for at most `max_epochs`. Returns the epochs run and the final
+/// training accuracy (1.0 when it succeeded).
+pub fn overfit(
+    network: &mut TwoStageNetwork<f32>,
+    examples: Examples,
+    schedule: &Schedule,
+    max_epochs: usize,
+    observer: &mut dyn Observer,
+) -> Result<(usize, f64), Error> {
+    if examples.is_empty() {
+        return Err(Error::Empty {
+            what: "overfitting set",
+            purpose: "train on",
+        });
+    }
+    let mut batches = Batches::new(schedule.batch_size, schedule.shuffle, schedule.seed);
+    let mut adam = Adam::new(schedule.lr);
+    observer.stage_start(
+        Stage::Finetune,
+        max_epochs,
+        batches.per_epoch(examples.len()),
+    );
+    let mut accuracy = 0.0;
+    for epoch in 1..=max_epochs {
+        let mut loss = EpochLoss::new(Stage::Finetune, epoch, max_epochs, observer);
+        finetune_epoch(network, &mut adam, examples, &mut batches, &mut loss)?;
+        accuracy = evaluate(network, examples, 1024)?.accuracy;
+        loss.finish_with_accuracy(Some((accuracy, accuracy)));
+        if accuracy == 1.0 {
+            return Ok((epoch, accuracy));
+        }
+    }
+    check_parameters(network, Stage::Finetune)?;
+    Ok((max_epochs, accuracy))
+}
+
+/// The mean squared error of the best constant guess, the mean image: the autoencoder's
+/// sanity baseline (a reconstruction loss above it has learned nothing). In normalised pixels,
+/// `Σ_i Σ_j (x_ij − x̄_j)² / (N·784)`.
+pub fn mean_image_mse(examples: Examples) -> f64 {
+    let (n, width) = (examples.len(), examples.width);
+    if n == 0 || width == 0 {
+        return 0.0;
+    }
+    let normalised = |p: u8| f64::from(crate::batches::normalise(p));
+    let mut mean = vec![0.0_f64; width];
+    for image in examples.pixels.chunks_exact(width) {
+        for (m, &p) in mean.iter_mut().zip(image) {
+            *m += normalised(p);
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    let mut sum = 0.0;
+    for image in examples.pixels.chunks_exact(width) {
+        for (m, &p) in mean.iter().zip(image) {
+            let d = normalised(p) - m;
+            sum += d * d;
+        }
+    }
+    sum / (n * width) as f64
 }
 
 /// Every parameter must be finite after a stage. The loss check inside an epoch runs before

@@ -1,0 +1,115 @@
+#![cfg(feature = "data")]
+//! The sanity checks of a training run (CS231n's): the baselines a first loss is compared with,
+//! over-fitting a few images to 100 %, and train/validation accuracy per epoch.
+
+mod common;
+
+use twostage::batches::Examples;
+use twostage::model::{Dims, TwoStageNetwork};
+use twostage::nn::Parameters;
+use twostage::rand::SeedableRng;
+use twostage::rand::rngs::SmallRng;
+use twostage::train::{self, Schedule, Silent, Stage};
+
+#[test]
+fn mean_image_mse_is_the_error_of_the_mean_image() {
+    // Two 2-pixel images, normalised to (−1, 1) and (1, −1): the mean is (0, 0), every pixel
+    // is 1 away from it.
+    let pixels = [0u8, 255, 255, 0];
+    let examples = Examples {
+        pixels: &pixels,
+        labels: &[0, 1],
+        width: 2,
+    };
+    assert_eq!(train::mean_image_mse(examples), 1.0);
+    // Identical images: the mean predicts them exactly.
+    let same = [7u8, 9, 7, 9, 7, 9];
+    let examples = Examples {
+        pixels: &same,
+        labels: &[0, 0, 0],
+        width: 2,
+    };
+    assert_eq!(train::mean_image_mse(examples), 0.0);
+}
+
+#[test]
+fn overfitting_fifty_images_reaches_every_one() {
+    let Some(mnist) = common::mnist_train() else {
+        return;
+    };
+    let examples = Examples {
+        pixels: &mnist.images[..50 * 784],
+        labels: &mnist.labels[..50],
+        width: 784,
+    };
+    let mut network = TwoStageNetwork::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
+    let (epochs, accuracy) = train::overfit(
+        &mut network,
+        examples,
+        &Schedule::default(),
+        300,
+        &mut Silent,
+    )
+    .unwrap();
+    assert_eq!(accuracy, 1.0, "after {epochs} epochs");
+    assert!(epochs > 1, "one epoch cannot learn 50 images: {epochs}");
+}
+
+/// Validation adds accuracies to the classifier's epochs and changes no weight.
+#[test]
+fn validation_reports_accuracy_and_changes_nothing() {
+    let Some(mnist) = common::mnist_train() else {
+        return;
+    };
+    let all = Examples {
+        pixels: &mnist.images[..2000 * 784],
+        labels: &mnist.labels[..2000],
+        width: 784,
+    };
+    let (train_part, validation) = (
+        all.first(1500),
+        Examples {
+            pixels: &all.pixels[1500 * 784..],
+            labels: &all.labels[1500..],
+            width: 784,
+        },
+    );
+    let schedule = Schedule {
+        stage1_epochs: 1,
+        stage2_epochs: 2,
+        finetune_epochs: 1,
+        ..Schedule::default()
+    };
+    let fresh = || TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(4));
+    let (mut plain, mut validated) = (fresh(), fresh());
+    let stats_plain = train::run(&mut plain, train_part, &schedule, &mut Silent).unwrap();
+    let stats = train::run_with_validation(
+        &mut validated,
+        train_part,
+        validation,
+        &schedule,
+        &mut Silent,
+    )
+    .unwrap();
+    assert!(stats_plain.iter().all(|s| s.train_accuracy.is_none()));
+    for s in &stats {
+        let has = s.train_accuracy.is_some() && s.validation_accuracy.is_some();
+        assert_eq!(has, s.stage != Stage::Stage1, "{s:?}");
+        // Well above chance (10 %) after one epoch on 1500 images.
+        if let (Some(t), Some(v)) = (s.train_accuracy, s.validation_accuracy) {
+            assert!(
+                (0.5..=1.0).contains(&t) && (0.5..=1.0).contains(&v),
+                "{s:?}"
+            );
+        }
+    }
+    let weights = |n: &mut TwoStageNetwork<f32>| {
+        let mut all = Vec::new();
+        n.visit_params(&mut |_, p| all.extend(p.value.iter().copied()));
+        all
+    };
+    assert!(
+        weights(&mut plain) == weights(&mut validated),
+        "validation moved a weight"
+    );
+}
