@@ -56,6 +56,7 @@ pub mod linalg;
 pub mod model;
 pub mod nn;
 pub mod optim;
+pub mod report;
 pub mod temp_files;
 pub mod train;
 

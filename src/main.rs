@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cli::{download::DownloadArgs, eval::EvalArgs, predict::PredictArgs, train::TrainArgs};
+use cli::{
+    download::DownloadArgs, eval::EvalArgs, predict::PredictArgs, report::ReportArgs,
+    train::TrainArgs,
+};
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +32,8 @@ enum Command {
     Eval(EvalArgs),
     /// Show one test image, its label, the predicted class and the ten probabilities
     Predict(PredictArgs),
+    /// Write one self-contained HTML page showing what a checkpoint learned (open it in a browser)
+    Report(ReportArgs),
     /// Download MNIST, trying mirrors in order and verifying every file
     Download(DownloadArgs),
     /// Describe an IDX file (dtype, dims, element count, MNIST checksum); fails on a bad file
@@ -45,6 +50,7 @@ fn main() -> ExitCode {
         Command::Train(args) => cli::train::run(&args),
         Command::Eval(args) => cli::eval::run(&args),
         Command::Predict(args) => cli::predict::run(&args),
+        Command::Report(args) => cli::report::run(&args),
         Command::Download(args) => cli::download::run(&args),
         Command::Inspect { file } => cli::inspect::run(&file),
     };
