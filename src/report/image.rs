@@ -190,12 +190,18 @@ pub fn ink(image: &Decoded) -> Vec<f32> {
         .collect()
 }
 
+/// Where MNIST puts a digit's centre of mass, in both axes, with pixel centres at i + 0.5.
+pub const CENTRE: f64 = 14.5;
+
+/// Slack when rounding the centring shift (see [`mnist_like`]).
+const TIE: f64 = 1e-9;
+
 /// Ink above this counts for the bounding box.
 pub const INK_THRESHOLD: f32 = 0.1;
 
 /// MNIST's preprocessing of a `width × height` ink image (see [`ink`]): the bounding box of the
 /// ink, scaled (area averaging, aspect kept) to fit 20×20, placed in a 28×28 image so that its
-/// centre of mass falls on the centre, as 8-bit pixels. An image with no ink gives all zeros.
+/// centre of mass falls on pixel 14 ([`CENTRE`]), as 8-bit pixels. An image with no ink gives all zeros.
 /// The page's JavaScript (`preprocess` in `page.js`) is this function, step for step.
 pub fn mnist_like(ink: &[f32], width: usize, height: usize) -> Vec<u8> {
     let mut out = vec![0u8; ROWS * COLS];
@@ -259,8 +265,13 @@ pub fn mnist_like(ink: &[f32], width: usize, height: usize) -> Vec<u8> {
     } else {
         (tw as f64 / 2.0, th as f64 / 2.0)
     };
-    let ox = ((COLS as f64 / 2.0 - cx + 0.5).floor() as i64).clamp(0, (COLS - tw) as i64) as usize;
-    let oy = ((ROWS as f64 / 2.0 - cy + 0.5).floor() as i64).clamp(0, (ROWS - th) as i64) as usize;
+    // MNIST's digits have their centre of mass on pixel 14 (its centre at 14.5: the mean over
+    // the test set is 14.50, 14.49 with pixel centres at i + 0.5), not on the image's centre 14.0.
+    // Rounded half up, with a little slack: a symmetric stroke puts its mass exactly on a
+    // half pixel, and the last bits of the sum (which differ between a drawing and its
+    // negative) must not move it a whole pixel.
+    let ox = ((CENTRE - cx + 0.5 + TIE).floor() as i64).clamp(0, (COLS - tw) as i64) as usize;
+    let oy = ((CENTRE - cy + 0.5 + TIE).floor() as i64).clamp(0, (ROWS - th) as i64) as usize;
     for ty in 0..th {
         for tx in 0..tw {
             let v = (patch[ty * tw + tx] * 255.0 + 0.5)

@@ -537,7 +537,27 @@ pub fn section_draw(
         .flatten()
         .flat_map(|v| v.to_le_bytes())
         .collect();
+    // A check of the page's preprocessing: a test image drawn larger, off-centre, on a wider
+    // sheet, and what `mnist_like` makes of it; the self-test compares the page's result.
+    let (sheet_w, sheet_h) = (130, 100);
+    let mut sheet = vec![0u8; sheet_w * sheet_h];
+    if n > 1 {
+        for y in 0..84 {
+            for x in 0..84 {
+                sheet[(y + 10) * sheet_w + x + 40] =
+                    test.pixels[test.width + (y / 3) * COLS + x / 3];
+            }
+        }
+    }
+    let ink: Vec<f32> = sheet.iter().map(|&p| p as f32 / 255.0).collect();
+    let expected = image::mnist_like(&ink, sheet_w, sheet_h);
     let data = json!({
+        "preprocess": {
+            "width": sheet_w,
+            "height": sheet_h,
+            "levels": base64(&sheet),
+            "expected": base64(&expected),
+        },
         "classes": class_names,
         "has_decoder": has_decoder,
         "weights": weights_json(network, has_decoder),
@@ -562,7 +582,7 @@ pub fn section_draw(
          <br><button id=\"clear\">clear</button></div>\
          <div><div class=\"label\">what the network sees</div><canvas id=\"seen\" width=\"28\" height=\"28\"></canvas></div>\
          {recon}<div id=\"bars\"></div></div>\n\
-         <pre id=\"selftest\"></pre>\n\
+         <pre id=\"selftest\"></pre><pre id=\"selftest-preprocess\"></pre>\n\
          <script type=\"application/json\" id=\"model-data\">{}</script>\n</section>\n",
         script_json(&data)
     )

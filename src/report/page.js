@@ -3,7 +3,8 @@
 (function () {
   "use strict";
   var M = JSON.parse(document.getElementById("model-data").textContent);
-  var SIDE = 28, PIXELS = 784, INK_THRESHOLD = 0.1;
+  // CENTRE: where MNIST's digits have their centre of mass (pixel 14, centre at 14.5).
+  var SIDE = 28, PIXELS = 784, INK_THRESHOLD = 0.1, CENTRE = 14.5, TIE = 1e-9;
 
   function bytes(b64) {
     var bin = atob(b64), out = new Uint8Array(bin.length);
@@ -81,8 +82,8 @@
       var v = patch[ty * tw + tx]; mass += v; cx += v * (tx + 0.5); cy += v * (ty + 0.5);
     }
     if (mass > 0) { cx /= mass; cy /= mass; } else { cx = tw / 2; cy = th / 2; }
-    var ox = Math.min(Math.max(Math.floor(SIDE / 2 - cx + 0.5), 0), SIDE - tw);
-    var oy = Math.min(Math.max(Math.floor(SIDE / 2 - cy + 0.5), 0), SIDE - th);
+    var ox = Math.min(Math.max(Math.floor(CENTRE - cx + 0.5 + TIE), 0), SIDE - tw);
+    var oy = Math.min(Math.max(Math.floor(CENTRE - cy + 0.5 + TIE), 0), SIDE - th);
     for (ty = 0; ty < th; ty++) for (tx = 0; tx < tw; tx++)
       out[(oy + ty) * SIDE + ox + tx] = Math.min(255, Math.max(0, Math.floor(patch[ty * tw + tx] * 255 + 0.5)));
     return out;
@@ -154,6 +155,11 @@
       for (var c = 0; c < classes; c++) maxDiff = Math.max(maxDiff, Math.abs(p[c] - q[c]));
       if (argmax(p) === argmax(q)) agree++;
     }
+    var pre = M.preprocess, levels = bytes(pre.levels), sheet = new Float64Array(levels.length);
+    for (var j = 0; j < levels.length; j++) sheet[j] = Math.fround(levels[j] / 255);
+    var mine = preprocess(sheet, pre.width, pre.height), theirs = bytes(pre.expected), differ = 0;
+    for (var q = 0; q < PIXELS; q++) if (mine[q] !== theirs[q]) differ++;
+    document.getElementById("selftest-preprocess").textContent = "preprocess_differing_pixels=" + differ;
     document.getElementById("selftest").textContent = "max_abs_diff=" + maxDiff.toExponential(3) + " agree=" + agree + "/" + n;
   }
 })();
