@@ -108,6 +108,15 @@
     document.getElementById("bars").innerHTML = html;
   }
   function classify(pixels) {
+    var blank = true;
+    for (var j = 0; j < PIXELS; j++) if (pixels[j] > 0) { blank = false; break; }
+    if (blank) {
+      // The network's answer for an empty sheet means nothing: say what to do instead.
+      show(document.getElementById("seen"), pixels);
+      if (M.has_decoder) show(document.getElementById("recon"), pixels);
+      document.getElementById("bars").innerHTML = '<p class="note">Draw a digit in the black square.</p>';
+      return;
+    }
     var f = features(normalise(pixels));
     show(document.getElementById("seen"), pixels);
     bars(probabilities(f));
@@ -144,6 +153,15 @@
   ["pointerup", "pointercancel"].forEach(function (t) { pad.addEventListener(t, function () { if (drawing) { drawing = false; update(); } }); });
   document.getElementById("clear").addEventListener("click", clear);
   clear();
+  // report.html#demo: the first test image drawn on the pad, as if by hand.
+  if (location.hash === "#demo" && M.selftest.n > 0) {
+    var first = document.createElement("canvas");
+    first.width = first.height = SIDE;
+    show(first, bytes(M.selftest.images).subarray(0, PIXELS));
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(first, 30, 30, 220, 220);
+    update();
+  }
 
   // report.html#selftest: this forward against the Rust probabilities on the first test images.
   if (location.hash === "#selftest") {
