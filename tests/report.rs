@@ -746,3 +746,50 @@ fn report_refuses_outputs_it_must_not_write() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_checkpoint_without_a_decoder_gets_a_page_without_reconstructions() {
+    let Some(data) = common::mnist_dir() else {
+        return;
+    };
+    let dir = common::temp_dir("report-no-decoder");
+    let (model, page) = (dir.join("m.safetensors"), dir.join("p.html"));
+    let out = twostage(&[
+        "train",
+        "--data-dir",
+        s(&data),
+        "--train-limit",
+        "2000",
+        "--stage1",
+        "none",
+        "--stage2-epochs",
+        "1",
+        "--save",
+        s(&model),
+    ]);
+    assert!(out.status.success(), "train: {}", text(&out.stderr));
+    let out = twostage(&[
+        "report",
+        "--model",
+        s(&model),
+        "--data-dir",
+        s(&data),
+        "--out",
+        s(&page),
+    ]);
+    assert!(out.status.success(), "report: {}", text(&out.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("has no decoder"));
+    assert!(!html.contains("data-reconstruction="));
+    assert!(
+        !html.contains("\"decoder.0.weight\""),
+        "no decoder weights embedded"
+    );
+    assert!(html.contains("\"has_decoder\":false"));
+    assert!(
+        html.contains("No metrics file"),
+        "the curves section says what to pass"
+    );
+    assert_eq!(attributes(&html, "data-count").len(), 100);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -39,9 +39,8 @@ pub struct PredictArgs {
     pub no_verify: bool,
 }
 
-/// Prints what the network saw and its probabilities, as bars.
-fn show(pixels: &[u8], probabilities: &[f32]) {
-    out!("{}", output::ascii_digit(pixels, 28));
+/// Prints the probabilities, one bar a class.
+fn bars(probabilities: &[f32]) {
     for (digit, p) in probabilities.iter().enumerate().take(CLASSES) {
         let bar = "#".repeat((p * 40.0).round() as usize);
         outln!("  {digit}: {p:.4} {bar}");
@@ -80,7 +79,8 @@ fn predict_image(args: &PredictArgs, path: &Path) -> Result<(), Error> {
         decoded.width,
         decoded.height
     );
-    show(&pixels, &probabilities);
+    out!("{}", output::ascii_digit(&pixels, 28));
+    bars(&probabilities);
     outln!("predicted {}", train::argmax(probabilities.iter().copied()));
     Ok(())
 }
@@ -132,9 +132,6 @@ pub fn run(args: &PredictArgs) -> Result<(), Error> {
         test_set.label(index),
         predicted
     );
-    for (digit, p) in probabilities.iter().enumerate().take(CLASSES) {
-        let bar = "#".repeat((p * 40.0).round() as usize);
-        outln!("  {digit}: {p:.4} {bar}");
-    }
+    bars(&probabilities);
     Ok(())
 }

@@ -44,10 +44,13 @@ pub fn png_data_uri(png: &[u8]) -> String {
 /// A decoded image: 8-bit channels, row-major.
 #[derive(Clone, Debug)]
 pub struct Decoded {
+    /// Pixels per row.
     pub width: usize,
+    /// Rows.
     pub height: usize,
     /// 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA.
     pub channels: usize,
+    /// `width × height × channels` bytes.
     pub pixels: Vec<u8>,
 }
 

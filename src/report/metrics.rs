@@ -9,6 +9,7 @@ use crate::error::Error;
 /// One epoch of one stage.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EpochRow {
+    /// `stage1`, `stage2`, `finetune`.
     pub stage: String,
     /// 1-based.
     pub epoch: usize,
@@ -23,18 +24,22 @@ pub struct EpochRow {
 /// One sampled batch loss.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchRow {
+    /// `stage1`, `stage2`, `finetune`.
     pub stage: String,
     /// 1-based.
     pub epoch: usize,
     /// 1-based, within the epoch.
     pub batch: usize,
+    /// That batch's loss.
     pub loss: f64,
 }
 
 /// What a metrics file holds; rows of other kinds are ignored.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metrics {
+    /// Every epoch row, in file order.
     pub epochs: Vec<EpochRow>,
+    /// Every sampled batch row, in file order.
     pub batches: Vec<BatchRow>,
     /// `{"event":"test","accuracy":…,"loss":…}`: (accuracy, loss).
     pub test: Option<(f64, f64)>,

@@ -67,7 +67,9 @@ pub struct Inputs<'a> {
 pub struct Mistake {
     /// Its index in the test set.
     pub index: usize,
+    /// Its true class.
     pub label: usize,
+    /// The class the network gave it.
     pub predicted: usize,
     /// The three most probable classes and their probabilities, most probable first.
     pub top3: Vec<(usize, f32)>,
@@ -127,7 +129,7 @@ pub fn analyse(
         gather_normalised(test.pixels, width, indices, &mut input);
         let logits = network.logits(input.view());
         for (r, row) in logits.rows().into_iter().enumerate() {
-            let p = softmax(row.as_slice().unwrap_or(&row.to_vec()));
+            let p = softmax(&row.to_vec());
             probabilities
                 .row_mut(c * 1000 + r)
                 .assign(&ndarray::ArrayView1::from(&p));

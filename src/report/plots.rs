@@ -37,7 +37,9 @@ pub fn batch_positions(metrics: &Metrics, stage: &str) -> Vec<(f64, f64)> {
 /// A horizontal dashed reference line: its label and height.
 #[derive(Clone, Debug)]
 pub struct Baseline {
+    /// What the line stands for, in the legend.
     pub label: String,
+    /// Its height, in the chart's loss units.
     pub value: f64,
 }
 
