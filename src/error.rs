@@ -86,6 +86,14 @@ pub enum Error {
         largest: f32,
     },
 
+    /// Two things that must agree do not, e.g. class names and the network's classes.
+    Mismatch {
+        /// What does not fit.
+        what: String,
+        /// How.
+        message: String,
+    },
+
     /// Nothing to train on or to evaluate.
     Empty {
         /// `training set` or `test set`.
@@ -157,6 +165,7 @@ impl fmt::Display for Error {
                 "the network's {what} are not finite ({value} on example {example}): its \
                  weights are too large to compute with (largest |w| = {largest:e} in {tensor:?})"
             ),
+            Error::Mismatch { what, message } => write!(f, "{what}: {message}"),
             Error::Empty { what, purpose } => {
                 write!(f, "the {what} is empty: there is nothing to {purpose}")
             }

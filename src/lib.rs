@@ -64,6 +64,8 @@ pub mod linalg;
 pub mod model;
 pub mod nn;
 pub mod optim;
+#[cfg(feature = "report")]
+pub mod report;
 #[cfg(feature = "data")]
 pub mod temp_files;
 pub mod train;

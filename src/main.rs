@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cli::{download::DownloadArgs, eval::EvalArgs, predict::PredictArgs, train::TrainArgs};
+use cli::{
+    download::DownloadArgs, eval::EvalArgs, predict::PredictArgs, report::ReportArgs,
+    train::TrainArgs,
+};
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +36,8 @@ enum Command {
     Explain(cli::explain::ExplainArgs),
     /// The engine's gradient checks on every layer, both losses and the network (--break: see one fail)
     Gradcheck(cli::gradcheck::GradcheckArgs),
+    /// Write one self-contained HTML page showing what a checkpoint learned (open it in a browser)
+    Report(ReportArgs),
     /// Download MNIST, trying mirrors in order and verifying every file
     Download(DownloadArgs),
     /// Describe an IDX file (dtype, dims, element count, MNIST checksum); fails on a bad file
@@ -49,6 +54,7 @@ fn main() -> ExitCode {
         Command::Train(args) => cli::train::run(&args),
         Command::Eval(args) => cli::eval::run(&args),
         Command::Predict(args) => cli::predict::run(&args),
+        Command::Report(args) => cli::report::run(&args),
         Command::Download(args) => cli::download::run(&args),
         Command::Explain(args) => cli::explain::run(&args),
         Command::Gradcheck(args) => cli::gradcheck::run(&args),

@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod output;
 pub mod paths;
 pub mod predict;
+pub mod report;
 pub mod train;
 
 use std::io::IsTerminal;

@@ -17,6 +17,8 @@ use super::error::{Error, invalid};
 pub enum Contents {
     Checkpoint,
     JsonLines,
+    /// An HTML page (`report --out`, `train --report`).
+    Html,
 }
 
 /// An output file a command will write: its flag, the path as given and what it holds.
@@ -124,14 +126,20 @@ fn resolve_output(output: &Output) -> Result<PathBuf, Error> {
 
 /// Whether the existing file at `path` holds `contents`, judged by its first bytes.
 fn holds(path: &Path, contents: Contents) -> bool {
-    let mut start = [0u8; 9];
+    let mut start = [0u8; 64];
     let Ok(n) = std::fs::File::open(path).and_then(|mut f| f.read(&mut start)) else {
         return false;
     };
     match contents {
         // An 8-byte little-endian header length, then the JSON header.
-        Contents::Checkpoint => n == 9 && start[8] == b'{',
+        Contents::Checkpoint => n >= 9 && start[8] == b'{',
         Contents::JsonLines => n > 0 && start[0] == b'{',
+        // A page starts with its doctype or <html>, perhaps after a byte-order mark or spaces.
+        Contents::Html => {
+            let text = String::from_utf8_lossy(&start[..n]).to_ascii_lowercase();
+            let text = text.trim_start_matches('\u{feff}').trim_start();
+            text.starts_with("<!doctype html") || text.starts_with("<html")
+        }
     }
 }
 
@@ -171,6 +179,7 @@ pub fn check_outputs(
             let what = match output.contents {
                 Contents::Checkpoint => "a safetensors checkpoint",
                 Contents::JsonLines => "a JSON Lines metrics file",
+                Contents::Html => "an HTML page",
             };
             return Err(invalid(
                 output.flag,

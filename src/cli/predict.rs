@@ -1,9 +1,11 @@
-//! `twostage predict`: one test image, its label, the prediction and the probabilities.
+//! `twostage predict`: one test image (`--index`) or your own picture of a digit (`--image`),
+//! what the network saw, the prediction and the probabilities.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use twostage::data::mnist::{CLASSES, Split};
+use twostage::report::image;
 use twostage::train;
 
 use super::console::{out, outln};
@@ -17,8 +19,18 @@ pub struct PredictArgs {
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     /// Which of the 10000 test images
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub index: usize,
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        required_unless_present = "image",
+        conflicts_with = "image"
+    )]
+    pub index: Option<usize>,
+    /// Your own digit as a PNG: any size, dark on light or light on dark, colour or grey. It
+    /// is preprocessed as MNIST was (and as the report's canvas does) before the network sees it
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
     /// Where the MNIST test files are; downloaded there if missing [default: $MNIST_DIR, else data/mnist]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -27,24 +39,76 @@ pub struct PredictArgs {
     pub no_verify: bool,
 }
 
+/// Prints the probabilities, one bar a class.
+fn bars(probabilities: &[f32]) {
+    for (digit, p) in probabilities.iter().enumerate().take(CLASSES) {
+        let bar = "#".repeat((p * 40.0).round() as usize);
+        outln!("  {digit}: {p:.4} {bar}");
+    }
+}
+
+/// `twostage predict --image FILE`.
+fn predict_image(args: &PredictArgs, path: &Path) -> Result<(), Error> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| invalid("--image", format!("cannot read {}: {e}", path.display())))?;
+    let decoded = image::decode_png(&bytes).map_err(|e| {
+        invalid(
+            "--image",
+            format!(
+                "{} is not a PNG this tool can read ({e}): save the drawing as PNG",
+                path.display()
+            ),
+        )
+    })?;
+    let pixels = image::mnist_like(&image::ink(&decoded), decoded.width, decoded.height);
+    if pixels.iter().all(|&p| p == 0) {
+        return Err(invalid(
+            "--image",
+            format!(
+                "{} has no stroke to read: it is one flat colour. Draw a digit, dark on light \
+                 or light on dark",
+                path.display()
+            ),
+        ));
+    }
+    let mut network = load_classifier(&args.model)?;
+    let probabilities = train::probabilities(&mut network, &pixels)?;
+    outln!(
+        "{} ({}×{}), as the network saw it after MNIST's preprocessing:",
+        path.display(),
+        decoded.width,
+        decoded.height
+    );
+    out!("{}", output::ascii_digit(&pixels, 28));
+    bars(&probabilities);
+    outln!("predicted {}", train::argmax(probabilities.iter().copied()));
+    Ok(())
+}
+
 /// `twostage predict`.
 pub fn run(args: &PredictArgs) -> Result<(), Error> {
+    if let Some(path) = &args.image {
+        return predict_image(args, path);
+    }
+    let Some(index) = args.index else {
+        return Err(invalid("--index", "give --index N or --image FILE"));
+    };
     let dir = data_dir(&args.data_dir)?;
     let mut network = load_classifier(&args.model)?;
     let test_set = load_split(&dir, Split::Test, !args.no_verify)?;
-    if args.index >= test_set.len() {
+    if index >= test_set.len() {
         return Err(invalid(
             "--index",
             format!(
                 "{} is out of range: the test set has {} images (0..{})",
-                args.index,
+                index,
                 test_set.len(),
                 test_set.len()
             ),
         ));
     }
     let probabilities =
-        train::probabilities(&mut network, test_set.image(args.index)).map_err(|e| match e {
+        train::probabilities(&mut network, test_set.image(index)).map_err(|e| match e {
             twostage::Error::NonFiniteOutput {
                 what,
                 value,
@@ -53,7 +117,7 @@ pub fn run(args: &PredictArgs) -> Result<(), Error> {
                 ..
             } => twostage::Error::NonFiniteOutput {
                 what,
-                example: args.index,
+                example: index,
                 value,
                 tensor,
                 largest,
@@ -61,16 +125,13 @@ pub fn run(args: &PredictArgs) -> Result<(), Error> {
             other => other,
         })?;
     let predicted = train::argmax(probabilities.iter().copied());
-    out!("{}", output::ascii_digit(test_set.image(args.index), 28));
+    out!("{}", output::ascii_digit(test_set.image(index), 28));
     outln!(
         "test image {}: true label {}, predicted {}",
-        args.index,
-        test_set.label(args.index),
+        index,
+        test_set.label(index),
         predicted
     );
-    for (digit, p) in probabilities.iter().enumerate().take(CLASSES) {
-        let bar = "#".repeat((p * 40.0).round() as usize);
-        outln!("  {digit}: {p:.4} {bar}");
-    }
+    bars(&probabilities);
     Ok(())
 }

@@ -122,6 +122,9 @@ pub struct TrainArgs {
     /// JSON Lines: one object per epoch, then the test result
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
+    /// Also write the HTML report of the trained network (as `twostage report` does) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Accept MNIST files whose checksums differ from the published ones (your own IDX data)
     #[arg(long)]
     pub no_verify: bool,
@@ -229,6 +232,14 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
             contents: Contents::JsonLines,
         });
     }
+    let report_at = args.report.as_ref().map(|path| {
+        outputs.push(Output {
+            flag: "--report",
+            path,
+            contents: Contents::Html,
+        });
+        outputs.len() - 1
+    });
     let resolved = check_outputs(&outputs, &inputs)?;
     let init: Option<TensorFile> = match &args.init {
         Some(path) => Some(checkpoint::read(path)?),
@@ -313,9 +324,24 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
     )]);
     checkpoint::save(&mut network, parts, metadata, &resolved[0])?;
     outln!("Saved {}", args.save.display());
-    if let Some(path) = resolved.get(1) {
-        let text = output::metrics_jsonl(&observer.epochs, &observer.batches, &evaluation);
-        checkpoint::write_atomically(path, text.as_bytes())?;
+    let text = output::metrics_jsonl(&observer.epochs, &observer.batches, &evaluation);
+    if args.metrics.is_some() {
+        checkpoint::write_atomically(&resolved[1], text.as_bytes())?;
+    }
+    if let (Some(at), Some(report)) = (report_at, &args.report) {
+        // The page reads the same rows the metrics file holds.
+        let metrics = twostage::report::metrics::parse(&text, report)?;
+        let title = args.save.display().to_string();
+        let has_decoder = parts.contains(&Part::Decoder);
+        super::report::write_report(
+            &mut network,
+            has_decoder,
+            &test_set,
+            Some(&metrics),
+            &title,
+            &resolved[at],
+        )?;
+        outln!("Wrote {}", report.display());
     }
     Ok(())
 }
