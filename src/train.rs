@@ -190,19 +190,19 @@ impl<'o> EpochLoss<'o> {
     /// The epoch's stats (its loss is the mean of its batch losses, as the reference script
     /// prints it), also handed to the observer.
     pub fn finish(self) -> EpochStats {
-        self.finish_with_accuracy(None)
+        self.finish_with_accuracy(None, None)
     }
 
-    /// [`EpochLoss::finish`], with the (train, validation) accuracies measured after the epoch.
-    pub fn finish_with_accuracy(self, accuracy: Option<(f64, f64)>) -> EpochStats {
+    /// [`EpochLoss::finish`], with the train and validation accuracies measured after the epoch.
+    pub fn finish_with_accuracy(self, train: Option<f64>, validation: Option<f64>) -> EpochStats {
         let stats = EpochStats {
             stage: self.stage,
             epoch: self.epoch,
             epochs: self.epochs,
             loss: self.sum / self.batches.max(1) as f64,
             seconds: self.start.elapsed().as_secs_f64(),
-            train_accuracy: accuracy.map(|a| a.0),
-            validation_accuracy: accuracy.map(|a| a.1),
+            train_accuracy: train,
+            validation_accuracy: validation,
         };
         self.observer.epoch_end(&stats);
         stats
@@ -294,7 +294,7 @@ pub fn run_with_validation(
                     head_accuracy(network, &validation_features, validation.labels),
                 )
             });
-            stats.push(loss.finish_with_accuracy(accuracy));
+            stats.push(loss.finish_with_accuracy(accuracy.map(|a| a.0), accuracy.map(|a| a.1)));
         }
         check_parameters(network, Stage::Stage2)?;
     }
@@ -314,7 +314,7 @@ pub fn run_with_validation(
             } else {
                 None
             };
-            stats.push(loss.finish_with_accuracy(accuracy));
+            stats.push(loss.finish_with_accuracy(accuracy.map(|a| a.0), accuracy.map(|a| a.1)));
         }
         check_parameters(network, Stage::Finetune)?;
     }
@@ -366,7 +366,7 @@ pub fn overfit(
         let mut loss = EpochLoss::new(Stage::Finetune, epoch, max_epochs, observer);
         finetune_epoch(network, &mut adam, examples, &mut batches, &mut loss)?;
         accuracy = evaluate(network, examples, 1024)?.accuracy;
-        loss.finish_with_accuracy(Some((accuracy, accuracy)));
+        loss.finish_with_accuracy(Some(accuracy), None);
         if accuracy == 1.0 {
             return Ok((epoch, accuracy));
         }

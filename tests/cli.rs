@@ -78,10 +78,20 @@ fn train_subset_prints_like_the_script_and_round_trips_its_checkpoint() {
     assert!(out.status.success(), "train failed: {}", stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
+    // The script's lines, each stage's first loss beside its sanity baseline.
     assert_eq!(lines[0], "Training Stage 1 (Feature Extraction)", "{text}");
-    assert!(is_epoch_line(lines[1], 1, 1), "{text}");
-    assert_eq!(lines[2], "Training Stage 2 (Classification)", "{text}");
-    assert!(is_epoch_line(lines[3], 1, 1), "{text}");
+    assert!(
+        lines[1].starts_with("  first batch loss ")
+            && lines[1].contains("predicting the mean image: 0.2"),
+        "{text}"
+    );
+    assert!(is_epoch_line(lines[2], 1, 1), "{text}");
+    assert_eq!(lines[3], "Training Stage 2 (Classification)", "{text}");
+    assert!(
+        lines[4].ends_with("(ln 10, a uniform guess: 2.3026)"),
+        "{text}"
+    );
+    assert!(is_epoch_line(lines[5], 1, 1), "{text}");
     let accuracy = test_accuracy(&text);
     assert!(
         accuracy > 50.0,

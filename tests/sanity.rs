@@ -113,3 +113,109 @@ fn validation_reports_accuracy_and_changes_nothing() {
         "validation moved a weight"
     );
 }
+
+#[cfg(feature = "cli")]
+mod command_line {
+    use std::process::Command;
+
+    fn twostage(args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_twostage"))
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    }
+
+    #[test]
+    fn val_split_adds_accuracies_to_epoch_lines_and_metrics() {
+        let Some(mnist) = super::common::mnist_dir() else {
+            return;
+        };
+        let dir = super::common::temp_dir("val-split");
+        let (save, metrics) = (dir.join("m.safetensors"), dir.join("m.jsonl"));
+        let out = twostage(&[
+            "train",
+            "--data-dir",
+            mnist.to_str().unwrap(),
+            "--train-limit",
+            "3000",
+            "--val-split",
+            "500",
+            "--stage1-epochs",
+            "1",
+            "--stage2-epochs",
+            "2",
+            "--save",
+            save.to_str().unwrap(),
+            "--metrics",
+            metrics.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let stage2: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("Training Stage 2"))
+            .filter(|l| l.starts_with("Epoch"))
+            .collect();
+        assert_eq!(stage2.len(), 2, "{text}");
+        for line in stage2 {
+            assert!(
+                line.contains(", Train Acc: ") && line.contains("%, Val Acc: "),
+                "{line}"
+            );
+        }
+        let rows = std::fs::read_to_string(&metrics).unwrap();
+        let with_accuracy = rows
+            .lines()
+            .filter(|l| l.contains("\"val_accuracy\":0."))
+            .count();
+        assert_eq!(with_accuracy, 2, "{rows}");
+        // Too large a split is refused, naming the flag.
+        let out = twostage(&[
+            "train",
+            "--data-dir",
+            mnist.to_str().unwrap(),
+            "--train-limit",
+            "100",
+            "--val-split",
+            "100",
+            "--save",
+            save.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--val-split"));
+    }
+
+    #[test]
+    fn overfit_reaches_every_image_and_saves_nothing() {
+        let Some(mnist) = super::common::mnist_dir() else {
+            return;
+        };
+        let dir = super::common::temp_dir("overfit");
+        let save = dir.join("never.safetensors");
+        let out = twostage(&[
+            "train",
+            "--data-dir",
+            mnist.to_str().unwrap(),
+            "--overfit",
+            "50",
+            "--save",
+            save.to_str().unwrap(),
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("Reached 100% training accuracy on 50 images"),
+            "{text}"
+        );
+        assert!(text.contains("Train Acc: 100.00%"), "{text}");
+        assert!(!save.exists(), "--overfit saves nothing");
+    }
+}

@@ -8,11 +8,11 @@ use twostage::checkpoint::{self, TensorFile};
 use twostage::model::{Dims, Part, TwoStageNetwork};
 use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
-use twostage::train::{self, Schedule, Stage1Mode};
+use twostage::train::{self, Examples, Schedule, Stage, Stage1Mode};
 
 use super::console::{errln, outln};
 use super::error::{Error, invalid};
-use super::output::{self, ConsoleObserver};
+use super::output::{self, Baseline, ConsoleObserver};
 use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
 use super::{data_dir, ensure_files, examples, load_split, set_threads};
 use twostage::Error as Engine;
@@ -128,6 +128,53 @@ pub struct TrainArgs {
     /// Accept MNIST files whose checksums differ from the published ones (your own IDX data)
     #[arg(long)]
     pub no_verify: bool,
+    /// Hold out the last N training images as a validation set: each classifier epoch then
+    /// reports train and validation accuracy [default: 0, none]
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub val_split: usize,
+    /// Sanity check: train the classifier end to end on the first N training images until it
+    /// gets all of them right (or say it could not), then stop; nothing is saved
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub overfit: Option<usize>,
+}
+
+/// The most epochs `--overfit` tries before it says the network could not learn the images.
+const OVERFIT_EPOCHS: usize = 500;
+
+/// `twostage train --overfit N`: CS231n's check that the model and the loop can learn at all.
+fn overfit(
+    args: &TrainArgs,
+    network: &mut TwoStageNetwork<f32>,
+    train_examples: twostage::train::Examples,
+    schedule: &Schedule,
+) -> Result<(), Error> {
+    let n = args.overfit.unwrap_or(0).min(train_examples.len());
+    let few = train_examples.first(n);
+    outln!(
+        "Overfitting {n} training images (both stages, end to end, lr {})",
+        args.lr
+    );
+    let mut observer = ConsoleObserver::new(OVERFIT_EPOCHS * n.div_ceil(args.batch_size));
+    let (epochs, accuracy) = train::overfit(network, few, schedule, OVERFIT_EPOCHS, &mut observer)
+        .map_err(|e| with_hint(e, args))?;
+    if accuracy == 1.0 {
+        outln!(
+            "Reached 100% training accuracy on {n} images after {epochs} epochs: the model and \
+             the training loop can learn. Nothing was saved."
+        );
+        Ok(())
+    } else {
+        Err(Error::Failed(format!(
+            "after {epochs} epochs the network gets only {:.2}% of {n} training images right: \
+             something keeps it from learning (a learning rate too small or too large, a bug)",
+            100.0 * accuracy
+        )))
+    }
 }
 
 /// A learning rate must be a positive number that survives the conversion to `f32` as a
@@ -213,6 +260,9 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
     if args.train_limit == Some(0) {
         return Err(invalid("--train-limit", "must be at least 1 image"));
     }
+    if args.overfit == Some(0) {
+        return Err(invalid("--overfit", "must be at least 1 image"));
+    }
     let dir = data_dir(&args.data_dir)?;
     // Outputs go where they can be written, never onto an input or each other, or the run
     // would be lost at the end (or destroy what it read).
@@ -268,7 +318,24 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
     ensure_files(&dir, &[Split::Train, Split::Test], verify)?;
     let train_set = load_split(&dir, Split::Train, verify)?;
     let test_set = load_split(&dir, Split::Test, verify)?;
-    let train_examples = examples(&train_set).first(args.train_limit.unwrap_or(usize::MAX));
+    let used = examples(&train_set).first(args.train_limit.unwrap_or(usize::MAX));
+    if args.val_split >= used.len() {
+        return Err(invalid(
+            "--val-split",
+            format!(
+                "{} leaves no training images: the training set has {} (after --train-limit)",
+                args.val_split,
+                used.len()
+            ),
+        ));
+    }
+    // The last N images are held out for validation.
+    let train_examples = used.first(used.len() - args.val_split);
+    let validation = Examples {
+        pixels: &used.pixels[train_examples.pixels.len()..],
+        labels: &used.labels[train_examples.labels.len()..],
+        width: used.width,
+    };
 
     let schedule = Schedule {
         stage1: args.stage1.into(),
@@ -295,9 +362,32 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
     };
     let total_batches =
         (stage1_epochs + args.stage2_epochs + args.finetune_epochs) * batches_per_epoch;
+    if args.overfit.is_some() {
+        return overfit(args, &mut network, train_examples, &schedule);
+    }
     let mut observer = ConsoleObserver::new(total_batches);
-    train::run(&mut network, train_examples, &schedule, &mut observer)
-        .map_err(|e| with_hint(e, args))?;
+    // Sanity baselines for each stage's first loss: what a network that learned nothing gets.
+    if schedule.stage1 == Stage1Mode::Autoencoder && stage1_epochs > 0 {
+        observer.baselines.push(Baseline {
+            stage: Stage::Stage1,
+            loss: train::mean_image_mse(train_examples),
+            what: "predicting the mean image".into(),
+        });
+    }
+    let classes = network.dims.classes;
+    observer.baselines.push(Baseline {
+        stage: Stage::Stage2,
+        loss: (classes as f64).ln(),
+        what: format!("ln {classes}, a uniform guess"),
+    });
+    train::run_with_validation(
+        &mut network,
+        train_examples,
+        validation,
+        &schedule,
+        &mut observer,
+    )
+    .map_err(|e| with_hint(e, args))?;
 
     let evaluation =
         train::evaluate(&mut network, examples(&test_set), 1000).map_err(|e| with_hint(e, args))?;
