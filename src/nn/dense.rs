@@ -6,7 +6,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use super::{Layer, ParamMut, Parameters, ensure_shape, init};
 use crate::error::Error;
-use crate::linalg::{Scalar, gemm};
+use crate::linalg::{Scalar, elementwise, gemm, simd};
 
 /// A fully connected layer.
 pub struct Dense<T> {
@@ -122,8 +122,12 @@ impl<T: Scalar> Layer<T> for Dense<T> {
             self.dweight.view_mut(),
         );
         // db: (out,) += Σ over the batch of dy: (B, out)
+        let rung = simd::rung();
         for row in dy.axis_iter(Axis(0)) {
-            self.dbias += &row;
+            match (self.dbias.as_slice_mut(), row.as_slice()) {
+                (Some(db), Some(row)) => elementwise::add_assign(rung, db, row),
+                _ => self.dbias += &row,
+            }
         }
         if !need_dx {
             return Ok(None);
