@@ -52,10 +52,11 @@ impl<T: Scalar> MseLoss<T> {
                 .and(&target)
                 .for_each(|d, &p, &t| *d = p - t),
         }
-        let sum_sq = match diff.as_slice() {
-            Some(d) => elementwise::sum_of_squares(simd::rung(), d),
-            None => diff.iter().map(|&d| (d * d).to_f64()).sum(),
-        };
+        let sum_sq = elementwise::sum_of_squares(
+            simd::rung(),
+            diff.as_slice()
+                .expect("diff is a fresh standard-layout array"),
+        );
         Ok(T::from_f64(sum_sq / diff.len().max(1) as f64))
     }
 
