@@ -2,8 +2,10 @@
 //! load on the machine matters less than in criterion's means.
 //!
 //! ```text
-//! cargo bench --bench gemm_probe
+//! cargo bench --bench gemm_probe [-- rungs]
 //! ```
+//! - rungs: the forward `x·Wᵀ` and Adam on each rung of the ladder the CPU has (`rungs` alone
+//!   stops after this part);
 //! - layouts: each layer product as `Dense` calls it, against the same product with operands
 //!   laid out the way matrixmultiply packs fastest (a column-major, b row-major);
 //! - threshold: one thread against a split over a 2-thread pool, from inside the pool;
@@ -12,6 +14,7 @@
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
+use twostage::linalg::simd::{Rung, set_rung};
 use twostage::linalg::{gemm, gemm_serial};
 use twostage::nn::{Dense, Parameters};
 use twostage::optim::Adam;
@@ -53,7 +56,51 @@ fn layouts(name: &str, a: ArrayView2<f32>, b: ArrayView2<f32>) {
     );
 }
 
+/// Each rung's forward `x·Wᵀ` on the layer shapes at batch 32, one thread, beside
+/// matrixmultiply's sgemm on the same shapes in its fastest layout (the "best layout" product
+/// of [`layouts`]), and each rung's Adam update of `Linear(784, 256)`.
+fn rungs() {
+    let rungs = Rung::supported_rungs();
+    println!("## forward x·Wᵀ per rung, batch 32, one thread, GFLOP/s (min of 300 runs)");
+    for (i, o) in [(784, 256), (256, 128), (128, 256), (256, 784)] {
+        let (x, w) = (filled(32, i), filled(o, i));
+        let mut c = Array2::<f32>::zeros((32, o));
+        let gflops = |micros: f64| 2.0 * (32 * i * o) as f64 / micros / 1e3;
+        let mut line = format!("{i:4}->{o:4}:");
+        for &rung in &rungs {
+            set_rung(rung).expect("a supported rung");
+            let t = min_micros(|| gemm_serial(1.0, x.view(), w.t(), 0.0, c.view_mut()));
+            line += &format!(" {rung} {:5.1}", gflops(t));
+        }
+        let mut x_good = Array2::<f32>::zeros((32, i).f());
+        x_good.assign(&x);
+        let mut wt_good = Array2::<f32>::zeros((i, o));
+        wt_good.assign(&w.t());
+        let t = min_micros(|| gemm_serial(1.0, x_good.view(), wt_good.view(), 0.0, c.view_mut()));
+        line += &format!(" | matrixmultiply, best layout {:5.1}", gflops(t));
+        println!("{line}");
+    }
+    println!("## Adam, Linear(784, 256), one thread, per rung");
+    let mut rng = <twostage::rand::rngs::SmallRng as twostage::rand::SeedableRng>::seed_from_u64(0);
+    let mut layer = Dense::<f32>::new(784, 256, &mut rng);
+    let mut adam = Adam::new(1e-3);
+    let params = layer.num_params() as f64;
+    for &rung in &rungs {
+        set_rung(rung).expect("a supported rung");
+        let t = min_micros(|| {
+            layer.dweight.fill(0.01);
+            adam.step(&mut layer)
+        });
+        println!("{rung}: {t:.1} us = {:.3} ns/param", t * 1e3 / params);
+    }
+    set_rung(Rung::best()).expect("the best rung");
+}
+
 fn main() {
+    rungs();
+    if std::env::args().any(|a| a == "rungs") {
+        return;
+    }
     println!("## layouts, batch 32, one thread");
     for (i, o) in [(784, 256), (256, 128), (128, 256), (256, 784), (128, 64)] {
         let (x, w, dy) = (filled(32, i), filled(o, i), filled(32, o));

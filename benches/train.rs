@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo bench --bench train                  # everything, a few minutes
-//! cargo bench --bench train -- matmul        # GFLOP/s of every layer product, 1 and 2 threads
+//! cargo bench --bench train -- matmul        # GFLOP/s of every layer product, 1 and 2 threads,
+//!                                            # the forward one on each rung the CPU has
 //! cargo bench --bench train -- step          # one training step per stage, batch 32 and 256
 //! MNIST_DIR=… cargo bench --bench train -- epoch
 //! ```
@@ -15,10 +16,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, ShapeBuilder};
 use twostage::batches::gather_normalised;
 use twostage::data::mnist::{Mnist, Split};
-use twostage::linalg::{gemm, on_pool};
+use twostage::linalg::simd::{Rung, set_rung};
+use twostage::linalg::{gemm, gemm_serial, on_pool};
 use twostage::nn::{Layer, MseLoss, SoftmaxCrossEntropy};
 use twostage::optim::Adam;
 use twostage::rand::rngs::SmallRng;
@@ -71,13 +73,39 @@ fn bench_layer_products(c: &mut Criterion, b: usize, inputs: usize, outputs: usi
         ("dx", dy.view(), w.view(), &mut dx),
     ];
     for (name, a, bm, out) in products {
-        for threads in [1, 2] {
-            let pool = pool(threads);
-            group.bench_function(BenchmarkId::new(name, format!("{threads}t")), |bencher| {
-                pool.install(|| bencher.iter(|| gemm(1.0, a, bm, 0.0, out.view_mut())))
-            });
+        // The forward product runs a different kernel on each rung; the other two are
+        // matrixmultiply's on every rung, measured once.
+        let rungs = if name == "forward" {
+            Rung::supported_rungs()
+        } else {
+            vec![Rung::best()]
+        };
+        for rung in rungs {
+            set_rung(rung).expect("a supported rung");
+            let id = if name == "forward" {
+                format!("forward/{rung}")
+            } else {
+                name.to_string()
+            };
+            for threads in [1, 2] {
+                let pool = pool(threads);
+                group.bench_function(BenchmarkId::new(&id, format!("{threads}t")), |bencher| {
+                    pool.install(|| bencher.iter(|| gemm(1.0, a, bm, 0.0, out.view_mut())))
+                });
+            }
         }
+        set_rung(Rung::best()).expect("the best rung");
     }
+    // The forward product by matrixmultiply with its operands in the layout it packs fastest
+    // (x column-major, Wᵀ row-major, copied once outside the timing): what the forward would cost
+    // if `Wᵀ` needed no gather, the per-shape reference the kernels are compared with.
+    let mut x_cm = Array2::<f32>::zeros((b, inputs).f());
+    x_cm.assign(&x);
+    let wt = w.t().as_standard_layout().into_owned();
+    group.bench_function(
+        BenchmarkId::new("forward/matrixmultiply-best-layout", "1t"),
+        |bencher| bencher.iter(|| gemm_serial(1.0, x_cm.view(), wt.view(), 0.0, y.view_mut())),
+    );
     group.finish();
 }
 

@@ -19,6 +19,8 @@ use std::ops::Range;
 
 use ndarray::{Array2, ArrayView2};
 
+use crate::linalg::{elementwise, simd};
+
 use ndarray_rand::rand::rngs::SmallRng;
 use ndarray_rand::rand::seq::SliceRandom;
 use ndarray_rand::rand::{Rng, SeedableRng};
@@ -170,14 +172,14 @@ pub fn gather_normalised(pixels: &[u8], width: usize, indices: &[usize], batch: 
     if batch.dim() != (indices.len(), width) {
         *batch = Array2::zeros((indices.len(), width));
     }
-    // Plain slices, so the conversion and the two divisions vectorise.
+    // Plain slices, so the conversion and the two divisions vectorise (on the widest rung the
+    // CPU has, `linalg::simd`); the same arithmetic as `normalise`, so the same bits.
     let rows = batch
         .as_slice_mut()
         .expect("batch buffers are standard layout");
+    let rung = simd::rung();
     for (row, &i) in rows.chunks_exact_mut(width.max(1)).zip(indices) {
-        for (x, &p) in row.iter_mut().zip(&pixels[i * width..(i + 1) * width]) {
-            *x = normalise(p);
-        }
+        elementwise::normalise_pixels(rung, row, &pixels[i * width..(i + 1) * width]);
     }
 }
 

@@ -13,31 +13,104 @@
 //! `k ≡ l mod 16` in order, then the lanes are added in a fixed tree), so cutting `c` into blocks
 //! across threads leaves every bit unchanged, as it does for matrixmultiply.
 //!
-//! AVX-512F only, checked at run time; elsewhere the caller falls back to matrixmultiply.
+//! Two copies, one per rung of the ladder (`linalg/simd.rs`): AVX-512F, 4×4 tiles of 16-lane
+//! sums; AVX2 + FMA, 8-lane sums in tiles of 4 rows of `a` by 3 rows of `b` (its 16 registers
+//! hold 12 running sums, the 3 rows of `b` and one row of `a` at a time; a 4×4 tile would
+//! spill). On the portable rung the caller uses matrixmultiply. The two copies add the products
+//! in different orders, so their results differ in the last bits; each is deterministic.
 
-// Off x86-64 only `available` (always false) is compiled in.
+// Off x86-64 only `sgemm_abt` (always false) is compiled in.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_maskz_loadu_ps,
-    _mm512_setzero_ps, _mm512_shuffle_f32x4, _mm512_shuffle_ps, _mm512_storeu_ps,
+    __m128, __m256, __m512, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehl_ps, _mm_shuffle_ps,
+    _mm256_castps256_ps128, _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
+    _mm256_maskload_ps, _mm256_set_epi32, _mm256_setzero_ps, _mm512_add_ps, _mm512_fmadd_ps,
+    _mm512_loadu_ps, _mm512_maskz_loadu_ps, _mm512_setzero_ps, _mm512_shuffle_f32x4,
+    _mm512_shuffle_ps, _mm512_storeu_ps,
 };
 
-/// Rows of `a` (and of `b`) in one tile.
+use super::simd::Rung;
+
+/// Rows of `a` (and of `b`) in one AVX-512 tile.
 const TILE: usize = 4;
 /// `f32` lanes in one AVX-512 register.
 const LANES: usize = 16;
+/// Rows of `a` in one AVX2 tile.
+const MR2: usize = 4;
+/// Rows of `b` in one AVX2 tile.
+const NR2: usize = 3;
+/// `f32` lanes in one AVX2 register.
+const LANES2: usize = 8;
 
-/// Whether this CPU can run [`sgemm_abt`].
-pub fn available() -> bool {
+/// `c = α·a·bᵀ + β·c` by the kernel of `rung`, as [`sgemm_abt_avx512`] describes; returns
+/// `false`, having done nothing, on the portable rung or if the CPU lacks `rung`.
+///
+/// # Safety
+/// As [`sgemm_abt_avx512`], less the CPU requirement.
+#[allow(clippy::too_many_arguments)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+pub unsafe fn sgemm_abt(
+    rung: Rung,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+) -> bool {
     #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
+    match rung {
+        Rung::Avx512 if rung.supported() => {
+            // SAFETY: the CPU has AVX-512F; the rest is the caller's contract.
+            unsafe { sgemm_abt_avx512(m, k, n, alpha, a, lda, b, ldb, beta, c, rsc, csc) };
+            return true;
+        }
+        Rung::Avx2 if rung.supported() => {
+            // SAFETY: the CPU has AVX2 and FMA; the rest is the caller's contract.
+            unsafe { sgemm_abt_avx2(m, k, n, alpha, a, lda, b, ldb, beta, c, rsc, csc) };
+            return true;
+        }
+        _ => {}
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+    false
+}
+
+/// Stores one tile's sums: `c[i0+i, j0+j] = α·sums[i][j] + β·c[…]` for the rows and columns
+/// inside `c` (an edge tile's repeated rows are dropped).
+///
+/// # Safety
+/// `(i0, j0)` inside `c`, which is `m×n` with strides `rsc`, `csc`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn store_tile<const R: usize, const C: usize>(
+    sums: [[f32; C]; R],
+    (i0, j0): (usize, usize),
+    (m, n): (usize, usize),
+    alpha: f32,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+) {
+    for (i, row) in sums.iter().enumerate().take(m - i0) {
+        for (j, &sum) in row.iter().enumerate().take(n - j0) {
+            let offset = (i0 + i) as isize * rsc + (j0 + j) as isize * csc;
+            // SAFETY: (i0 + i, j0 + j) is inside c.
+            let cij = unsafe { &mut *c.offset(offset) };
+            *cij = if beta == 0.0 {
+                alpha * sum
+            } else {
+                alpha * sum + beta * *cij
+            };
+        }
     }
 }
 
@@ -46,12 +119,12 @@ pub fn available() -> bool {
 /// `β = 0`, `c` is only written, never read (it may hold NaN).
 ///
 /// # Safety
-/// [`available`] must be true; the pointers and strides must describe valid matrices, with
+/// The CPU must have AVX-512F; the pointers and strides must describe valid matrices, with
 /// `m, n, k ≥ 1`; `c` must not alias `a` or `b`.
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f")]
-pub unsafe fn sgemm_abt(
+pub unsafe fn sgemm_abt_avx512(
     m: usize,
     k: usize,
     n: usize,
@@ -75,18 +148,8 @@ pub unsafe fn sgemm_abt(
                 std::array::from_fn(|j| unsafe { b.add((j0 + j).min(n - 1) * ldb) });
             // SAFETY: each row holds k floats.
             let sums = unsafe { tile_sums(k, a_rows, b_rows) };
-            for (i, row) in sums.iter().enumerate().take(m - i0) {
-                for (j, &sum) in row.iter().enumerate().take(n - j0) {
-                    let offset = (i0 + i) as isize * rsc + (j0 + j) as isize * csc;
-                    // SAFETY: (i0 + i, j0 + j) is inside c.
-                    let cij = unsafe { &mut *c.offset(offset) };
-                    *cij = if beta == 0.0 {
-                        alpha * sum
-                    } else {
-                        alpha * sum + beta * *cij
-                    };
-                }
-            }
+            // SAFETY: (i0, j0) is inside c.
+            unsafe { store_tile(sums, (i0, j0), (m, n), alpha, beta, c, rsc, csc) };
         }
     }
 }
@@ -186,4 +249,212 @@ fn transpose_sum(acc: [[__m512; TILE]; TILE]) -> [f32; TILE * TILE] {
     // SAFETY: `sums` holds sixteen floats.
     unsafe { _mm512_storeu_ps(sums.as_mut_ptr(), s) };
     sums
+}
+
+/// [`sgemm_abt_avx512`] for AVX2 + FMA: tiles of 4 rows of `a` by 3 rows of `b`, 8-lane sums.
+/// Each output's sum runs in the same order wherever its tile sits: lane `l` adds the products
+/// at `k ≡ l mod 8` in order, then [`lane_sum`] adds the lanes in a fixed tree.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA; otherwise as [`sgemm_abt_avx512`].
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn sgemm_abt_avx2(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+) {
+    // Tile columns outer: one tile's rows of `b` (3 rows of `W`, 9 KB at k = 784) stay in L1
+    // while every row of `a` streams past them, so `W` is read from memory once per product;
+    // with the rows of `a` outer, all of `W` (800 KB for 784→256, more than a Zen 3 L2) would be
+    // read again for every three rows of `a`.
+    for j0 in (0..n).step_by(NR2) {
+        // An edge tile repeats its last row; the repeated sums are not stored.
+        // SAFETY (all pointer arithmetic below): indices stay below m, n and k.
+        let b_rows: [*const f32; NR2] =
+            std::array::from_fn(|j| unsafe { b.add((j0 + j).min(n - 1) * ldb) });
+        for i0 in (0..m).step_by(MR2) {
+            let a_rows: [*const f32; MR2] =
+                std::array::from_fn(|i| unsafe { a.add((i0 + i).min(m - 1) * lda) });
+            // SAFETY: each row holds k floats.
+            let sums = unsafe { tile_sums_avx2(k, a_rows, b_rows) };
+            // SAFETY: (i0, j0) is inside c.
+            unsafe { store_tile(sums, (i0, j0), (m, n), alpha, beta, c, rsc, csc) };
+        }
+    }
+}
+
+/// The twelve dot products `a_rows[i] · b_rows[j]` over `k` floats, 8 lanes at a time: 12
+/// running sums, the 3 rows of `b` and one row of `a` at a time fill the 16 registers.
+///
+/// # Safety
+/// AVX2 + FMA; each pointer starts `k` readable floats.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_sums_avx2(
+    k: usize,
+    a_rows: [*const f32; MR2],
+    b_rows: [*const f32; NR2],
+) -> [[f32; NR2]; MR2] {
+    const MR: usize = MR2;
+    const NR: usize = NR2;
+    let mut acc: [[__m256; NR]; MR] = [[_mm256_setzero_ps(); NR]; MR];
+    let mut p = 0;
+    while p + LANES2 <= k {
+        // SAFETY: p + 8 ≤ k.
+        let bv: [__m256; NR] =
+            std::array::from_fn(|j| unsafe { _mm256_loadu_ps(b_rows[j].add(p)) });
+        for i in 0..MR {
+            // SAFETY: p + 8 ≤ k.
+            let av = unsafe { _mm256_loadu_ps(a_rows[i].add(p)) };
+            for j in 0..NR {
+                acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]);
+            }
+        }
+        p += LANES2;
+    }
+    if p < k {
+        // The last k − p < 8 floats: a masked load reads only those (lanes whose mask word has
+        // its top bit set) and zeroes the others.
+        let left = (k - p) as i32;
+        let on = |l: i32| if l < left { -1 } else { 0 };
+        let mask = _mm256_set_epi32(on(7), on(6), on(5), on(4), on(3), on(2), on(1), on(0));
+        // SAFETY: the mask keeps the loads inside the k floats.
+        let bv: [__m256; NR] =
+            std::array::from_fn(|j| unsafe { _mm256_maskload_ps(b_rows[j].add(p), mask) });
+        for i in 0..MR {
+            // SAFETY: as above.
+            let av = unsafe { _mm256_maskload_ps(a_rows[i].add(p), mask) };
+            for j in 0..NR {
+                acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]);
+            }
+        }
+    }
+    std::array::from_fn(|i| std::array::from_fn(|j| lane_sum(acc[i][j])))
+}
+
+/// The sum of a register's eight lanes, always in the same tree: lane `l` meets `l + 4`, then
+/// `l + 2`, then `l + 1`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn lane_sum(v: __m256) -> f32 {
+    let quad: __m128 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
+    let one = _mm_add_ss(pair, _mm_shuffle_ps::<0b01>(pair, pair));
+    _mm_cvtss_f32(one)
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+
+    /// Each rung's kernel against the textbook sum, in `f64`, on shapes with edge tiles in
+    /// both directions and `k` with and without a tail; and the same bits wherever a row sits.
+    #[test]
+    fn every_rung_matches_the_textbook_product() {
+        for rung in [Rung::Avx2, Rung::Avx512] {
+            if !rung.supported() {
+                eprintln!("skipping {rung}: this CPU lacks it");
+                continue;
+            }
+            for (m, k, n) in [
+                (1, 1, 1),
+                (5, 7, 6),
+                (7, 33, 9),
+                (32, 784, 19),
+                (13, 130, 4),
+            ] {
+                let a: Vec<f32> = (0..m * k).map(|i| ((i as f32) * 0.37).sin()).collect();
+                let b: Vec<f32> = (0..n * k).map(|i| ((i as f32) * 0.11).cos()).collect();
+                let mut c = vec![f32::NAN; m * n];
+                // SAFETY: the buffers are m×k, n×k and m×n, row-major.
+                let done = unsafe {
+                    sgemm_abt(
+                        rung,
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        a.as_ptr(),
+                        k,
+                        b.as_ptr(),
+                        k,
+                        0.0,
+                        c.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    )
+                };
+                assert!(done, "{rung} kernel ran");
+                for i in 0..m {
+                    for j in 0..n {
+                        let exact: f64 = (0..k)
+                            .map(|p| a[i * k + p] as f64 * b[j * k + p] as f64)
+                            .sum();
+                        let err = (c[i * n + j] as f64 - exact).abs();
+                        assert!(
+                            err <= 1e-5 * k as f64,
+                            "{rung} {m}×{k}×{n} at ({i},{j}): {err}"
+                        );
+                    }
+                }
+                // One row of a alone gives the same bits as inside its tile.
+                let last = m - 1;
+                let mut row = vec![0.0_f32; n];
+                // SAFETY: one row of a, as above.
+                unsafe {
+                    sgemm_abt(
+                        rung,
+                        1,
+                        k,
+                        n,
+                        1.0,
+                        a[last * k..].as_ptr(),
+                        k,
+                        b.as_ptr(),
+                        k,
+                        0.0,
+                        row.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    )
+                };
+                assert!(
+                    row == c[last * n..],
+                    "{rung}: a row's bits depend on its tile"
+                );
+            }
+        }
+        // SAFETY: nothing is read or written on the portable rung.
+        let done = unsafe {
+            sgemm_abt(
+                Rung::Portable,
+                1,
+                1,
+                1,
+                1.0,
+                [1.0].as_ptr(),
+                1,
+                [1.0].as_ptr(),
+                1,
+                0.0,
+                [0.0_f32].as_mut_ptr(),
+                1,
+                1,
+            )
+        };
+        assert!(!done, "the portable rung leaves x·Wᵀ to matrixmultiply");
+    }
 }

@@ -3,8 +3,10 @@
 //! One function does every product the layers need, `c = α·a·b + β·c`, because ndarray views
 //! carry their strides: `a·bᵀ` is `gemm(α, a, b.t(), β, c)` with no copy. The work goes to
 //! [`matrixmultiply`] (a packed, cache-blocked, SIMD sgemm/dgemm), except a layer's forward
-//! product `x·Wᵀ` in `f32` on a CPU with AVX-512, which goes to the packing-free kernel of
-//! `linalg/abt.rs` (its module docs say why). Large products are cut into independent column or
+//! product `x·Wᵀ` in `f32` on a CPU with AVX-512 or AVX2 + FMA, which goes to the packing-free
+//! kernel of `linalg/abt.rs` (its module docs say why). [`simd`] picks the kernels' instruction
+//! set at run time (`TWOSTAGE_SIMD` forces a lower one); [`elementwise`] holds the element-wise
+//! passes of a step, on the same ladder. Large products are cut into independent column or
 //! row blocks of `c` that run on the rayon pool side by side.
 //!
 //! [`gemm_naive`] is the textbook triple loop, kept beside the fast path so tests can check one
@@ -20,11 +22,15 @@
 //! assert_eq!(c, array![[17.0, 23.0], [39.0, 53.0]]);
 //! ```
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use ndarray::{ArrayView2, ArrayViewMut2, Axis, NdFloat};
 
 mod abt;
+pub mod elementwise;
+pub mod simd;
 
 /// The floating-point types the engine runs in: `f32` to train, `f64` to check gradients.
 pub trait Scalar: NdFloat + Send + Sync + std::iter::Sum {
@@ -103,7 +109,6 @@ impl Scalar for f32 {
             matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
         }
     }
-    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
     unsafe fn raw_gemm_abt(
         m: usize,
         k: usize,
@@ -118,13 +123,24 @@ impl Scalar for f32 {
         rsc: isize,
         csc: isize,
     ) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if abt::available() {
-            // SAFETY: the CPU has AVX-512F; the rest is the caller's contract.
-            unsafe { abt::sgemm_abt(m, k, n, alpha, a, lda, b, ldb, beta, c, rsc, csc) };
-            return true;
+        // SAFETY: the caller's contract; `sgemm_abt` checks the CPU itself.
+        unsafe {
+            abt::sgemm_abt(
+                simd::rung(),
+                m,
+                k,
+                n,
+                alpha,
+                a,
+                lda,
+                b,
+                ldb,
+                beta,
+                c,
+                rsc,
+                csc,
+            )
         }
-        false
     }
     fn from_f64(x: f64) -> f32 {
         x as f32
@@ -196,7 +212,9 @@ pub fn gemm<T: Scalar>(alpha: T, a: ArrayView2<T>, b: ArrayView2<T>, beta: T, c:
         "gemm shapes: ({m}×{k})·({k2}×{n}) into {:?}",
         c.dim()
     );
-    gemm_split(alpha, a, b, beta, c, rayon::current_num_threads());
+    // More pieces than cores would only queue up behind each other.
+    let pieces = rayon::current_num_threads().min(usable_cores());
+    gemm_split(alpha, a, b, beta, c, pieces);
 }
 
 fn gemm_split<T: Scalar>(
@@ -251,12 +269,20 @@ fn gemm_split<T: Scalar>(
 /// products, and the next `join` found nobody to steal its second half and ran both halves
 /// itself. `benches/join_probe.rs` measured it: two 10 µs halves joined back to back take
 /// 10.8 µs, but 25.4 µs after 20 µs of serial work, 77 % of them on one thread. So, as OpenMP's
-/// active wait policy does, every other pool thread runs a *spinner* for the duration of `f`
-/// (one each, by `spawn_broadcast`): a loop that takes pool work as soon as there is any
-/// (`rayon::yield_now`) and otherwise spins, yielding to the OS now and then so that a pool
-/// with more threads than cores still lets `f`'s thread run. The cost is that those cores stay
-/// busy while `f` runs. One `on_pool` at a time has spinners; a second one running at the same
-/// moment (tests in parallel) runs without, as plain rayon would.
+/// active wait policy does, other pool threads run a *spinner* for the duration of `f` (one
+/// each, by `spawn_broadcast`): a loop that takes pool work as soon as there is any
+/// (`rayon::yield_now`) and otherwise spins. The cost is that those cores stay busy while `f`
+/// runs, so the spinners are kept polite:
+/// - there are never more of them than the cores the process may use ([`usable_cores`], which
+///   respects CPU affinity and cgroup quotas) minus the one `f` runs on: with `--threads 1000`
+///   on 2 cores, one thread spins and the other 998 sleep as rayon's idle threads do (before
+///   this cap, 999 spinners left `f`'s thread a sliver of a core and an epoch never ended);
+/// - they back off when they are not winning: a spinner that finds it was descheduled (another
+///   process or thread wanted its core: two trainings side by side) stops spinning and sleeps
+///   in growing naps instead, going back to spinning when a wake-up finds work waiting.
+///
+/// One `on_pool` at a time has spinners; a second one running at the same moment (tests in
+/// parallel) runs without, as plain rayon would.
 ///
 /// With a one-thread pool nothing is split, so `f` runs right here: hopping would only add two
 /// context switches per step (a stage-2 head epoch on one thread: 0.042 s here, 0.095 s hopping).
@@ -271,11 +297,20 @@ pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     // Dropped after the scope, which waits for every spinner to return, a panic included.
     let _release = claimed.then(|| StoreOnDrop(&SPINNERS_OUT, false));
     let done = AtomicBool::new(false);
+    // `f`'s thread has a core; the spinners may have the others.
+    let spinners = usable_cores().min(rayon::current_num_threads()) - 1;
     rayon::scope(|scope| {
-        if claimed {
+        if claimed && spinners > 0 {
             let (done, owner) = (&done, rayon::current_thread_index());
             scope.spawn_broadcast(move |_, context| {
-                if Some(context.index()) != owner {
+                let index = context.index();
+                // Pool threads other than the owner, numbered from 0.
+                let rank = match owner {
+                    Some(owner) if index == owner => return,
+                    Some(owner) if index > owner => index - 1,
+                    _ => index,
+                };
+                if rank < spinners {
                     spin_until(done);
                 }
             });
@@ -286,24 +321,60 @@ pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     })
 }
 
+/// How many threads of this process can run at once: `std::thread::available_parallelism`
+/// (the CPUs in the affinity mask, limited by a cgroup CPU quota), read once; 1 if unknown.
+pub fn usable_cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// A spinner of [`on_pool`]: runs pool work as it appears until `done` is set.
+///
+/// While winning it spins, checking the clock every [`POLLS_PER_CHECK`] fruitless polls; a gap
+/// of more than [`DESCHEDULED`] between two checks means the OS gave its core to someone else
+/// for that long, so the core is contended and spinning only steals time from whoever needs it.
+/// Then it naps, from [`FIRST_NAP`] doubling up to [`LONGEST_NAP`], polling once after each nap,
+/// and spins again as soon as a poll finds work. Nothing here affects which numbers are added
+/// in which order: a half that no spinner takes runs on the thread that offered it.
 fn spin_until(done: &AtomicBool) {
     let mut idle_polls = 0_u32;
+    let mut last_check = Instant::now();
+    let mut nap: Option<Duration> = None;
     while !done.load(Ordering::Acquire) {
         if rayon::yield_now() == Some(rayon::Yield::Executed) {
             idle_polls = 0;
+            nap = None;
+            last_check = Instant::now();
+            continue;
+        }
+        if let Some(length) = nap {
+            std::thread::sleep(length);
+            nap = Some((length * 2).min(LONGEST_NAP));
             continue;
         }
         idle_polls += 1;
-        // Every 512 fruitless polls, let the OS run another thread on this core (a pool with
-        // more threads than cores).
-        if idle_polls.is_multiple_of(512) {
+        if idle_polls.is_multiple_of(POLLS_PER_CHECK) {
+            let now = Instant::now();
+            if now - last_check > DESCHEDULED {
+                nap = Some(FIRST_NAP);
+            }
+            last_check = now;
+            // Let the OS run another thread of this core's queue, if there is one.
             std::thread::yield_now();
         } else {
             std::hint::spin_loop();
         }
     }
 }
+
+/// Fruitless polls between two looks at the clock (and two `sched_yield`s): about 10–30 µs.
+const POLLS_PER_CHECK: u32 = 256;
+/// A gap between two looks at the clock longer than this means the spinner was descheduled.
+const DESCHEDULED: Duration = Duration::from_micros(500);
+/// A spinner's first nap after it was descheduled.
+const FIRST_NAP: Duration = Duration::from_micros(50);
+/// Its longest nap.
+const LONGEST_NAP: Duration = Duration::from_millis(2);
 
 /// Stores a value in its flag when dropped.
 struct StoreOnDrop<'a>(&'a AtomicBool, bool);
@@ -315,7 +386,7 @@ impl Drop for StoreOnDrop<'_> {
 }
 
 /// `c = α·a·b + β·c` on the calling thread: by the packing-free kernel for `a·bᵀ` with both
-/// stored row by row (`f32`, AVX-512), by matrixmultiply otherwise.
+/// stored row by row (`f32`, on the AVX-512 and AVX2 rungs), by matrixmultiply otherwise.
 pub fn gemm_serial<T: Scalar>(
     alpha: T,
     a: ArrayView2<T>,

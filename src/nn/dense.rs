@@ -5,7 +5,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ndarray_rand::rand::Rng;
 
 use super::{Layer, ParamMut, Parameters, check_dy, ensure_shape, init, no_forward};
-use crate::linalg::{Scalar, matmul_acc, matmul_into};
+use crate::linalg::{Scalar, elementwise, matmul_acc, matmul_into, simd};
 
 /// A fully connected layer.
 pub struct Dense<T> {
@@ -114,8 +114,12 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         // dW: (out, in) += dyᵀ: (out, B) · x: (B, in)
         matmul_acc(&mut self.dweight, dy.t(), x.view());
         // db: (out,) += Σ over the batch of dy: (B, out)
+        let rung = simd::rung();
         for row in dy.axis_iter(Axis(0)) {
-            self.dbias += &row;
+            match (self.dbias.as_slice_mut(), row.as_slice()) {
+                (Some(db), Some(row)) => elementwise::add_assign(rung, db, row),
+                _ => self.dbias += &row,
+            }
         }
     }
 }

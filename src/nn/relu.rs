@@ -3,7 +3,7 @@
 use ndarray::{Array2, ArrayView2, Zip};
 
 use super::{Layer, ParamMut, Parameters, check_dy, ensure_shape, no_forward};
-use crate::linalg::Scalar;
+use crate::linalg::{Scalar, elementwise, simd};
 
 /// The rectifier. Its backward lets the gradient through where the *output* is positive, so the
 /// gradient at `x = 0` is 0, PyTorch's convention (`threshold_backward(dy, y, 0)`).
@@ -39,9 +39,12 @@ impl<T: Scalar> Layer<T> for Relu<T> {
     fn forward<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
         let output = self.output.get_or_insert_with(|| Array2::zeros(x.dim()));
         ensure_shape(output, x.nrows(), x.ncols());
-        Zip::from(&mut *output)
-            .and(&x)
-            .for_each(|y, &x| *y = if x > T::zero() { x } else { T::zero() });
+        match (output.as_slice_mut(), x.as_slice()) {
+            (Some(y), Some(x)) => elementwise::relu(simd::rung(), y, x),
+            _ => Zip::from(&mut *output)
+                .and(&x)
+                .for_each(|y, &x| *y = if x > T::zero() { x } else { T::zero() }),
+        }
         output.view()
     }
 
@@ -53,10 +56,13 @@ impl<T: Scalar> Layer<T> for Relu<T> {
         };
         check_dy(&describe, &dy, output.dim());
         ensure_shape(&mut self.dinput, dy.nrows(), dy.ncols());
-        Zip::from(&mut self.dinput)
-            .and(&dy)
-            .and(output)
-            .for_each(|dx, &dy, &y| *dx = if y > T::zero() { dy } else { T::zero() });
+        match (self.dinput.as_slice_mut(), dy.as_slice(), output.as_slice()) {
+            (Some(dx), Some(dy), Some(y)) => elementwise::relu_mask(simd::rung(), dx, dy, y),
+            _ => Zip::from(&mut self.dinput)
+                .and(&dy)
+                .and(output)
+                .for_each(|dx, &dy, &y| *dx = if y > T::zero() { dy } else { T::zero() }),
+        }
         self.dinput.view()
     }
 

@@ -26,7 +26,8 @@
 use rayon::prelude::*;
 
 use super::Keyed;
-use crate::linalg::Scalar;
+use crate::linalg::simd::{self, Rung};
+use crate::linalg::{self, Scalar};
 use crate::nn::{ParamMut, Parameters};
 
 /// Parameters shorter than this are updated on one thread.
@@ -121,11 +122,15 @@ impl<T: Scalar> Adam<T> {
             if theta.len() < PARALLEL_MIN_LEN || rayon::current_num_threads() == 1 {
                 update(theta, g, m, v, c, zero_grad);
             } else {
+                let chunks_per_core = theta.len().div_ceil(CHUNK).div_ceil(linalg::usable_cores());
                 theta
                     .par_chunks_mut(CHUNK)
                     .zip(g.par_chunks_mut(CHUNK))
                     .zip(m.par_chunks_mut(CHUNK))
                     .zip(v.par_chunks_mut(CHUNK))
+                    // No more pieces than cores: on a pool larger than the machine, more would
+                    // only wake sleeping threads to queue behind each other.
+                    .with_min_len(chunks_per_core)
                     .for_each(|(((theta, g), m), v)| update(theta, g, m, v, c, zero_grad));
             }
             index += 1;
@@ -172,10 +177,11 @@ fn update_loop<T: Scalar>(
     }
 }
 
-/// [`update_loop`], dispatched: the loop is compiled a second time for AVX-512 and picked at
-/// run time when the CPU has it: the same IEEE operations (add, multiply, divide, square root;
-/// never fused multiply-add), sixteen lanes at a time instead of four, so the results are
-/// bit-identical either way (tested below).
+/// [`update_loop`], dispatched on the rung (`linalg/simd.rs`): the loop is compiled again for
+/// AVX2 and for AVX-512 and picked at run time: the same IEEE operations (add, multiply, divide,
+/// square root; never fused multiply-add, which Rust does not introduce on its own), eight or
+/// sixteen lanes at a time instead of four, so the results are bit-identical on every rung
+/// (tested below).
 fn update<T: Scalar>(
     theta: &mut [T],
     g: &mut [T],
@@ -184,11 +190,31 @@ fn update<T: Scalar>(
     c: Coefficients<T>,
     zero_grad: bool,
 ) {
+    update_on(simd::rung(), theta, g, m, v, c, zero_grad)
+}
+
+fn update_on<T: Scalar>(
+    rung: Rung,
+    theta: &mut [T],
+    g: &mut [T],
+    m: &mut [T],
+    v: &mut [T],
+    c: Coefficients<T>,
+    zero_grad: bool,
+) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F, the only feature `update_avx512` is compiled for.
-        return unsafe { update_avx512(theta, g, m, v, c, zero_grad) };
+    match rung {
+        Rung::Avx512 if rung.supported() => {
+            // SAFETY: the CPU has AVX-512F, the only feature `update_avx512` is compiled for.
+            return unsafe { update_avx512(theta, g, m, v, c, zero_grad) };
+        }
+        Rung::Avx2 if rung.supported() => {
+            // SAFETY: the CPU has AVX2 and FMA, the features `update_avx2` is compiled for.
+            return unsafe { update_avx2(theta, g, m, v, c, zero_grad) };
+        }
+        _ => {}
     }
+    let _ = rung;
     update_loop(theta, g, m, v, c, zero_grad)
 }
 
@@ -205,19 +231,38 @@ fn update_avx512<T: Scalar>(
     update_loop(theta, g, m, v, c, zero_grad)
 }
 
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn update_avx2<T: Scalar>(
+    theta: &mut [T],
+    g: &mut [T],
+    m: &mut [T],
+    v: &mut [T],
+    c: Coefficients<T>,
+    zero_grad: bool,
+) {
+    update_loop(theta, g, m, v, c, zero_grad)
+}
+
+impl<T: Scalar> super::Optimizer<T> for Adam<T> {
+    fn step(&mut self, params: &mut dyn Parameters<T>) {
+        Adam::step(self, params);
+    }
+
+    fn step_and_zero_grad(&mut self, params: &mut dyn Parameters<T>) {
+        Adam::step_and_zero_grad(self, params);
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The AVX-512 copy of the loop gives the same bits as the portable one, and clearing the
+    /// Every rung's copy of the loop gives the same bits as the portable one, and clearing the
     /// gradient on the way changes nothing else.
     #[test]
-    fn avx512_update_is_bit_identical() {
-        if !std::arch::is_x86_feature_detected!("avx512f") {
-            eprintln!("skipping: this CPU has no AVX-512F");
-            return;
-        }
-        let n = 1000;
+    fn every_rung_updates_bit_identically() {
+        let n = 1003;
         let wave = |k: f32| (0..n).map(|i| ((i as f32) * k).sin()).collect::<Vec<f32>>();
         let (g, m0, theta0) = (wave(0.37), wave(0.11), wave(0.29));
         let v0: Vec<f32> = wave(0.05).iter().map(|x| x.abs()).collect();
@@ -233,14 +278,19 @@ mod tests {
         update_loop(&mut t1, &mut g1, &mut m1, &mut v1, c, false);
         assert!(g1 == g, "without zero_grad the gradient is left alone");
         assert!(t1 != theta0, "the update moved θ");
-        for zero_grad in [false, true] {
-            let (mut t2, mut g2, mut m2, mut v2) =
-                (theta0.clone(), g.clone(), m0.clone(), v0.clone());
-            // SAFETY: the CPU has AVX-512F (checked above).
-            unsafe { update_avx512(&mut t2, &mut g2, &mut m2, &mut v2, c, zero_grad) };
-            assert!(t1 == t2 && m1 == m2 && v1 == v2, "zero_grad {zero_grad}");
-            let expected_g = if zero_grad { vec![0.0; n] } else { g.clone() };
-            assert_eq!(g2, expected_g, "zero_grad {zero_grad}");
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for rung in Rung::supported_rungs() {
+            for zero_grad in [false, true] {
+                let (mut t2, mut g2, mut m2, mut v2) =
+                    (theta0.clone(), g.clone(), m0.clone(), v0.clone());
+                update_on(rung, &mut t2, &mut g2, &mut m2, &mut v2, c, zero_grad);
+                assert!(
+                    bits(&t1) == bits(&t2) && bits(&m1) == bits(&m2) && bits(&v1) == bits(&v2),
+                    "{rung}, zero_grad {zero_grad}"
+                );
+                let expected_g = if zero_grad { vec![0.0; n] } else { g.clone() };
+                assert_eq!(g2, expected_g, "{rung}, zero_grad {zero_grad}");
+            }
         }
     }
 
@@ -276,15 +326,5 @@ mod tests {
         );
         assert_eq!(m[0], 0.0);
         assert!(m_ref != 0.0, "unflushed, m sticks at a subnormal value");
-    }
-}
-
-impl<T: Scalar> super::Optimizer<T> for Adam<T> {
-    fn step(&mut self, params: &mut dyn Parameters<T>) {
-        Adam::step(self, params);
-    }
-
-    fn step_and_zero_grad(&mut self, params: &mut dyn Parameters<T>) {
-        Adam::step_and_zero_grad(self, params);
     }
 }

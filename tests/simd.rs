@@ -1,0 +1,146 @@
+#![cfg(feature = "cli")]
+//! The kernel ladder (`linalg::simd`): every rung the CPU has trains, bit-identically on one and
+//! two threads, and really runs its own kernels; a bad `TWOSTAGE_SIMD` warns and falls back.
+//!
+//! Only one test here switches the rung ([`simd::set_rung`] is process-wide), and the others
+//! run the binary in a process of its own.
+
+mod common;
+
+use std::process::Command;
+
+use twostage::linalg::simd::{self, Rung};
+use twostage::nn::Parameters;
+use twostage::optim::Adam;
+use twostage::rand::rngs::SmallRng;
+use twostage::rand::{Rng, SeedableRng};
+use twostage::train::{Batches, EpochLoss, Examples, Silent, Stage, autoencoder_epoch};
+use twostage::{Dims, TwoStageNetwork};
+
+/// Two autoencoder epochs over 320 random images on a pool of `threads`: every weight's bits.
+fn trained_bits(threads: usize) -> Vec<u32> {
+    let images = 320;
+    let mut rng = SmallRng::seed_from_u64(7);
+    let pixels: Vec<u8> = (0..images * 784).map(|_| rng.random()).collect();
+    let labels = vec![0_u8; images];
+    let train = Examples {
+        pixels: &pixels,
+        labels: &labels,
+        width: 784,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a small pool");
+    pool.install(|| {
+        let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
+        let mut adam = Adam::new(1e-3);
+        let mut batches = Batches::new(32, true, 1);
+        for epoch in 1..=2 {
+            autoencoder_epoch(
+                &mut network,
+                &mut adam,
+                train,
+                &mut batches,
+                &mut EpochLoss::new(Stage::Stage1, epoch, 2, &mut Silent),
+            )
+            .expect("training on finite data");
+        }
+        let mut bits = Vec::new();
+        network.visit_params(&mut |_, p| bits.extend(p.value.iter().map(|v| v.to_bits())));
+        bits
+    })
+}
+
+#[test]
+fn every_rung_is_bit_identical_across_threads_and_runs_its_own_kernels() {
+    let rungs = Rung::supported_rungs();
+    let mut results: Vec<(Rung, Vec<u32>)> = Vec::new();
+    for &rung in &rungs {
+        simd::set_rung(rung).expect("a supported rung");
+        let one = trained_bits(1);
+        let two = trained_bits(2);
+        assert!(one == two, "{rung}: 1 and 2 threads disagree");
+        results.push((rung, one));
+    }
+    simd::set_rung(Rung::best()).expect("the best rung");
+    // The forward product sums in a different order on each rung, so if the rungs' weights
+    // agree bit for bit, the switch did not reach the kernels.
+    for (i, (a, bits_a)) in results.iter().enumerate() {
+        for (b, bits_b) in &results[i + 1..] {
+            assert!(bits_a != bits_b, "{a} and {b} trained identical weights");
+        }
+    }
+    for rung in Rung::ALL {
+        assert!(
+            simd::set_rung(rung).is_ok() == rung.supported(),
+            "set_rung({rung}) must refuse exactly the rungs the CPU lacks"
+        );
+    }
+    simd::set_rung(Rung::best()).expect("the best rung");
+}
+
+/// Runs a tiny training through the binary with `TWOSTAGE_SIMD=value`; returns its stderr.
+fn train_with(value: &str) -> Option<String> {
+    let mnist = common::mnist_dir()?;
+    let save = common::temp_dir(&format!("simd-{value}")).join("m.safetensors");
+    let out = Command::new(env!("CARGO_BIN_EXE_twostage"))
+        .env(simd::ENV, value)
+        .args(["train", "--data-dir"])
+        .arg(&mnist)
+        .args([
+            "--train-limit",
+            "64",
+            "--stage1-epochs",
+            "1",
+            "--stage2-epochs",
+            "1",
+        ])
+        .arg("--save")
+        .arg(&save)
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "TWOSTAGE_SIMD={value}: {stderr}");
+    Some(stderr)
+}
+
+#[test]
+fn a_bad_rung_name_warns_and_trains_on_the_best_rung() {
+    let Some(stderr) = train_with("avx9000") else {
+        return;
+    };
+    assert!(
+        stderr.contains("TWOSTAGE_SIMD=\"avx9000\" is not a rung"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("using {}", Rung::best())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_supported_rung_trains_without_a_warning() {
+    for rung in Rung::supported_rungs() {
+        let Some(stderr) = train_with(rung.name()) else {
+            return;
+        };
+        assert!(!stderr.contains("TWOSTAGE_SIMD"), "{rung}: {stderr}");
+    }
+}
+
+#[test]
+fn a_rung_the_cpu_lacks_warns() {
+    let Some(&missing) = Rung::ALL.iter().find(|r| !r.supported()) else {
+        eprintln!("skipping: this CPU has every rung");
+        return;
+    };
+    let Some(stderr) = train_with(missing.name()) else {
+        return;
+    };
+    assert!(
+        stderr.contains("asks for instructions this CPU lacks"),
+        "{stderr}"
+    );
+}
