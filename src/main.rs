@@ -27,13 +27,14 @@ enum Command {
     Train(TrainArgs),
     /// Test accuracy, per-class accuracy and the confusion matrix of a checkpoint
     Eval(EvalArgs),
-    /// Show one test image, its label, the predicted class and the ten probabilities
+    /// Show one test image, its label, the predicted class and each class's probability
     Predict(PredictArgs),
-    /// Download MNIST, trying mirrors in order and verifying every file
+    /// Download a known dataset (MNIST, Fashion-MNIST), trying mirrors in order and verifying every file
     Download(DownloadArgs),
-    /// Describe an IDX file (dtype, dims, element count, MNIST checksum); fails on a bad file
+    /// Describe an IDX file (dtype, dims, checksum, which dataset) or a checkpoint (tensors,
+    /// shapes, dtype, dataset, classes, accuracy, stage-1 mode); fails on a bad file
     Inspect {
-        /// An IDX file, plain or gzip-compressed
+        /// An IDX file (plain or gzip-compressed) or a safetensors checkpoint
         file: PathBuf,
     },
 }

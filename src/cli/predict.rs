@@ -3,35 +3,57 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use twostage::data::mnist::{CLASSES, Split};
+use twostage::data::mnist::Split;
 use twostage::train;
 
 use super::console::{out, outln};
 use super::error::{Error, invalid};
 use super::output;
-use super::{data_dir, load_classifier, load_split};
+use super::{DatasetChoice, check_data_fits_model, data_source, load_classifier, load_split};
 
 #[derive(Args, Debug, Clone)]
 pub struct PredictArgs {
-    /// A checkpoint written by `twostage train` (or by PyTorch with the same names)
+    /// A checkpoint written by `twostage train` (or by PyTorch with the same names) [required]
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// Which of the 10000 test images
+    /// Which test image, from 0 (MNIST and Fashion-MNIST have 10000) [required]
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub index: usize,
-    /// Where the MNIST test files are; downloaded there if missing [default: $MNIST_DIR, else data/mnist]
+    /// Which known dataset the image is from [default: the one the model was trained on, else mnist]
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub dataset: Option<DatasetChoice>,
+    /// Where the test files are; a known dataset is downloaded there if missing [default: the
+    /// dataset's: $MNIST_DIR, else data/mnist; $FASHION_MNIST_DIR, else data/fashion-mnist]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Accept test files whose checksums differ from the published MNIST ones (your own IDX data)
+    /// Read the test files as your own IDX set: checksums not verified, nothing downloaded
+    /// [default: off, the files must be the dataset's]
     #[arg(long)]
     pub no_verify: bool,
+    /// Predict even when the data is not what the model was trained on (a loud warning)
+    /// [default: off, such data is refused]
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `twostage predict`.
 pub fn run(args: &PredictArgs) -> Result<(), Error> {
-    let dir = data_dir(&args.data_dir)?;
-    let mut network = load_classifier(&args.model)?;
-    let test_set = load_split(&dir, Split::Test, !args.no_verify)?;
+    let (mut network, model) = load_classifier(&args.model)?;
+    let source = data_source(
+        args.dataset,
+        &args.data_dir,
+        args.no_verify,
+        Some((&model, &args.model)),
+    )?;
+    let test_set = load_split(&source, Split::Test)?;
+    let names = check_data_fits_model(
+        &model,
+        &args.model,
+        network.dims.classes,
+        &source,
+        &test_set,
+        args.force,
+    )?;
     if args.index >= test_set.len() {
         return Err(invalid(
             "--index",
@@ -62,15 +84,20 @@ pub fn run(args: &PredictArgs) -> Result<(), Error> {
         })?;
     let predicted = train::argmax(probabilities.iter().copied());
     out!("{}", output::ascii_digit(test_set.image(args.index), 28));
+    let label = usize::from(test_set.label(args.index));
     outln!(
         "test image {}: true label {}, predicted {}",
         args.index,
-        test_set.label(args.index),
-        predicted
+        output::class_label(label, &names),
+        output::class_label(predicted, &names)
     );
-    for (digit, p) in probabilities.iter().enumerate().take(CLASSES) {
+    let width = output::name_width(&names);
+    for (class, p) in probabilities.iter().enumerate() {
         let bar = "#".repeat((p * 40.0).round() as usize);
-        outln!("  {digit}: {p:.4} {bar}");
+        outln!(
+            "  {}: {p:.4} {bar}",
+            output::class_column(class, &names, width)
+        );
     }
     Ok(())
 }
