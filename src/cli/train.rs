@@ -248,6 +248,21 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         Some(path) => Some(checkpoint::read(path)?),
         None => None,
     };
+    if let (Some(file), Some(path)) = (&init, &args.init) {
+        // Checked before any data is read: every tensor's name, dtype and values, and every
+        // shape but the head's, which waits for the data's number of classes.
+        let classes = file
+            .tensors
+            .get("stage2.2.weight")
+            .and_then(|t| t.shape.first().copied())
+            .unwrap_or(Dims::MNIST.classes);
+        let dims = Dims {
+            classes,
+            ..Dims::MNIST
+        };
+        let mut probe = TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(0));
+        checkpoint::load_into(&mut probe, file, "", &[], path)?;
+    }
     set_threads(args.threads)?;
     for path in &resolved {
         if let Some(directory) = path.parent() {
