@@ -726,8 +726,11 @@ fn mnist_checkpoints_record_mnist_and_old_ones_still_evaluate() {
 /// flag is required).
 #[test]
 fn every_flag_has_a_help_line_with_its_default() {
-    for command in ["train", "eval", "predict", "download", "inspect"] {
-        let out = twostage(&[command, "--help"]);
+    for (command, help_flag) in ["train", "eval", "predict", "download", "inspect"]
+        .into_iter()
+        .flat_map(|c| [(c, "--help"), (c, "-h")])
+    {
+        let out = twostage(&[command, help_flag]);
         assert!(out.status.success());
         let text = stdout(&out);
         // Each flag's entry: its line and the indented lines after it, up to the next flag.
@@ -736,7 +739,11 @@ fn every_flag_has_a_help_line_with_its_default() {
             let trimmed = line.trim_start();
             if trimmed.starts_with("--") || trimmed.starts_with("-h") || trimmed.starts_with("-V") {
                 let flag = trimmed.split([' ', ',']).next().unwrap().to_string();
-                entries.push((flag, String::new()));
+                // `-h` puts the help on the flag's line, after a gap of spaces.
+                let help = trimmed
+                    .split_once("  ")
+                    .map_or("", |(_, help)| help.trim_start());
+                entries.push((flag, format!("{help} ")));
             } else if let Some((_, help)) = entries.last_mut() {
                 help.push_str(trimmed);
                 help.push(' ');
@@ -752,11 +759,11 @@ fn every_flag_has_a_help_line_with_its_default() {
         for (flag, help) in flags {
             assert!(
                 !help.trim().is_empty(),
-                "{command} {flag} has no help line:\n{text}"
+                "{command} {help_flag}: {flag} has no help line:\n{text}"
             );
             assert!(
                 help.contains("[default: ") || help.contains("[required]"),
-                "{command} {flag} does not say its default: {help:?}"
+                "{command} {help_flag}: {flag} does not say its default: {help:?}"
             );
         }
     }
