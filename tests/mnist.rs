@@ -188,7 +188,22 @@ fn wrong_shape_and_type_are_refused() {
     assert_eq!(
         e.to_string(),
         format!(
-            "{}: expected u8 images of shape (N, 28, 28), found u8 of shape (2, 28, 27)",
+            "{}: the images are 28×27 pixels; twostage takes 28×28 u8 images (MNIST's format): \
+             resize the set to 28×28",
+            dir.join("t10k-images-idx3-ubyte").display()
+        )
+    );
+    // Flat images are not reshaped: a shape error.
+    std::fs::write(
+        dir.join("t10k-images-idx3-ubyte"),
+        idx_bytes(&[2, 784], &[0; 2 * 784]),
+    )
+    .unwrap();
+    let e = Mnist::load(&dir, Split::Test, false).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: expected u8 images of shape (N, 28, 28), found u8 of shape (2, 784)",
             dir.join("t10k-images-idx3-ubyte").display()
         )
     );
@@ -343,11 +358,11 @@ fn both_gz_and_plain_present_error_mentions_the_other() {
     .unwrap();
     std::fs::write(
         dir.join("train-labels-idx1-ubyte"),
-        idx_bytes(&[2], &[1, 11]),
+        idx_bytes(&[2, 1], &[1, 2]),
     )
     .unwrap();
     let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
-    assert!(matches!(e, DataError::BadLabel { .. }), "{e:?}");
+    assert!(matches!(e, DataError::WrongShape { .. }), "{e:?}");
     // And when both read fine, the .gz is the one used.
     std::fs::write(
         dir.join("train-labels-idx1-ubyte"),
