@@ -274,7 +274,14 @@ impl TwoStageNetwork<f32> {
     /// [`Error::Checkpoint`] naming the tensor that is missing, misshapen or not finite, or an
     /// I/O error naming the file.
     pub fn load(path: &Path) -> Result<TwoStageNetwork<f32>, Error> {
-        let file = read(path)?;
+        TwoStageNetwork::from_file(&read(path)?, path)
+    }
+
+    /// [`TwoStageNetwork::load`] from a file already [`read`]; `path` is for messages.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming the tensor that is missing, misshapen or not finite.
+    pub fn from_file(file: &TensorFile, path: &Path) -> Result<TwoStageNetwork<f32>, Error> {
         let width = |key: &str, axis: usize| {
             file.tensors
                 .get(key)
@@ -295,7 +302,7 @@ impl TwoStageNetwork<f32> {
         };
         // Every loaded tensor overwrites its init; the draw only fills a decoder that is absent.
         let mut network = TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(0));
-        load_into(&mut network, &file, "", &[Part::Stage1, Part::Stage2], path)?;
+        load_into(&mut network, file, "", &[Part::Stage1, Part::Stage2], path)?;
         Ok(network)
     }
 

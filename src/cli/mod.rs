@@ -222,8 +222,8 @@ pub fn examples(mnist: &Mnist) -> Examples<'_> {
 /// A network from a checkpoint that must hold at least stage 1 and stage 2, and what its
 /// metadata says about its data.
 pub fn load_classifier(path: &Path) -> Result<(TwoStageNetwork<f32>, ModelData), Error> {
-    let network = TwoStageNetwork::load(path)?;
     let file = checkpoint::read(path)?;
+    let network = TwoStageNetwork::from_file(&file, path)?;
     Ok((network, ModelData::of(&file)))
 }
 
