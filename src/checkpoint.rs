@@ -274,7 +274,14 @@ impl TwoStageNetwork<f32> {
     /// [`Error::Checkpoint`] naming the tensor that is missing, misshapen or not finite, or an
     /// I/O error naming the file.
     pub fn load(path: &Path) -> Result<TwoStageNetwork<f32>, Error> {
-        let file = read(path)?;
+        TwoStageNetwork::from_file(&read(path)?, path)
+    }
+
+    /// [`TwoStageNetwork::load`] from a file already [`read`]; `path` is for messages.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming the tensor that is missing, misshapen or not finite.
+    pub fn from_file(file: &TensorFile, path: &Path) -> Result<TwoStageNetwork<f32>, Error> {
         let width = |key: &str, axis: usize| {
             file.tensors
                 .get(key)
@@ -295,7 +302,7 @@ impl TwoStageNetwork<f32> {
         };
         // Every loaded tensor overwrites its init; the draw only fills a decoder that is absent.
         let mut network = TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(0));
-        load_into(&mut network, &file, "", &[Part::Stage1, Part::Stage2], path)?;
+        load_into(&mut network, file, "", &[Part::Stage1, Part::Stage2], path)?;
         Ok(network)
     }
 
@@ -347,4 +354,122 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .and_then(|()| file.sync_all())
         .and_then(|()| temp.persist(path))
         .map_err(|e| Error::io(path, e))
+}
+
+/// The one `__metadata__` key twostage writes. safetensors writes the metadata map in hash
+/// order, so a single key keeps same-seed checkpoints byte-identical; everything is encoded in
+/// its value as space-separated `key=value` pairs (see [`metadata_value`]).
+pub const METADATA_KEY: &str = "twostage";
+
+/// `key=value` pairs joined by spaces, e.g. `stage1=autoencoder seed=0 dataset=mnist`. Values
+/// must not hold spaces: lists go through [`encode_list`].
+pub fn metadata_value(pairs: &[(&str, String)]) -> String {
+    let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join(" ")
+}
+
+/// The `key=value` pairs of a checkpoint's [`METADATA_KEY`], in order (empty when the file has
+/// none, e.g. one written by PyTorch). Words without `=` are skipped.
+pub fn metadata_pairs(file: &TensorFile) -> Vec<(String, String)> {
+    let Some(value) = file.metadata.get(METADATA_KEY) else {
+        return Vec::new();
+    };
+    value
+        .split(' ')
+        .filter_map(|word| word.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A list of names as one metadata value without spaces: each name percent-encoded (`%`,
+/// space, `,`, `=` and control characters), joined by commas. [`decode_list`] reverses it.
+pub fn encode_list(names: &[String]) -> String {
+    let encoded: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let mut out = String::new();
+            for c in name.chars() {
+                if matches!(c, '%' | ' ' | ',' | '=') || c.is_control() {
+                    let mut buf = [0u8; 4];
+                    for byte in c.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!("%{byte:02X}"));
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        })
+        .collect();
+    encoded.join(",")
+}
+
+/// The names of an [`encode_list`] value. A malformed escape is kept as written.
+pub fn decode_list(value: &str) -> Vec<String> {
+    if value.is_empty() {
+        return Vec::new();
+    }
+    value
+        .split(',')
+        .map(|name| {
+            let bytes = name.as_bytes();
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut i = 0;
+            while i < bytes.len() {
+                let escaped = (bytes[i] == b'%')
+                    .then(|| name.get(i + 1..i + 3))
+                    .flatten()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match escaped {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(bytes[i]);
+                        i += 1;
+                    }
+                }
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        })
+        .collect()
+}
+
+/// One tensor of a checkpoint as stored: its name, dtype and shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// The state-dict name.
+    pub name: String,
+    /// The dtype as safetensors names it, e.g. `F32`.
+    pub dtype: String,
+    /// The shape, outermost first.
+    pub shape: Vec<usize>,
+}
+
+/// The tensors of a safetensors file (any dtype, in file order) and its `__metadata__`, for
+/// `twostage inspect`; nothing is converted.
+pub fn describe(path: &Path) -> Result<(Vec<TensorInfo>, HashMap<String, String>), Error> {
+    let bytes = read_bounded(path)?;
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| checkpoint_error(path, format!("not a valid safetensors file: {e}")))?;
+    let mut tensors: Vec<(usize, TensorInfo)> = header
+        .tensors()
+        .into_iter()
+        .map(|(name, info)| {
+            (
+                info.data_offsets.0,
+                TensorInfo {
+                    name,
+                    dtype: format!("{:?}", info.dtype),
+                    shape: info.shape.clone(),
+                },
+            )
+        })
+        .collect();
+    tensors.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
+    Ok((
+        tensors.into_iter().map(|(_, t)| t).collect(),
+        header.metadata().clone().unwrap_or_default(),
+    ))
 }

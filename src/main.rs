@@ -30,7 +30,7 @@ enum Command {
     Train(TrainArgs),
     /// Test accuracy, per-class accuracy and the confusion matrix of a checkpoint
     Eval(EvalArgs),
-    /// Show one test image, its label, the predicted class and the ten probabilities
+    /// Show one test image, its label, the predicted class and each class's probability
     Predict(PredictArgs),
     /// One training step of a tiny network, every number printed and checked by finite differences
     Explain(cli::explain::ExplainArgs),
@@ -38,11 +38,12 @@ enum Command {
     Gradcheck(cli::gradcheck::GradcheckArgs),
     /// Write one self-contained HTML page showing what a checkpoint learned (open it in a browser)
     Report(ReportArgs),
-    /// Download MNIST, trying mirrors in order and verifying every file
+    /// Download a known dataset (MNIST, Fashion-MNIST), trying mirrors in order and verifying every file
     Download(DownloadArgs),
-    /// Describe an IDX file (dtype, dims, element count, MNIST checksum); fails on a bad file
+    /// Describe an IDX file (dtype, dims, checksum, which dataset) or a checkpoint (tensors,
+    /// shapes, dtype, dataset, classes, accuracy, stage-1 mode); fails on a bad file
     Inspect {
-        /// An IDX file, plain or gzip-compressed
+        /// An IDX file (plain or gzip-compressed) or a safetensors checkpoint
         file: PathBuf,
     },
 }

@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use twostage::data::DataError;
+use twostage::data::dataset::{FASHION_MNIST, FASHION_MNIST_MIRRORS, MNIST};
 use twostage::data::download::{
-    DEFAULT_FILE_DEADLINE, DownloadOptions, default_data_dir, download_mnist, ensure_mnist,
-    redact_url,
+    DEFAULT_FILE_DEADLINE, DownloadOptions, default_data_dir, download_dataset, download_mnist,
+    ensure_dataset, ensure_mnist, redact_url,
 };
 use twostage::data::mnist::{FILE_NAMES, Mnist, Split, find_file};
 
@@ -174,21 +175,9 @@ fn mnist_server() -> Option<Server> {
     Some(Server::start(routes))
 }
 
-/// Fashion-MNIST (same names and dimensions as MNIST, other content) beside MNIST_DIR.
+/// Fashion-MNIST (same names and dimensions as MNIST, other content): `FASHION_MNIST_DIR`.
 fn fashion_dir() -> Option<PathBuf> {
-    let mnist = std::env::var_os("MNIST_DIR").map(PathBuf::from)?;
-    let dir = mnist.parent()?.join("fashion-mnist");
-    if FILE_NAMES.iter().all(|n| find_file(&dir, n).is_some()) {
-        Some(dir)
-    } else {
-        assert!(
-            !common::in_ci(),
-            "CI=true but {} is incomplete",
-            dir.display()
-        );
-        eprintln!("skipping: no Fashion-MNIST at {}", dir.display());
-        None
-    }
+    common::fashion_mnist_dir()
 }
 
 /// The bytes of every file in `dir`, by name.
@@ -723,4 +712,109 @@ fn password_in_a_mirror_url_is_redacted() {
     let message = format!("{e} {e:?}");
     assert!(!message.contains("s3cr3t"), "{message}");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 11: Fashion-MNIST downloads from its own mirror table, on loopback like MNIST: a 404
+/// mirror, then one serving MNIST's files under the same names (refused by checksum, nothing
+/// kept), then the right one. The same safety rules hold: a set holding MNIST is never
+/// completed with Fashion-MNIST.
+#[test]
+fn fashion_mnist_downloads_from_its_mirror_table_and_verifies() {
+    let defaults = DownloadOptions::for_dataset(&FASHION_MNIST);
+    assert_eq!(defaults.mirrors, FASHION_MNIST_MIRRORS);
+    assert!(defaults.mirrors[0].contains("fashion-mnist.s3-website.eu-central-1.amazonaws.com"));
+    assert_eq!(
+        DownloadOptions::for_dataset(&MNIST),
+        DownloadOptions::default()
+    );
+
+    let (Some(fashion), Some(mnist)) = (fashion_dir(), common::mnist_dir()) else {
+        return;
+    };
+    let mut routes = HashMap::new();
+    for name in FILE_NAMES {
+        for (prefix, source) in [("fashion", &fashion), ("mnist", &mnist)] {
+            let path = find_file(source, name).unwrap();
+            routes.insert(
+                format!("/{prefix}/{name}.gz"),
+                Reply::Body(std::fs::read(path).unwrap()),
+            );
+        }
+    }
+    let server = Server::start(routes);
+    let dir = common::temp_dir("fashion-download").join("fashion");
+
+    // Only MNIST's files on offer: each is refused by its checksum, nothing kept.
+    let wrong = options(vec![server.mirror("missing"), server.mirror("mnist")]);
+    let e = download_dataset(&FASHION_MNIST, &dir, false, &wrong).unwrap_err();
+    let message = e.to_string();
+    assert!(
+        matches!(
+            e,
+            DataError::DownloadFailed {
+                dataset: "Fashion-MNIST",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let reasons = attempts(&e);
+    assert_eq!(reasons[0].1, "HTTP 404 Not Found");
+    assert!(
+        reasons[1]
+            .1
+            .starts_with("checksum mismatch: decompressed content has SHA-256 "),
+        "{reasons:?}"
+    );
+    assert!(
+        message.contains("the four Fashion-MNIST files"),
+        "{message}"
+    );
+    assert!(listing(&dir).is_empty(), "{:?}", listing(&dir));
+
+    let opts = options(vec![
+        server.mirror("missing"),
+        server.mirror("mnist"),
+        server.mirror("fashion"),
+    ]);
+    download_dataset(&FASHION_MNIST, &dir, false, &opts).unwrap();
+    let mut expected: Vec<String> = FILE_NAMES.iter().map(|n| format!("{n}.gz")).collect();
+    expected.sort();
+    assert_eq!(listing(&dir), expected);
+    let test = Mnist::load_dataset(&dir, Split::Test, Some(&FASHION_MNIST)).unwrap();
+    assert_eq!(test.len(), 10000);
+    // Present and verified: nothing fetched again.
+    let requests = server.requests();
+    download_dataset(&FASHION_MNIST, &dir, false, &opts).unwrap();
+    ensure_dataset(&FASHION_MNIST, &dir, &FILE_NAMES, &opts).unwrap();
+    assert_eq!(server.requests(), requests);
+    // As MNIST, these files are foreign: download refuses to replace them.
+    let e = download_mnist(&dir, false, &options(vec![server.mirror("mnist")])).unwrap_err();
+    assert!(
+        matches!(e, DataError::PresentNotMnist { dataset: "MNIST", ref files, .. } if files.len() == 4),
+        "{e:?}"
+    );
+    assert_eq!(server.requests(), requests);
+
+    // MNIST's test images, Fashion-MNIST's test labels missing: never completed.
+    let mixed = common::temp_dir("fashion-mixed");
+    std::fs::copy(
+        find_file(&mnist, "t10k-images-idx3-ubyte").unwrap(),
+        mixed.join("t10k-images-idx3-ubyte.gz"),
+    )
+    .unwrap();
+    let e = ensure_dataset(&FASHION_MNIST, &mixed, &Split::Test.file_names(), &opts).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "t10k-labels-idx1-ubyte(.gz) is missing in {d}; {d} also holds \
+             t10k-images-idx3-ubyte.gz (its SHA-256 is not Fashion-MNIST's), which is not \
+             Fashion-MNIST, so nothing was downloaded: add the missing file, or pass --data-dir \
+             an empty directory to download Fashion-MNIST there",
+            d = mixed.display()
+        )
+    );
+    assert_eq!(server.requests(), requests);
+    std::fs::remove_dir_all(&mixed).unwrap();
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }

@@ -416,7 +416,10 @@ fn inspect_describes_a_file_and_refuses_a_bad_one() {
     assert!(text.contains("dtype:    i16"), "{text}");
     assert!(text.contains("dims:     (2, 2)"), "{text}");
     assert!(text.contains("elements: 4"), "{text}");
-    assert!(text.contains("not one of the four MNIST files"), "{text}");
+    assert!(
+        text.contains("not a file of a known dataset (MNIST, Fashion-MNIST)"),
+        "{text}"
+    );
     std::fs::remove_file(&path).unwrap();
 
     let path = temp_file("inspect-bad.idx", &[0, 0, 0x08, 0]);

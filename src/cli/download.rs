@@ -1,22 +1,27 @@
-//! `twostage download`: MNIST from a list of mirrors, every file verified.
+//! `twostage download`: a known dataset from its list of mirrors, every file verified.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use twostage::data::download::{DownloadOptions, download_mnist};
+use twostage::data::download::{DownloadOptions, download_dataset};
 
 use super::console::outln;
-use super::data_dir;
 use super::error::{Error, invalid};
+use super::{DatasetChoice, data_source};
 
 #[derive(Args, Debug, Clone)]
 pub struct DownloadArgs {
-    /// Where to put the files [default: $MNIST_DIR, else data/mnist]
+    /// Which known dataset to fetch
+    #[arg(long, value_enum, default_value = "mnist", value_name = "NAME")]
+    pub dataset: DatasetChoice,
+    /// Where to put the files [default: $MNIST_DIR, else data/mnist; for fashion-mnist
+    /// $FASHION_MNIST_DIR, else data/fashion-mnist]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// A mirror base URL, tried in the order given (repeatable); replaces the default list
+    /// A mirror base URL, tried in the order given (repeatable); replaces the dataset's list
+    /// [default: the dataset's mirrors, e.g. zalando's S3 bucket for fashion-mnist]
     #[arg(long = "mirror", value_name = "URL")]
     pub mirrors: Vec<String>,
     /// Seconds to wait for a connection
@@ -44,7 +49,8 @@ pub struct DownloadArgs {
         allow_hyphen_values = true
     )]
     pub file_deadline: f64,
-    /// Replace files in DIR that are present but are not MNIST (never done without this flag)
+    /// Replace files in DIR that are present but are not the dataset's [default: off, never
+    /// replaced]
     #[arg(long)]
     pub force: bool,
 }
@@ -61,7 +67,8 @@ pub fn run(args: &DownloadArgs) -> Result<(), Error> {
             ))
         }
     };
-    let defaults = DownloadOptions::default();
+    let dataset = args.dataset.dataset();
+    let defaults = DownloadOptions::for_dataset(dataset);
     let options = DownloadOptions {
         mirrors: if args.mirrors.is_empty() {
             defaults.mirrors
@@ -73,8 +80,8 @@ pub fn run(args: &DownloadArgs) -> Result<(), Error> {
         file_deadline: seconds("--file-deadline", args.file_deadline)?,
         progress: std::io::stderr().is_terminal(),
     };
-    let dir = data_dir(&args.data_dir)?;
-    download_mnist(&dir, args.force, &options)?;
-    outln!("MNIST is in {}", dir.display());
+    let dir = data_source(Some(args.dataset), &args.data_dir, false, None)?.dir;
+    download_dataset(dataset, &dir, args.force, &options)?;
+    outln!("{} is in {}", dataset.title, dir.display());
     Ok(())
 }

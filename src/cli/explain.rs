@@ -40,6 +40,7 @@ pub struct ExplainArgs {
     #[arg(long, value_enum, default_value = "adam")]
     pub optimizer: OptimizerChoice,
     /// Draw the weights, the input and the label from this seed instead of the fixed ones
+    /// [default: none, the fixed small weights]
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
 }

@@ -19,7 +19,7 @@ use twostage::rand::{Rng, SeedableRng};
 
 use super::console::outln;
 use super::error::{Error, invalid};
-use super::{data_dir, load_split};
+use super::{DatasetChoice, data_source, load_split};
 use twostage::data::mnist::Split;
 
 /// `--break` values: which backward to get wrong.
@@ -41,7 +41,7 @@ pub struct GradcheckArgs {
     /// [default: $MNIST_DIR, else data/mnist]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Accept test files whose checksums differ from the published MNIST ones
+    /// Accept test files whose checksums differ from the published MNIST ones [default: off]
     #[arg(long)]
     pub no_verify: bool,
     /// Images in the batch
@@ -68,7 +68,7 @@ pub struct GradcheckArgs {
         allow_negative_numbers = true
     )]
     pub seed: u64,
-    /// Swap in a deliberately wrong backward, to see a check fail
+    /// Swap in a deliberately wrong backward, to see a check fail [default: none]
     #[arg(long = "break", value_enum, value_name = "PART")]
     pub broken: Option<Break>,
 }
@@ -419,8 +419,13 @@ pub fn run(args: &GradcheckArgs) -> Result<(), Error> {
     if args.samples == 0 {
         return Err(invalid("--samples", "must be at least 1"));
     }
-    let dir = data_dir(&args.data_dir)?;
-    let test = load_split(&dir, Split::Test, !args.no_verify)?;
+    let source = data_source(
+        Some(DatasetChoice::Mnist),
+        &args.data_dir,
+        args.no_verify,
+        None,
+    )?;
+    let test = load_split(&source, Split::Test)?;
     let n = args.batch.min(test.len());
     let images = Array2::from_shape_fn((n, 784), |(i, j)| {
         (f64::from(test.image(i)[j]) / 255.0 - 0.5) / 0.5

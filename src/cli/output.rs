@@ -203,8 +203,41 @@ fn json_number(x: f64) -> String {
     }
 }
 
-/// Accuracy, per-class accuracy and the confusion matrix, for a terminal.
-pub fn evaluation_table(evaluation: &Evaluation) -> String {
+/// True when the names are the label numbers themselves (MNIST's digits, or a custom set
+/// without `classes.txt`): they are then shown once.
+fn numbered(names: &[String]) -> bool {
+    names.iter().enumerate().all(|(i, n)| *n == i.to_string())
+}
+
+/// `9 (Ankle boot)`, or `9` when the class's name is its number.
+pub fn class_label(class: usize, names: &[String]) -> String {
+    match names.get(class) {
+        Some(name) if *name != class.to_string() => format!("{class} ({name})"),
+        _ => class.to_string(),
+    }
+}
+
+/// The width of the name column: 0 when the names are the numbers.
+pub fn name_width(names: &[String]) -> usize {
+    if numbered(names) {
+        0
+    } else {
+        names.iter().map(|n| n.chars().count()).max().unwrap_or(0)
+    }
+}
+
+/// The class number, then its name padded to `width` (nothing more when `width` is 0).
+pub fn class_column(class: usize, names: &[String], width: usize) -> String {
+    if width == 0 {
+        return class.to_string();
+    }
+    let name = names.get(class).map_or("", String::as_str);
+    format!("{class} {name:<width$}")
+}
+
+/// Accuracy, per-class accuracy and the confusion matrix, for a terminal; rows are named by
+/// `names` (one per class) unless they are the label numbers.
+pub fn evaluation_table(evaluation: &Evaluation, names: &[String]) -> String {
     let mut out = String::new();
     let total: u64 = evaluation.confusion.iter().flatten().sum();
     let _ = writeln!(
@@ -214,22 +247,32 @@ pub fn evaluation_table(evaluation: &Evaluation) -> String {
         total,
         evaluation.loss
     );
+    let width = name_width(names);
+    let (rows, pad) = if width == 0 {
+        ("digit", String::new())
+    } else {
+        ("class", " ".repeat(width + 1))
+    };
     let _ = writeln!(
         out,
-        "Confusion matrix (rows: true digit, columns: predicted)"
+        "Confusion matrix (rows: true {rows}, columns: predicted)"
     );
-    let _ = write!(out, "       ");
+    let _ = write!(out, "       {pad}");
     for c in 0..evaluation.confusion.len() {
         let _ = write!(out, "{c:>6}");
     }
     let _ = writeln!(out, "   accuracy");
-    for (digit, (row, accuracy)) in evaluation
+    for (class, (row, accuracy)) in evaluation
         .confusion
         .iter()
         .zip(evaluation.per_class_accuracy())
         .enumerate()
     {
-        let _ = write!(out, "  {digit:>3}  ");
+        let _ = write!(out, "  {class:>3}  ");
+        if width > 0 {
+            let name = names.get(class).map_or("", String::as_str);
+            let _ = write!(out, "{name:<width$} ");
+        }
         for count in row {
             let _ = write!(out, "{count:>6}");
         }

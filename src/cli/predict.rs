@@ -1,24 +1,24 @@
-//! `twostage predict`: one test image (`--index`) or your own picture of a digit (`--image`),
-//! what the network saw, the prediction and the probabilities.
+//! `twostage predict`: one test image (`--index`) or your own picture (`--image`), what the
+//! network saw, the prediction and the probabilities, with the classes' names.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use twostage::data::mnist::{CLASSES, Split};
+use twostage::data::mnist::Split;
 use twostage::report::image;
 use twostage::train;
 
 use super::console::{out, outln};
 use super::error::{Error, invalid};
 use super::output;
-use super::{data_dir, load_classifier, load_split};
+use super::{DatasetChoice, check_data_fits_model, data_source, load_classifier, load_split};
 
 #[derive(Args, Debug, Clone)]
 pub struct PredictArgs {
-    /// A checkpoint written by `twostage train` (or by PyTorch with the same names)
+    /// A checkpoint written by `twostage train` (or by PyTorch with the same names) [required]
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// Which of the 10000 test images
+    /// Which test image, from 0 (MNIST and Fashion-MNIST have 10000) [required] unless --image
     #[arg(
         long,
         value_name = "N",
@@ -27,23 +27,37 @@ pub struct PredictArgs {
         conflicts_with = "image"
     )]
     pub index: Option<usize>,
-    /// Your own digit as a PNG: any size, dark on light or light on dark, colour or grey. It
-    /// is preprocessed as MNIST was (and as the report's canvas does) before the network sees it
+    /// Your own picture as a PNG: any size, dark on light or light on dark, colour or grey. It
+    /// is preprocessed as MNIST was (and as the report's canvas does) before the network sees
+    /// it [default: none, use --index]
     #[arg(long, value_name = "FILE")]
     pub image: Option<PathBuf>,
-    /// Where the MNIST test files are; downloaded there if missing [default: $MNIST_DIR, else data/mnist]
+    /// Which known dataset the image is from [default: the one the model was trained on, else mnist]
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub dataset: Option<DatasetChoice>,
+    /// Where the test files are; a known dataset is downloaded there if missing [default: the
+    /// dataset's: $MNIST_DIR, else data/mnist; $FASHION_MNIST_DIR, else data/fashion-mnist]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Accept test files whose checksums differ from the published MNIST ones (your own IDX data)
+    /// Read the test files as your own IDX set: checksums not verified, nothing downloaded
+    /// [default: off, the files must be the dataset's]
     #[arg(long)]
     pub no_verify: bool,
+    /// Predict even when the data is not what the model was trained on (a loud warning)
+    /// [default: off, such data is refused]
+    #[arg(long)]
+    pub force: bool,
 }
 
-/// Prints the probabilities, one bar a class.
-fn bars(probabilities: &[f32]) {
-    for (digit, p) in probabilities.iter().enumerate().take(CLASSES) {
+/// Prints the probabilities, one bar a class, under the classes' names.
+fn bars(probabilities: &[f32], names: &[String]) {
+    let width = output::name_width(names);
+    for (class, p) in probabilities.iter().enumerate() {
         let bar = "#".repeat((p * 40.0).round() as usize);
-        outln!("  {digit}: {p:.4} {bar}");
+        outln!(
+            "  {}: {p:.4} {bar}",
+            output::class_column(class, names, width)
+        );
     }
 }
 
@@ -71,7 +85,8 @@ fn predict_image(args: &PredictArgs, path: &Path) -> Result<(), Error> {
             ),
         ));
     }
-    let mut network = load_classifier(&args.model)?;
+    let (mut network, model) = load_classifier(&args.model)?;
+    let names = model.class_names.clone().unwrap_or_default();
     let probabilities = train::probabilities(&mut network, &pixels)?;
     outln!(
         "{} ({}×{}), as the network saw it after MNIST's preprocessing:",
@@ -80,8 +95,9 @@ fn predict_image(args: &PredictArgs, path: &Path) -> Result<(), Error> {
         decoded.height
     );
     out!("{}", output::ascii_digit(&pixels, 28));
-    bars(&probabilities);
-    outln!("predicted {}", train::argmax(probabilities.iter().copied()));
+    bars(&probabilities, &names);
+    let predicted = train::argmax(probabilities.iter().copied());
+    outln!("predicted {}", output::class_label(predicted, &names));
     Ok(())
 }
 
@@ -93,9 +109,22 @@ pub fn run(args: &PredictArgs) -> Result<(), Error> {
     let Some(index) = args.index else {
         return Err(invalid("--index", "give --index N or --image FILE"));
     };
-    let dir = data_dir(&args.data_dir)?;
-    let mut network = load_classifier(&args.model)?;
-    let test_set = load_split(&dir, Split::Test, !args.no_verify)?;
+    let (mut network, model) = load_classifier(&args.model)?;
+    let source = data_source(
+        args.dataset,
+        &args.data_dir,
+        args.no_verify,
+        Some((&model, &args.model)),
+    )?;
+    let test_set = load_split(&source, Split::Test)?;
+    let names = check_data_fits_model(
+        &model,
+        &args.model,
+        network.dims.classes,
+        &source,
+        &test_set,
+        args.force,
+    )?;
     if index >= test_set.len() {
         return Err(invalid(
             "--index",
@@ -126,12 +155,13 @@ pub fn run(args: &PredictArgs) -> Result<(), Error> {
         })?;
     let predicted = train::argmax(probabilities.iter().copied());
     out!("{}", output::ascii_digit(test_set.image(index), 28));
+    let label = usize::from(test_set.label(index));
     outln!(
         "test image {}: true label {}, predicted {}",
         index,
-        test_set.label(index),
-        predicted
+        output::class_label(label, &names),
+        output::class_label(predicted, &names)
     );
-    bars(&probabilities);
+    bars(&probabilities, &names);
     Ok(())
 }

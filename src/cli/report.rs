@@ -13,17 +13,20 @@ use twostage::report::{self, Inputs, metrics::Metrics};
 use super::console::outln;
 use super::error::{Error, invalid};
 use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
-use super::{data_dir, examples, load_split, set_threads};
+use super::{ModelData, check_data_fits_model, data_source, examples, load_split, set_threads};
 
 #[derive(Args, Debug, Clone)]
 pub struct ReportArgs {
-    /// A checkpoint written by `twostage train` (with its decoder, the page shows reconstructions)
+    /// A checkpoint written by `twostage train` (with its decoder, the page shows
+    /// reconstructions) [required]
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// The run's metrics (`train --metrics FILE`), for the training curves
+    /// The run's metrics (`train --metrics FILE`), for the training curves [default: none,
+    /// the page then has no curves]
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
-    /// Where the MNIST test files are; downloaded there if missing [default: $MNIST_DIR, else data/mnist]
+    /// Where the test files are; a known dataset is downloaded there if missing [default: the
+    /// model's dataset's: $MNIST_DIR, else data/mnist; $FASHION_MNIST_DIR, else data/fashion-mnist]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// The HTML page to write
@@ -32,7 +35,8 @@ pub struct ReportArgs {
     /// Size of the thread pool [default: all cores]
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub threads: Option<usize>,
-    /// Accept test files whose checksums differ from the published MNIST ones (your own IDX data)
+    /// Read the test files as your own IDX set: checksums not verified, nothing downloaded
+    /// [default: off]
     #[arg(long)]
     pub no_verify: bool,
 }
@@ -58,15 +62,15 @@ pub fn write_report(
     has_decoder: bool,
     test_set: &Mnist,
     metrics: Option<&Metrics>,
+    class_names: &[String],
     title: &str,
     path: &Path,
 ) -> Result<usize, Error> {
-    let class_names = report::digit_names();
     let inputs = Inputs {
         title,
         has_decoder,
         test: examples(test_set),
-        class_names: &class_names,
+        class_names,
         metrics,
     };
     let html = report::build(network, &inputs)?;
@@ -76,8 +80,18 @@ pub fn write_report(
 
 /// `twostage report`.
 pub fn run(args: &ReportArgs) -> Result<(), Error> {
-    let dir = data_dir(&args.data_dir)?;
-    let mut inputs = data_inputs(&dir);
+    // The output is checked first, against every file this run could read: the data files of
+    // --data-dir, or of every known dataset's default directory.
+    let mut inputs = match &args.data_dir {
+        Some(dir) => data_inputs(dir),
+        None => [
+            &twostage::data::dataset::MNIST,
+            &twostage::data::dataset::FASHION_MNIST,
+        ]
+        .iter()
+        .flat_map(|d| data_inputs(&d.data_dir()))
+        .collect(),
+    };
     inputs.push(("--model".to_string(), args.model.clone()));
     if let Some(metrics) = &args.metrics {
         inputs.push(("--metrics".to_string(), metrics.clone()));
@@ -91,9 +105,27 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         &inputs,
     )?;
     set_threads(args.threads)?;
-    let metrics = args.metrics.as_deref().map(read_metrics).transpose()?;
+    // Which data: the one the model records (else MNIST), or --data-dir; refused if it is not
+    // what the model was trained on.
     let file = checkpoint::read(&args.model)?;
-    let mut network = TwoStageNetwork::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
+    let model = ModelData::of(&file);
+    let source = data_source(
+        None,
+        &args.data_dir,
+        args.no_verify,
+        Some((&model, &args.model)),
+    )?;
+    let metrics = args.metrics.as_deref().map(read_metrics).transpose()?;
+    let classes = file
+        .tensors
+        .get("stage2.2.weight")
+        .and_then(|t| t.shape.first().copied())
+        .unwrap_or(Dims::MNIST.classes);
+    let dims = Dims {
+        classes,
+        ..Dims::MNIST
+    };
+    let mut network = TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(0));
     let loaded = checkpoint::load_into(
         &mut network,
         &file,
@@ -103,7 +135,15 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     )?;
     // Reconstructions only from a decoder the checkpoint really holds, all of it.
     let has_decoder = loaded.iter().filter(|n| n.starts_with("decoder.")).count() == 4;
-    let test_set = load_split(&dir, Split::Test, !args.no_verify)?;
+    let test_set = load_split(&source, Split::Test)?;
+    let names = check_data_fits_model(
+        &model,
+        &args.model,
+        network.dims.classes,
+        &source,
+        &test_set,
+        false,
+    )?;
     if let Some(directory) = resolved[0].parent() {
         sweep_stale(directory);
     }
@@ -113,6 +153,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         has_decoder,
         &test_set,
         metrics.as_ref(),
+        &names,
         &title,
         &resolved[0],
     )?;

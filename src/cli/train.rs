@@ -14,9 +14,15 @@ use super::console::{errln, outln};
 use super::error::{Error, invalid};
 use super::output::{self, Baseline, ConsoleObserver};
 use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
-use super::{data_dir, ensure_files, examples, load_split, set_threads};
+use super::{
+    DatasetChoice, Identity, data_class_names, data_source, ensure_files, examples, full_identity,
+    load_split, set_threads,
+};
 use twostage::Error as Engine;
-use twostage::data::mnist::Split;
+use twostage::checkpoint::{METADATA_KEY, encode_list, metadata_value};
+use twostage::data::DataError;
+use twostage::data::dataset::CLASSES_FILE;
+use twostage::data::mnist::{Split, find_file};
 
 /// `--stage1` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -41,7 +47,11 @@ impl From<Stage1Choice> for Stage1Mode {
 
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
-    /// Where MNIST is; downloaded there if missing [default: $MNIST_DIR, else data/mnist]
+    /// Which known dataset: its files are verified (and downloaded if missing), its classes named
+    #[arg(long, value_enum, default_value = "mnist", value_name = "NAME")]
+    pub dataset: DatasetChoice,
+    /// Where the data is; a known dataset is downloaded there if missing [default: $MNIST_DIR,
+    /// else data/mnist; for fashion-mnist $FASHION_MNIST_DIR, else data/fashion-mnist]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Stage-1 pretraining. `seed` runs the reference script's literal MSE(f, f.detach()),
@@ -107,25 +117,29 @@ pub struct TrainArgs {
     /// Size of the thread pool [default: all cores]
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub threads: Option<usize>,
-    /// Visit training images in file order
+    /// Visit training images in file order [default: shuffled each epoch]
     #[arg(long)]
     pub no_shuffle: bool,
-    /// Use only the first N training images
+    /// Use only the first N training images [default: all]
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub train_limit: Option<usize>,
     /// Start from a safetensors checkpoint (any subset of the parameters; the rest initialised)
+    /// [default: none, a fresh initialisation from --seed]
     #[arg(long, value_name = "FILE")]
     pub init: Option<PathBuf>,
     /// Where the trained weights go (safetensors, PyTorch state-dict names)
     #[arg(long, default_value = "model.safetensors", value_name = "FILE")]
     pub save: PathBuf,
-    /// JSON Lines: one object per epoch, then the test result
+    /// JSON Lines: one object per epoch, then the test result [default: none]
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
     /// Also write the HTML report of the trained network (as `twostage report` does) to FILE
+    /// [default: none]
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Accept MNIST files whose checksums differ from the published ones (your own IDX data)
+    /// Read the data as your own IDX set: checksums not verified, nothing downloaded, the number
+    /// of classes is the largest label + 1 (names from DIR/classes.txt, one a line, if present)
+    /// [default: off, the files must be the --dataset's]
     #[arg(long)]
     pub no_verify: bool,
     /// Hold out the last N training images as a validation set: each classifier epoch then
@@ -138,7 +152,7 @@ pub struct TrainArgs {
     )]
     pub val_split: usize,
     /// Sanity check: train the classifier end to end on the first N training images until it
-    /// gets all of them right (or say it could not), then stop; nothing is saved
+    /// gets all of them right (or say it could not), then stop; nothing is saved [default: off]
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub overfit: Option<usize>,
 }
@@ -263,7 +277,8 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
     if args.overfit == Some(0) {
         return Err(invalid("--overfit", "must be at least 1 image"));
     }
-    let dir = data_dir(&args.data_dir)?;
+    let source = data_source(Some(args.dataset), &args.data_dir, args.no_verify, None)?;
+    let dir = source.dir.clone();
     // Outputs go where they can be written, never onto an input or each other, or the run
     // would be lost at the end (or destroy what it read).
     let mut inputs = data_inputs(&dir);
@@ -295,6 +310,21 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         Some(path) => Some(checkpoint::read(path)?),
         None => None,
     };
+    if let (Some(file), Some(path)) = (&init, &args.init) {
+        // Checked before any data is read: every tensor's name, dtype and values, and every
+        // shape but the head's, which waits for the data's number of classes.
+        let classes = file
+            .tensors
+            .get("stage2.2.weight")
+            .and_then(|t| t.shape.first().copied())
+            .unwrap_or(Dims::MNIST.classes);
+        let dims = Dims {
+            classes,
+            ..Dims::MNIST
+        };
+        let mut probe = TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(0));
+        checkpoint::load_into(&mut probe, file, "", &[], path)?;
+    }
     set_threads(args.threads)?;
     for path in &resolved {
         if let Some(directory) = path.parent() {
@@ -302,7 +332,27 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         }
     }
 
-    let mut network = TwoStageNetwork::new(Dims::MNIST, &mut SmallRng::seed_from_u64(args.seed));
+    // All four files first, so a set that is incomplete is reported as such before any load.
+    ensure_files(&source, &[Split::Train, Split::Test])?;
+    let train_set = load_split(&source, Split::Train)?;
+    let test_set = load_split(&source, Split::Test)?;
+    let identity = full_identity(&source, &train_set, &test_set);
+    let (classes, class_names) = classes_of(&identity, &dir, &train_set, &test_set)?;
+    if identity != Identity::Known(&twostage::data::dataset::MNIST) {
+        errln!(
+            "data: {} in {}, {classes} classes",
+            super::describe_id(&identity.id().unwrap_or_default()),
+            dir.display()
+        );
+    }
+
+    // The network is drawn after the data is read, since the data gives the number of
+    // classes; the seed alone fixes the draw, so MNIST's network is the same as ever.
+    let dims = Dims {
+        classes,
+        ..Dims::MNIST
+    };
+    let mut network = TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(args.seed));
     let mut loaded = Vec::new();
     if let (Some(file), Some(path)) = (&init, &args.init) {
         loaded = checkpoint::load_into(&mut network, file, "", &[], path)?;
@@ -312,12 +362,6 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
             path.display()
         );
     }
-
-    let verify = !args.no_verify;
-    // All four files first, so a set that is incomplete is reported as such before any load.
-    ensure_files(&dir, &[Split::Train, Split::Test], verify)?;
-    let train_set = load_split(&dir, Split::Train, verify)?;
-    let test_set = load_split(&dir, Split::Test, verify)?;
     let used = examples(&train_set).first(args.train_limit.unwrap_or(usize::MAX));
     if args.val_split >= used.len() {
         return Err(invalid(
@@ -402,15 +446,18 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         &[Part::Stage1, Part::Stage2]
     };
     // A single metadata key: safetensors writes the metadata map in hash order, so one key
-    // keeps same-seed checkpoints byte-identical.
+    // keeps same-seed checkpoints byte-identical. The data is recorded so that eval and
+    // predict can find it, and refuse other data.
     let metadata = HashMap::from([(
-        "twostage".to_string(),
-        format!(
-            "stage1={} seed={} test_accuracy={:.4}",
-            format!("{:?}", args.stage1).to_lowercase(),
-            args.seed,
-            evaluation.accuracy
-        ),
+        METADATA_KEY.to_string(),
+        metadata_value(&[
+            ("stage1", format!("{:?}", args.stage1).to_lowercase()),
+            ("seed", args.seed.to_string()),
+            ("test_accuracy", format!("{:.4}", evaluation.accuracy)),
+            ("dataset", identity.id().unwrap_or_default()),
+            ("classes", classes.to_string()),
+            ("class_names", encode_list(&class_names)),
+        ]),
     )]);
     checkpoint::save(&mut network, parts, metadata, &resolved[0])?;
     outln!("Saved {}", args.save.display());
@@ -428,10 +475,64 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
             has_decoder,
             &test_set,
             Some(&metrics),
+            &class_names,
             &title,
             &resolved[at],
         )?;
         outln!("Wrote {}", report.display());
     }
     Ok(())
+}
+
+/// The number of classes and their names. A known dataset fixes both (its labels were checked
+/// when read). A custom set has `max label + 1` classes over train and test, named by
+/// `classes.txt` when present (which may list more classes than the labels use, not fewer).
+fn classes_of(
+    identity: &Identity,
+    dir: &std::path::Path,
+    train: &twostage::data::mnist::Mnist,
+    test: &twostage::data::mnist::Mnist,
+) -> Result<(usize, Vec<String>), Error> {
+    if let Identity::Known(dataset) = identity {
+        return Ok((dataset.class_count(), dataset.class_names()));
+    }
+    let from_labels = train.class_count().max(test.class_count());
+    let names = data_class_names(identity, dir)?;
+    if let Some(names) = &names
+        && names.len() < from_labels
+    {
+        let (split, set) = if train.class_count() == from_labels {
+            (Split::Train, train)
+        } else {
+            (Split::Test, test)
+        };
+        let labels_file =
+            find_file(dir, split.labels_name()).unwrap_or_else(|| dir.join(split.labels_name()));
+        let index = set
+            .labels
+            .iter()
+            .position(|&l| usize::from(l) >= names.len())
+            .unwrap_or(0);
+        return Err(Error::from(DataError::BadLabel {
+            file: labels_file,
+            index,
+            label: set.labels[index],
+            classes: names.len(),
+            of: format!("{}", dir.join(CLASSES_FILE).display()),
+        }));
+    }
+    let classes = names.as_ref().map_or(from_labels, Vec::len);
+    if classes < 2 {
+        return Err(invalid(
+            "--data-dir",
+            format!(
+                "every label in {} is 0: a classifier needs at least two classes",
+                dir.display()
+            ),
+        ));
+    }
+    Ok((
+        classes,
+        names.unwrap_or_else(|| super::label_numbers(classes)),
+    ))
 }

@@ -1,4 +1,5 @@
-//! The published SHA-256 of the four MNIST files, and a reader that hashes bytes as they pass.
+//! The published SHA-256 of the four files of each known dataset (MNIST, Fashion-MNIST), and a
+//! reader that hashes bytes as they pass.
 //!
 //! The hashes are of the *uncompressed* IDX files: the gzip bytes differ from mirror to mirror,
 //! the content does not. Hashing the decompressed stream while parsing it means no second pass.
@@ -8,9 +9,11 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-/// One of the four canonical MNIST files.
+/// One of the four canonical files of a known dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KnownFile {
+    /// The dataset it belongs to, as messages name it: `MNIST`, `Fashion-MNIST`.
+    pub dataset: &'static str,
     /// File name of the uncompressed file, e.g. `train-images-idx3-ubyte`.
     pub name: &'static str,
     /// SHA-256 of the uncompressed content, lower-case hex.
@@ -23,23 +26,56 @@ pub struct KnownFile {
 /// The four MNIST files with their published SHA-256.
 pub const MNIST_FILES: [KnownFile; 4] = [
     KnownFile {
+        dataset: "MNIST",
         name: "train-images-idx3-ubyte",
         sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
         dims: &[60000, 28, 28],
     },
     KnownFile {
+        dataset: "MNIST",
         name: "train-labels-idx1-ubyte",
         sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
         dims: &[60000],
     },
     KnownFile {
+        dataset: "MNIST",
         name: "t10k-images-idx3-ubyte",
         sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
         dims: &[10000, 28, 28],
     },
     KnownFile {
+        dataset: "MNIST",
         name: "t10k-labels-idx1-ubyte",
         sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        dims: &[10000],
+    },
+];
+
+/// The four Fashion-MNIST files (zalando), with the SHA-256 of their uncompressed content. Same
+/// names and dimensions as MNIST's, other content.
+pub const FASHION_MNIST_FILES: [KnownFile; 4] = [
+    KnownFile {
+        dataset: "Fashion-MNIST",
+        name: "train-images-idx3-ubyte",
+        sha256: "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        dims: &[60000, 28, 28],
+    },
+    KnownFile {
+        dataset: "Fashion-MNIST",
+        name: "train-labels-idx1-ubyte",
+        sha256: "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        dims: &[60000],
+    },
+    KnownFile {
+        dataset: "Fashion-MNIST",
+        name: "t10k-images-idx3-ubyte",
+        sha256: "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        dims: &[10000, 28, 28],
+    },
+    KnownFile {
+        dataset: "Fashion-MNIST",
+        name: "t10k-labels-idx1-ubyte",
+        sha256: "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
         dims: &[10000],
     },
 ];
@@ -57,9 +93,12 @@ pub fn expected_sha256(name: &str) -> Option<&'static str> {
         .map(|f| f.sha256)
 }
 
-/// The MNIST file whose published SHA-256 is `hex`, if any.
+/// The file of a known dataset (MNIST or Fashion-MNIST) whose published SHA-256 is `hex`, if any.
 pub fn by_hash(hex: &str) -> Option<&'static KnownFile> {
-    MNIST_FILES.iter().find(|f| f.sha256 == hex)
+    MNIST_FILES
+        .iter()
+        .chain(FASHION_MNIST_FILES.iter())
+        .find(|f| f.sha256 == hex)
 }
 
 /// The MNIST file that `path` is named after (`<name>` or `<name>.gz`), if any.

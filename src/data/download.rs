@@ -1,10 +1,11 @@
-//! Fetching the MNIST `.gz` files from a list of mirrors.
+//! Fetching a known dataset's `.gz` files (MNIST, Fashion-MNIST) from its list of mirrors.
 //!
 //! The rule: **a file the user has is never replaced or lost** unless they asked for it
-//! (`twostage download --force`). [`ensure_mnist`] only *completes* an MNIST set — it fetches
-//! the missing files into a directory whose files all verify as MNIST, and refuses, naming the
-//! files, when the directory holds anything else under MNIST's names. [`download_mnist`] refuses
-//! to replace a present file that does not verify unless forced.
+//! (`twostage download --force`). [`ensure_dataset`] only *completes* a set — it fetches
+//! the missing files into a directory whose files all verify as that dataset, and refuses,
+//! naming the files, when the directory holds anything else under its names.
+//! [`download_dataset`] refuses to replace a present file that does not verify unless forced.
+//! [`ensure_mnist`] and [`download_mnist`] are the same for MNIST.
 //!
 //! Each file is written to a temporary file in the target directory
 //! (`.<name>.gz.part-<pid>`, a [`TempFile`]) and renamed to its final name only once the SHA-256 of its
@@ -21,21 +22,19 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::checksums::{KnownFile, MNIST_FILES, by_name};
+use super::checksums::KnownFile;
+use super::dataset::{Dataset, MNIST, MNIST_MIRRORS};
 use super::mnist::{find_file, verify_mnist_file};
 use super::{Attempt, DataError, Foreign, kind_of, log_line};
 use crate::temp_files::{Kind, TempFile, remove_stale, sibling};
 
-/// No MNIST file is larger than 10 MB compressed; a mirror sending more is broken, and is not
-/// allowed to fill the disk.
+/// No file of a known dataset is larger than 30 MB compressed; a mirror sending more is broken,
+/// and is not allowed to fill the disk.
 const MAX_DOWNLOAD_BYTES: u64 = 64 << 20;
 
-/// Mirrors tried in order; each holds `<name>.gz` for the four MNIST files.
-pub const DEFAULT_MIRRORS: [&str; 3] = [
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
-];
+/// MNIST's mirrors, tried in order; each holds `<name>.gz` for the four MNIST files. Every
+/// dataset's list is in its table entry ([`Dataset::mirrors`]).
+pub const DEFAULT_MIRRORS: [&str; 3] = MNIST_MIRRORS;
 
 /// How to download.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,10 +60,17 @@ pub struct DownloadOptions {
 pub const DEFAULT_FILE_DEADLINE: Duration = Duration::from_secs(600);
 
 impl Default for DownloadOptions {
-    /// The default mirrors, 10 s to connect, 30 s per read, 10 minutes per file, no progress bar.
+    /// MNIST's mirrors, 10 s to connect, 30 s per read, 10 minutes per file, no progress bar.
     fn default() -> Self {
+        DownloadOptions::for_dataset(&MNIST)
+    }
+}
+
+impl DownloadOptions {
+    /// `dataset`'s mirrors, 10 s to connect, 30 s per read, 10 minutes per file, no progress bar.
+    pub fn for_dataset(dataset: &Dataset) -> Self {
         DownloadOptions {
-            mirrors: DEFAULT_MIRRORS.iter().map(|m| m.to_string()).collect(),
+            mirrors: dataset.mirrors.iter().map(|m| m.to_string()).collect(),
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
             file_deadline: DEFAULT_FILE_DEADLINE,
@@ -73,32 +79,41 @@ impl Default for DownloadOptions {
     }
 }
 
-/// The data directory: `$MNIST_DIR` if set, else `data/mnist`.
+/// MNIST's data directory: `$MNIST_DIR` if set, else `data/mnist` (each dataset's is
+/// [`Dataset::data_dir`]).
 pub fn default_data_dir() -> PathBuf {
-    std::env::var_os("MNIST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("data/mnist"))
+    MNIST.data_dir()
 }
 
-/// Makes sure the MNIST files `needed` (names without `.gz`, e.g. [`Split::file_names`]) are in
-/// `dir`, downloading the missing ones — but only to *complete* an MNIST set.
+/// [`ensure_dataset`] for MNIST.
+pub fn ensure_mnist(dir: &Path, needed: &[&str], opts: &DownloadOptions) -> Result<(), DataError> {
+    ensure_dataset(&MNIST, dir, needed, opts)
+}
+
+/// Makes sure the files `needed` (names without `.gz`, e.g. [`Split::file_names`]) of
+/// `dataset` are in `dir`, downloading the missing ones — but only to *complete* a set of it.
 ///
 /// * All `needed` present (plain or `.gz`, whatever their content): `Ok`, no network, nothing
 ///   touched. Reading them later checks them.
 /// * `dir` does not exist: said on stderr, created, and the `needed` files downloaded.
-/// * Otherwise every one of the four MNIST files present in `dir` must verify as MNIST (header
+/// * Otherwise every one of the dataset's four files present in `dir` must verify (header
 ///   dimensions, then SHA-256 of the content); if one does not, nothing is downloaded and the
 ///   error ([`DataError::IncompleteSet`]) names the missing files and the ones that are not
-///   MNIST. Only missing files are fetched; a present file is never replaced.
+///   the dataset's. Only missing files are fetched; a present file is never replaced.
 ///
-/// Call it only when the data is to be verified as MNIST: under `--no-verify` a missing file is
+/// Call it only when the data is to be verified: under `--no-verify` a missing file is
 /// the plain [`DataError::MissingFile`] of [`Mnist::load`](super::mnist::Mnist::load).
 ///
 /// [`Split::file_names`]: super::mnist::Split::file_names
-pub fn ensure_mnist(dir: &Path, needed: &[&str], opts: &DownloadOptions) -> Result<(), DataError> {
+pub fn ensure_dataset(
+    dataset: &'static Dataset,
+    dir: &Path,
+    needed: &[&str],
+    opts: &DownloadOptions,
+) -> Result<(), DataError> {
     let needed = needed
         .iter()
-        .map(|name| known(name))
+        .map(|name| known(dataset, name))
         .collect::<Result<Vec<_>, _>>()?;
     let missing: Vec<&'static KnownFile> = if directory_exists(dir)? {
         let missing: Vec<_> = needed
@@ -108,9 +123,10 @@ pub fn ensure_mnist(dir: &Path, needed: &[&str], opts: &DownloadOptions) -> Resu
         if missing.is_empty() {
             return Ok(());
         }
-        let foreign = not_mnist(dir);
+        let foreign = not_mnist(dataset, dir);
         if !foreign.is_empty() {
             return Err(DataError::IncompleteSet {
+                dataset: dataset.title,
                 dir: dir.to_path_buf(),
                 missing: missing.iter().map(|known| known.name).collect(),
                 foreign,
@@ -119,8 +135,9 @@ pub fn ensure_mnist(dir: &Path, needed: &[&str], opts: &DownloadOptions) -> Resu
         missing
     } else {
         log_line(format_args!(
-            "{} does not exist: creating it and downloading MNIST there",
-            dir.display()
+            "{} does not exist: creating it and downloading {} there",
+            dir.display(),
+            dataset.title
         ));
         create_dir(dir)?;
         needed
@@ -133,14 +150,25 @@ pub fn ensure_mnist(dir: &Path, needed: &[&str], opts: &DownloadOptions) -> Resu
     Ok(())
 }
 
-/// Fetches the four MNIST `.gz` files into `dir` (created, with a line on stderr, if missing).
+/// [`download_dataset`] for MNIST.
+pub fn download_mnist(dir: &Path, force: bool, opts: &DownloadOptions) -> Result<(), DataError> {
+    download_dataset(&MNIST, dir, force, opts)
+}
+
+/// Fetches the four `.gz` files of `dataset` into `dir` (created, with a line on stderr, if
+/// missing), from the mirrors of `opts`.
 ///
-/// A file already present (plain or `.gz`) that verifies as MNIST is not fetched again. One
+/// A file already present (plain or `.gz`) that verifies as the dataset's is not fetched again. One
 /// that does not verify is an error ([`DataError::PresentNotMnist`], nothing downloaded) unless
 /// `force`, which replaces it: the `.gz` atomically, a plain file by removing it once its `.gz`
 /// replacement is in place. A directory or other non-file under an MNIST name is an error
 /// either way. Stale temporary files of dead processes are removed first.
-pub fn download_mnist(dir: &Path, force: bool, opts: &DownloadOptions) -> Result<(), DataError> {
+pub fn download_dataset(
+    dataset: &'static Dataset,
+    dir: &Path,
+    force: bool,
+    opts: &DownloadOptions,
+) -> Result<(), DataError> {
     if !directory_exists(dir)? {
         log_line(format_args!(
             "{} does not exist: creating it",
@@ -151,7 +179,7 @@ pub fn download_mnist(dir: &Path, force: bool, opts: &DownloadOptions) -> Result
     sweep(dir);
     let mut fetch = Vec::new();
     let mut foreign = Vec::new();
-    for known in &MNIST_FILES {
+    for known in dataset.files {
         let Some(existing) = find_file(dir, known.name) else {
             fetch.push((known, None));
             continue;
@@ -165,8 +193,9 @@ pub fn download_mnist(dir: &Path, force: bool, opts: &DownloadOptions) -> Result
             Err(error @ DataError::NotAFile { .. }) => return Err(error),
             Err(error) if force => {
                 log_line(format_args!(
-                    "{} is not MNIST ({}): replacing it (--force)",
+                    "{} is not {} ({}): replacing it (--force)",
                     existing.display(),
+                    dataset.title,
                     why_not_mnist(&error, &existing)
                 ));
                 let plain = !existing.to_string_lossy().ends_with(".gz");
@@ -180,6 +209,7 @@ pub fn download_mnist(dir: &Path, force: bool, opts: &DownloadOptions) -> Result
     }
     if !foreign.is_empty() {
         return Err(DataError::PresentNotMnist {
+            dataset: dataset.title,
             dir: dir.to_path_buf(),
             files: foreign,
         });
@@ -205,11 +235,13 @@ pub fn download_mnist(dir: &Path, force: bool, opts: &DownloadOptions) -> Result
     Ok(())
 }
 
-/// The MNIST file called `name`, or an error naming the bad name.
-fn known(name: &str) -> Result<&'static KnownFile, DataError> {
-    by_name(name).ok_or_else(|| DataError::UnknownFileName {
-        name: name.to_string(),
-    })
+/// The file of `dataset` called `name`, or an error naming the bad name.
+fn known(dataset: &'static Dataset, name: &str) -> Result<&'static KnownFile, DataError> {
+    dataset
+        .file(name)
+        .ok_or_else(|| DataError::UnknownFileName {
+            name: name.to_string(),
+        })
 }
 
 /// Whether `dir` exists as a directory; an error if something else is there.
@@ -250,9 +282,10 @@ fn sweep(dir: &Path) {
     }
 }
 
-/// The MNIST files present in `dir` that do not verify, with why.
-fn not_mnist(dir: &Path) -> Vec<Foreign> {
-    MNIST_FILES
+/// The files of `dataset` present in `dir` that do not verify, with why.
+fn not_mnist(dataset: &Dataset, dir: &Path) -> Vec<Foreign> {
+    dataset
+        .files
         .iter()
         .filter_map(|known| {
             let file = find_file(dir, known.name)?;
@@ -265,14 +298,17 @@ fn not_mnist(dir: &Path) -> Vec<Foreign> {
         .collect()
 }
 
-/// A short reason why `file` is not MNIST, without the file's name (the message names it).
+/// A short reason why `file` is not the dataset's, without the file's name (the message names it).
 fn why_not_mnist(error: &DataError, file: &Path) -> String {
     match error {
-        DataError::ChecksumMismatch { .. } => "its SHA-256 is not MNIST's".to_string(),
+        DataError::ChecksumMismatch { dataset, .. } => format!("its SHA-256 is not {dataset}'s"),
         DataError::NotAFile { kind, .. } => format!("it is {kind}, not a file"),
         DataError::NotMnistHeader {
-            expected, found, ..
-        } => format!("its header declares {found}, MNIST's is {expected}"),
+            dataset,
+            expected,
+            found,
+            ..
+        } => format!("its header declares {found}, {dataset}'s is {expected}"),
         other => without_file(other, file),
     }
 }
@@ -397,6 +433,7 @@ fn download_file(
         }
     }
     Err(DataError::DownloadFailed {
+        dataset: known.dataset,
         file: file_name,
         attempts,
     })
@@ -466,7 +503,8 @@ fn fetch(
         if received > MAX_DOWNLOAD_BYTES {
             bar.abandon();
             return Err(Failure::Mirror(format!(
-                "body exceeds {MAX_DOWNLOAD_BYTES} bytes, far more than any MNIST file"
+                "body exceeds {MAX_DOWNLOAD_BYTES} bytes, far more than any {} file",
+                known.dataset
             )));
         }
         out.write_all(&chunk[..n]).map_err(local)?;
@@ -506,7 +544,8 @@ fn fetch(
             Err(Failure::Mirror(format!("corrupt gzip: {source}")))
         }
         Err(error @ DataError::NotMnistHeader { .. }) => Err(Failure::Mirror(format!(
-            "not MNIST {}: {}",
+            "not {} {}: {}",
+            known.dataset,
             known.name,
             why_not_mnist(&error, part)
         ))),
@@ -517,7 +556,8 @@ fn fetch(
         // Anything else is content that is not the MNIST file: a header declaring other
         // dimensions (refused before inflating it), not IDX, truncated, trailing data.
         Err(other) => Err(Failure::Mirror(format!(
-            "not MNIST {}: {}",
+            "not {} {}: {}",
+            known.dataset,
             known.name,
             without_file(&other, part)
         ))),

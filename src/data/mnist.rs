@@ -1,9 +1,12 @@
-//! MNIST on top of IDX: 28×28 u8 images and u8 labels 0–9, checked for shape, range, count
-//! and (optionally) against the published SHA-256 of each file.
+//! MNIST-shaped data on top of IDX: 28×28 u8 images and u8 labels, checked for shape, count
+//! and, when verifying a known dataset, against the published SHA-256 of each file and its
+//! number of classes. A custom set (not verified) may use any label 0–255: its number of
+//! classes is its largest label + 1.
 
 use std::path::{Path, PathBuf};
 
-use super::checksums::{self, KnownFile, hex};
+use super::checksums::{KnownFile, hex};
+use super::dataset::{Dataset, MNIST};
 use super::idx::{Dtype, IdxData, IdxFile, IdxHeader, idx_file_sha256, read_idx_file_checked};
 use super::{DataError, log_line};
 
@@ -13,7 +16,8 @@ pub const ROWS: usize = 28;
 pub const COLS: usize = 28;
 /// Pixels per image.
 pub const PIXELS: usize = ROWS * COLS;
-/// Number of classes (digits 0–9).
+/// Number of classes of MNIST (digits 0–9). Other sets have their own: see
+/// [`Dataset::class_count`] and [`Mnist::class_count`].
 pub const CLASSES: usize = 10;
 
 /// Which half of MNIST.
@@ -57,27 +61,45 @@ pub const FILE_NAMES: [&str; 4] = [
     "t10k-labels-idx1-ubyte",
 ];
 
-/// One split of MNIST in memory, pixels kept as u8 (normalisation happens in `batches`).
+/// One split of an MNIST-shaped set in memory, pixels kept as u8 (normalisation happens in
+/// `batches`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mnist {
     /// `len × 784` pixels, row-major, one image after another.
     pub images: Vec<u8>,
-    /// `len` labels, each 0–9.
+    /// `len` labels (below the dataset's number of classes when it was verified).
     pub labels: Vec<u8>,
     /// Number of examples.
     pub len: usize,
+    /// SHA-256 of the uncompressed content of the images file and of the labels file: what
+    /// identifies the data (see [`dataset::identify`](super::dataset::identify)).
+    pub content_sha256: [[u8; 32]; 2],
 }
 
 impl Mnist {
     /// Loads `split` from `dir`, where each file is `<name>.gz` or `<name>`.
     ///
-    /// With `verify`, the SHA-256 of each uncompressed file must match the published one;
-    /// without it, any IDX files of the right shape are accepted. When both `<name>.gz` and
+    /// With `verify`, the files must be MNIST's (see [`Mnist::load_dataset`]); without it,
+    /// any IDX files of the right shape are accepted, with any labels.
+    pub fn load(dir: &Path, split: Split, verify: bool) -> Result<Mnist, DataError> {
+        Mnist::load_dataset(dir, split, verify.then_some(&MNIST))
+    }
+
+    /// Loads `split` from `dir`, where each file is `<name>.gz` or `<name>`.
+    ///
+    /// With `verify` set to a known dataset, the SHA-256 of each uncompressed file must match
+    /// that dataset's published one and every label must be below its number of classes;
+    /// with `None`, any IDX files of the right shape are accepted. When both `<name>.gz` and
     /// `<name>` exist, `<name>.gz` is read, a line on stderr says so, and an error reading it
     /// mentions the other.
-    pub fn load(dir: &Path, split: Split, verify: bool) -> Result<Mnist, DataError> {
-        let images = require_file(dir, split.images_name())?;
-        let labels = require_file(dir, split.labels_name())?;
+    pub fn load_dataset(
+        dir: &Path,
+        split: Split,
+        verify: Option<&'static Dataset>,
+    ) -> Result<Mnist, DataError> {
+        let hint = verify.unwrap_or(&MNIST);
+        let images = require_file(dir, split.images_name(), hint)?;
+        let labels = require_file(dir, split.labels_name(), hint)?;
         let mut unread = Vec::new();
         for (path, other) in [&images, &labels] {
             if let Some(other) = other {
@@ -90,7 +112,7 @@ impl Mnist {
                 unread.push((path.clone(), other.clone()));
             }
         }
-        Mnist::from_files(&images.0, &labels.0, verify).map_err(|error| {
+        Mnist::from_files_of(&images.0, &labels.0, verify).map_err(|error| {
             if unread.is_empty() {
                 return error;
             }
@@ -115,38 +137,47 @@ impl Mnist {
         })
     }
 
-    /// Loads an images file and a labels file given by path.
-    ///
-    /// `verify` compares each file's content hash with the published hash of the MNIST file
-    /// it is named after; a file not named after an MNIST file fails verification. Headers are
-    /// checked before any data is read: the shape (`(N, 28, 28)` u8 images, `(N,)` u8 labels,
-    /// as many labels as images) always, the published dimensions when verifying.
+    /// Loads an images file and a labels file given by path, as MNIST when `verify` (see
+    /// [`Mnist::from_files_of`]).
     pub fn from_files(
         images_path: &Path,
         labels_path: &Path,
         verify: bool,
     ) -> Result<Mnist, DataError> {
+        Mnist::from_files_of(images_path, labels_path, verify.then_some(&MNIST))
+    }
+
+    /// Loads an images file and a labels file given by path.
+    ///
+    /// `verify` compares each file's content hash with the published hash of the dataset's
+    /// file it is named after (a file not named after one fails verification) and checks every
+    /// label against the dataset's number of classes. Headers are checked before any data is
+    /// read: the shape (`(N, 28, 28)` u8 images, `(N,)` u8 labels, as many labels as images)
+    /// always, the published dimensions when verifying.
+    pub fn from_files_of(
+        images_path: &Path,
+        labels_path: &Path,
+        verify: Option<&'static Dataset>,
+    ) -> Result<Mnist, DataError> {
         const IMAGES: &str = "u8 images of shape (N, 28, 28)";
-        let known_images = verify
-            .then(|| checksums::by_file_name(images_path))
-            .flatten();
+        let known_images = verify.and_then(|d| d.file_for_path(images_path));
         let images_check = |header: &IdxHeader| {
             if let Some(known) = known_images {
                 check_published(header, known, images_path)?;
             }
+            check_image_size(header, images_path)?;
             check_shape(header, &[ROWS as u32, COLS as u32], IMAGES, images_path)
         };
         let images_file = read_idx_file_checked(images_path, &images_check)?;
-        if verify {
-            verify_checksum(&images_file)?;
+        if let Some(dataset) = verify {
+            verify_checksum(&images_file, dataset)?;
         }
+        let images_sha256 = images_file.sha256;
         let images = into_u8(images_file, &[ROWS, COLS], IMAGES)?;
         let len = images.len() / PIXELS;
 
         const LABELS: &str = "u8 labels of shape (N,)";
-        let known_labels = verify
-            .then(|| checksums::by_file_name(labels_path))
-            .flatten();
+        let known_labels = verify.and_then(|d| d.file_for_path(labels_path));
         let labels_check = |header: &IdxHeader| {
             if let Some(known) = known_labels {
                 check_published(header, known, labels_path)?;
@@ -164,20 +195,14 @@ impl Mnist {
             Ok(())
         };
         let labels_file = read_idx_file_checked(labels_path, &labels_check)?;
-        if verify {
-            verify_checksum(&labels_file)?;
+        if let Some(dataset) = verify {
+            verify_checksum(&labels_file, dataset)?;
         }
+        let labels_sha256 = labels_file.sha256;
         let labels = into_u8(labels_file, &[], LABELS)?;
 
-        if let Some(index) = labels
-            .iter()
-            .position(|&label| usize::from(label) >= CLASSES)
-        {
-            return Err(DataError::BadLabel {
-                file: labels_path.to_path_buf(),
-                index,
-                label: labels[index],
-            });
+        if let Some(dataset) = verify {
+            check_labels(&labels, dataset.class_count(), dataset.title, labels_path)?;
         }
         if len != labels.len() {
             return Err(DataError::CountMismatch {
@@ -191,7 +216,16 @@ impl Mnist {
             images,
             labels,
             len,
+            content_sha256: [images_sha256, labels_sha256],
         })
+    }
+
+    /// The number of classes the labels imply: the largest label + 1 (0 when empty).
+    pub fn class_count(&self) -> usize {
+        self.labels
+            .iter()
+            .max()
+            .map_or(0, |&label| usize::from(label) + 1)
     }
 
     /// Number of examples.
@@ -215,15 +249,53 @@ impl Mnist {
     }
 }
 
-/// Checks the decompressed content hash against the published hash for the file's name.
-fn verify_checksum(file: &IdxFile) -> Result<(), DataError> {
+/// Refuses the first label that is not below `classes`, naming the file and its index. `of`
+/// says what fixes the classes (a dataset's name, a model).
+pub fn check_labels(labels: &[u8], classes: usize, of: &str, file: &Path) -> Result<(), DataError> {
+    match labels
+        .iter()
+        .position(|&label| usize::from(label) >= classes)
+    {
+        None => Ok(()),
+        Some(index) => Err(DataError::BadLabel {
+            file: file.to_path_buf(),
+            index,
+            label: labels[index],
+            classes,
+            of: of.to_string(),
+        }),
+    }
+}
+
+/// Refuses images of another size than 28×28, saying the size found (a u8 file of three
+/// dimensions is images; anything else is left to the shape check).
+fn check_image_size(header: &IdxHeader, file: &Path) -> Result<(), DataError> {
+    match header.dims[..] {
+        [_, rows, cols] if (rows, cols) != (ROWS as u32, COLS as u32) => {
+            Err(DataError::WrongImageSize {
+                file: file.to_path_buf(),
+                rows,
+                cols,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks the decompressed content hash against `dataset`'s published hash for the file's name.
+fn verify_checksum(file: &IdxFile, dataset: &Dataset) -> Result<(), DataError> {
     let actual = hex(&file.sha256);
-    let expected = checksums::by_file_name(&file.source).map(|known| known.sha256);
+    let expected = dataset
+        .file_for_path(&file.source)
+        .map(|known| known.sha256);
     match expected {
         Some(expected) if expected == actual => Ok(()),
         _ => Err(DataError::ChecksumMismatch {
             file: file.source.clone(),
-            expected: expected.unwrap_or("(not an MNIST file name)").to_string(),
+            dataset: dataset.title,
+            expected: expected
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("(not a {} file name)", dataset.title)),
             actual,
         }),
     }
@@ -240,6 +312,7 @@ fn check_published(header: &IdxHeader, known: &KnownFile, file: &Path) -> Result
     }
     Err(DataError::NotMnistHeader {
         file: file.to_path_buf(),
+        dataset: known.dataset,
         name: known.name,
         expected: published.describe(),
         found: header.describe(),
@@ -271,7 +344,7 @@ fn check_shape(
     })
 }
 
-/// Checks that the file at `path` is the MNIST file `known`: its header declares the published
+/// Checks that the file at `path` is the known file `known`: its header declares the published
 /// dimensions (checked before any data is read, so a forged header costs nothing) and its
 /// uncompressed content has the published SHA-256. The data is hashed, not kept: memory use is
 /// constant. The file's name does not matter (a download in progress has a temporary name).
@@ -283,6 +356,7 @@ pub fn verify_mnist_file(path: &Path, known: &KnownFile) -> Result<(), DataError
     } else {
         Err(DataError::ChecksumMismatch {
             file: path.to_path_buf(),
+            dataset: known.dataset,
             expected: known.sha256.to_string(),
             actual,
         })
@@ -332,11 +406,17 @@ pub fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
 }
 
 /// The file to read for `name` and, when both `<name>.gz` and `<name>` exist, the one not read.
-fn require_file(dir: &Path, name: &'static str) -> Result<(PathBuf, Option<PathBuf>), DataError> {
+/// A missing file's error offers to download `dataset`.
+fn require_file(
+    dir: &Path,
+    name: &'static str,
+    dataset: &'static Dataset,
+) -> Result<(PathBuf, Option<PathBuf>), DataError> {
     let mut found = candidates(dir, name).into_iter();
     let chosen = found.next().ok_or_else(|| DataError::MissingFile {
         dir: dir.to_path_buf(),
         name,
+        dataset,
     })?;
     Ok((chosen, found.next()))
 }
@@ -352,4 +432,12 @@ pub fn missing_files(dir: &Path) -> Vec<&'static str> {
 /// True if all four MNIST files are in `dir` (plain or `.gz`); their content is not checked.
 pub fn files_present(dir: &Path) -> bool {
     missing_files(dir).is_empty()
+}
+
+/// The SHA-256 of the uncompressed content of file `name` (`<name>.gz`, else `<name>`) in
+/// `dir`, streamed with constant memory: how a custom set is identified without loading it.
+pub fn content_sha256(dir: &Path, name: &'static str) -> Result<[u8; 32], DataError> {
+    let (path, _) = require_file(dir, name, &MNIST)?;
+    let (_, hash) = idx_file_sha256(&path, &|_| Ok(()))?;
+    Ok(hash)
 }

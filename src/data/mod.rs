@@ -1,4 +1,4 @@
-//! The data layer: MNIST from disk (or the network) to memory.
+//! The data layer: MNIST-shaped datasets from disk (or the network) to memory.
 //!
 //! ```text
 //! download.rs ──.gz files──▶ idx.rs ──(dims, typed data)──▶ mnist.rs ──Mnist{images u8, labels}──▶ batches.rs
@@ -6,8 +6,10 @@
 //!
 //! * [`idx`] parses the IDX format (optionally gzip-compressed), refusing every malformed input
 //!   with a [`DataError`] that names the file.
-//! * [`checksums`] holds the published SHA-256 of the four MNIST files and the hashing reader
-//!   that checks them while the bytes stream past.
+//! * [`checksums`] holds the published SHA-256 of the four files of each known dataset and the
+//!   hashing reader that checks them while the bytes stream past.
+//! * [`dataset`] is the table of known datasets (MNIST, Fashion-MNIST): files, mirrors, class
+//!   names; and what identifies a custom IDX set (its hashes, its `classes.txt`).
 //! * [`mnist`] checks that the files really are MNIST (shape, label range, counts, checksums),
 //!   refusing a header of the wrong shape (or, when verifying, other than MNIST's published
 //!   dimensions) before reading its data.
@@ -18,6 +20,7 @@
 //! This module knows nothing of networks; `train.rs` is where data meets the model.
 
 pub mod checksums;
+pub mod dataset;
 #[cfg(feature = "download")]
 pub mod download;
 pub mod idx;
@@ -153,16 +156,18 @@ pub enum DataError {
         kind: &'static str,
     },
 
-    /// When verifying, the header of a file named after an MNIST file declares other dimensions
-    /// than the published ones; refused before any data is read.
+    /// When verifying, the header of a file named after a known dataset's file declares other
+    /// dimensions than the published ones; refused before any data is read.
     #[error(
-        "{}: the IDX header declares {found}, but MNIST {name} is {expected}; nothing more was \
-         read (if this is your own IDX data rather than the published MNIST, pass --no-verify)",
+        "{}: the IDX header declares {found}, but {dataset} {name} is {expected}; nothing more \
+         was read (if this is your own IDX data rather than the published {dataset}, pass --no-verify)",
         file.display()
     )]
     NotMnistHeader {
         /// The file.
         file: PathBuf,
+        /// The dataset being verified, e.g. `MNIST`.
+        dataset: &'static str,
         /// The MNIST file it is named after.
         name: &'static str,
         /// The published shape, e.g. `u8 (60000, 28, 28)`.
@@ -219,8 +224,11 @@ pub enum DataError {
         found: String,
     },
 
-    /// A label outside `0..=9`.
-    #[error("{}: label {label} at index {index} is not a digit 0-9", file.display())]
+    /// A label outside `0..classes` (the known dataset's classes, or the model's).
+    #[error(
+        "{}: label {label} at index {index} is out of range: {of} has {classes} classes (labels 0-{})",
+        file.display(), classes.saturating_sub(1)
+    )]
     BadLabel {
         /// The labels file.
         file: PathBuf,
@@ -228,6 +236,34 @@ pub enum DataError {
         index: usize,
         /// The bad label.
         label: u8,
+        /// The number of classes allowed.
+        classes: usize,
+        /// What fixes the classes, e.g. `MNIST` or `the model model.safetensors`.
+        of: String,
+    },
+
+    /// Images of another size than 28×28.
+    #[error(
+        "{}: the images are {rows}×{cols} pixels; twostage takes 28×28 u8 images (MNIST's \
+         format): resize the set to 28×28",
+        file.display()
+    )]
+    WrongImageSize {
+        /// The images file.
+        file: PathBuf,
+        /// Rows per image found.
+        rows: u32,
+        /// Columns per image found.
+        cols: u32,
+    },
+
+    /// A `classes.txt` that cannot serve as class names.
+    #[error("{}: {message}", file.display())]
+    ClassNames {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong, and what to do.
+        message: String,
     },
 
     /// The images and labels files hold different numbers of examples.
@@ -249,12 +285,14 @@ pub enum DataError {
     /// The SHA-256 of the uncompressed content differs from the published one.
     #[error(
         "{}: SHA-256 of the uncompressed content is {actual}, expected {expected} \
-         (if this is your own IDX data rather than the published MNIST, pass --no-verify)",
+         (if this is your own IDX data rather than the published {dataset}, pass --no-verify)",
         file.display()
     )]
     ChecksumMismatch {
         /// The file.
         file: PathBuf,
+        /// The dataset being verified, e.g. `MNIST`.
+        dataset: &'static str,
         /// The published hash (hex).
         expected: String,
         /// The hash of the file (hex).
@@ -264,20 +302,28 @@ pub enum DataError {
     /// Neither `<name>.gz` nor `<name>` exists in the data directory.
     #[error(
         "{name}(.gz) is missing in {}: add {name} or {name}.gz there, pass --data-dir the \
-         directory that holds it, or run `twostage download --data-dir {}` to fetch MNIST",
-        dir.display(), dir.display()
+         directory that holds it, or run `twostage download{}{} --data-dir {}` to fetch {}",
+        dir.display(),
+        if dataset.name == "mnist" { "" } else { " --dataset " },
+        if dataset.name == "mnist" { "" } else { dataset.name },
+        dir.display(),
+        dataset.title
     )]
     MissingFile {
         /// The directory searched.
         dir: PathBuf,
         /// The file name without `.gz`.
         name: &'static str,
+        /// The dataset the hint offers to download (MNIST for a custom set).
+        dataset: &'static dataset::Dataset,
     },
 
-    /// Files are missing from a directory that also holds files that are not MNIST: downloading
-    /// MNIST into it would mix two datasets, so nothing was downloaded.
-    #[error("{}", incomplete_set(dir, missing, foreign))]
+    /// Files are missing from a directory that also holds files that are not the dataset's:
+    /// downloading into it would mix two datasets, so nothing was downloaded.
+    #[error("{}", incomplete_set(dataset, dir, missing, foreign))]
     IncompleteSet {
+        /// The dataset being completed, e.g. `MNIST`.
+        dataset: &'static str,
         /// The data directory.
         dir: PathBuf,
         /// The missing files (names without `.gz`).
@@ -286,10 +332,12 @@ pub enum DataError {
         foreign: Vec<Foreign>,
     },
 
-    /// `twostage download` found files that are not MNIST under MNIST's names, and was not told
-    /// to replace them.
-    #[error("{}", present_not_mnist(dir, files))]
+    /// `twostage download` found files that are not the dataset's under its names, and was not
+    /// told to replace them.
+    #[error("{}", present_not_mnist(dataset, dir, files))]
     PresentNotMnist {
+        /// The dataset being downloaded, e.g. `MNIST`.
+        dataset: &'static str,
         /// The data directory.
         dir: PathBuf,
         /// The files that do not verify, with why.
@@ -327,11 +375,13 @@ pub enum DataError {
     #[error(
         "could not download {file} from any mirror:\n{}\
          To use a local copy instead, pass --data-dir DIR pointing at a directory holding the four \
-         MNIST files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, \
+         {dataset} files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, \
          t10k-labels-idx1-ubyte, each plain or .gz)",
         list_attempts(attempts)
     )]
     DownloadFailed {
+        /// The dataset being downloaded, e.g. `MNIST`.
+        dataset: &'static str,
         /// The file name, e.g. `train-labels-idx1-ubyte.gz`.
         file: String,
         /// Each URL tried, with the reason it failed.
@@ -375,6 +425,8 @@ impl DataError {
             | DataError::TooLarge { file, .. }
             | DataError::WrongShape { file, .. }
             | DataError::BadLabel { file, .. }
+            | DataError::WrongImageSize { file, .. }
+            | DataError::ClassNames { file, .. }
             | DataError::ChecksumMismatch { file, .. }
             | DataError::NotAFile { file, .. }
             | DataError::NotMnistHeader { file, .. } => Some(file),
@@ -438,7 +490,12 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-fn incomplete_set(dir: &Path, missing: &[&'static str], foreign: &[Foreign]) -> String {
+fn incomplete_set(
+    dataset: &str,
+    dir: &Path,
+    missing: &[&'static str],
+    foreign: &[Foreign],
+) -> String {
     let missing_names: Vec<String> = missing.iter().map(|n| format!("{n}(.gz)")).collect();
     let foreign_names: Vec<String> = foreign
         .iter()
@@ -450,20 +507,20 @@ fn incomplete_set(dir: &Path, missing: &[&'static str], foreign: &[Foreign]) -> 
         ("are", "files")
     };
     let which = if foreign.len() == 1 {
-        "which is not MNIST"
+        format!("which is not {dataset}")
     } else {
-        "which are not MNIST"
+        format!("which are not {dataset}")
     };
     format!(
         "{} {is} missing in {dir}; {dir} also holds {}, {which}, so nothing was downloaded: \
-         add the missing {file}, or pass --data-dir an empty directory to download MNIST there",
+         add the missing {file}, or pass --data-dir an empty directory to download {dataset} there",
         and_list(&missing_names),
         and_list(&foreign_names),
         dir = dir.display(),
     )
 }
 
-fn present_not_mnist(dir: &Path, files: &[Foreign]) -> String {
+fn present_not_mnist(dataset: &str, dir: &Path, files: &[Foreign]) -> String {
     let names: Vec<String> = files
         .iter()
         .map(|f| format!("{} ({})", file_name(&f.file), f.reason))
@@ -474,10 +531,14 @@ fn present_not_mnist(dir: &Path, files: &[Foreign]) -> String {
         ("are", "them")
     };
     format!(
-        "{} in {} {is} not MNIST and nothing was downloaded: move {it} away, or run \
-         `twostage download --force` to replace {it} with MNIST",
+        "{} in {} {is} not {dataset} and nothing was downloaded: move {it} away, or run \
+         `twostage download{} --force` to replace {it} with {dataset}",
         and_list(&names),
-        dir.display()
+        dir.display(),
+        match dataset::DATASETS.iter().find(|d| d.title == dataset) {
+            Some(d) if d.name != "mnist" => format!(" --dataset {}", d.name),
+            _ => String::new(),
+        }
     )
 }
 
@@ -505,8 +566,8 @@ fn list_attempts(attempts: &[Attempt]) -> String {
 }
 
 /// Describes an IDX file for humans: path, compression, data type, dimensions, element count,
-/// SHA-256 of the uncompressed content and, for the four MNIST files (recognised by hash or
-/// name), whether that hash matches the published one.
+/// SHA-256 of the uncompressed content and, for the files of a known dataset (recognised by
+/// hash, or by name for MNIST), whether that hash matches the published one.
 ///
 /// Errors are those of [`idx::read_idx_file`]: a file that does not parse is an error.
 pub fn inspect(path: &Path) -> Result<String, DataError> {
@@ -530,15 +591,18 @@ pub fn inspect(path: &Path) -> Result<String, DataError> {
     let _ = writeln!(text, "elements: {}", parsed.idx.data.len());
     let _ = writeln!(text, "sha256:   {hash} (uncompressed content)");
     let verdict = match checksums::by_hash(&hash) {
-        Some(known) => format!("matches the published SHA-256 of MNIST {}", known.name),
+        Some(known) => format!(
+            "matches the published SHA-256 of {} {}",
+            known.dataset, known.name
+        ),
         None => match checksums::by_file_name(path) {
             Some(known) => format!(
                 "DOES NOT match the published SHA-256 of MNIST {} ({})",
                 known.name, known.sha256
             ),
-            None => "not one of the four MNIST files".to_string(),
+            None => "not a file of a known dataset (MNIST, Fashion-MNIST)".to_string(),
         },
     };
-    let _ = writeln!(text, "mnist:    {verdict}");
+    let _ = writeln!(text, "dataset:  {verdict}");
     Ok(text)
 }

@@ -35,6 +35,24 @@ pub fn mnist_dir() -> Option<PathBuf> {
 }
 
 #[cfg(feature = "data")]
+/// `FASHION_MNIST_DIR` holding all four Fashion-MNIST files; `None` (skip, with a message) when
+/// unset, a panic under CI.
+pub fn fashion_mnist_dir() -> Option<PathBuf> {
+    let Some(dir) = std::env::var_os("FASHION_MNIST_DIR").map(PathBuf::from) else {
+        assert!(!in_ci(), "CI=true but FASHION_MNIST_DIR is not set");
+        eprintln!("skipping: FASHION_MNIST_DIR not set");
+        return None;
+    };
+    let missing = missing_files(&dir);
+    if !missing.is_empty() {
+        assert!(!in_ci(), "CI=true but {} lacks {missing:?}", dir.display());
+        eprintln!("skipping: {} lacks {missing:?}", dir.display());
+        return None;
+    }
+    Some(dir)
+}
+
+#[cfg(feature = "data")]
 /// The MNIST training set, when available.
 pub fn mnist_train() -> Option<Mnist> {
     let dir = mnist_dir()?;
