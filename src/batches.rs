@@ -186,8 +186,8 @@ pub fn gather_normalised(pixels: &[u8], width: usize, indices: &[usize], batch: 
 /// Asks the CPU to start loading rows `indices` of `data: (N, width)` into its L2 cache and
 /// goes on without waiting. Called with the *next* batch's rows while this one trains, so its
 /// gather then reads from cache: a shuffled batch is 32 rows scattered over 47 MB of images,
-/// and gathering them straight from memory was 2.4 % of an autoencoder epoch's time, all of it
-/// waiting on loads (perf). A hint only: no effect on any value, and none off x86-64.
+/// and gathering them straight from memory showed in `perf` as a share of the epoch spent
+/// waiting on loads. A hint only: no effect on any value, and none off x86-64.
 pub fn prefetch_rows<T>(data: &[T], width: usize, indices: &[usize]) {
     #[cfg(target_arch = "x86_64")]
     {

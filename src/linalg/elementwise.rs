@@ -72,7 +72,7 @@ ladder! {
     /// `Σ x²`, each square rounded in `T`, accumulated in `f64` in eight running sums (lane
     /// `l` takes the elements at `i ≡ l mod 8` of the leading multiple of 8, in order), added
     /// up lane 0 to 7, then the remainder: one sum would make every addition wait for the one
-    /// before it (a 25k-long chain per autoencoder batch, 6 % of a training step).
+    /// before it (a 25k-long chain per autoencoder batch).
     pub fn sum_of_squares<T: Scalar>(values: &[T]) -> f64 {
         let mut lanes = [0.0_f64; 8];
         let chunks = values.chunks_exact(8);

@@ -183,13 +183,10 @@ impl Scalar for f64 {
 /// A product is split only if each of the two halves gets at least this many multiply-adds.
 /// Splitting `32×64×64` gains nothing; `32×128×64` gains in isolation, but the stage-2 head's
 /// step, made of such products, is faster whole on the caller's thread than handed to the pool
-/// to split them (README, Performance). Measured on
-/// 2 cores (AMD EPYC, AVX-512), `benches/gemm_probe.rs`, from inside the pool, minimum of 300
-/// runs, one thread vs split: `32×64×64` (131k MACs) 2.7 µs vs 2.7 µs; `32×128×64` (262k)
-/// 5.2 vs 3.7 µs; `32×128×128` (524k) 9.4 vs 5.8 µs; `32×256×128` (1M) 18.6 vs 10.6 µs.
-/// The 262k-MAC products of the stage-2 head still stay on one thread: its whole step (~20 µs)
-/// then runs on the caller's thread without visiting the pool, and a head epoch takes 0.036 s,
-/// against 0.045–0.07 s when its steps go to the pool to split those products (`on_pool`).
+/// to split them. The threshold was measured with `benches/gemm_probe.rs` (one thread against
+/// split, from inside the pool); the figures are in `benches/README.md`. The 262k-MAC products
+/// of the stage-2 head still stay on one thread: its whole step then runs on the caller's
+/// thread without visiting the pool, which measured faster than splitting them (`on_pool`).
 pub const PARALLEL_MIN_MACS: usize = 1 << 18;
 
 /// Blocks are cut at multiples of this many rows/columns, so every thread gets whole
@@ -263,12 +260,12 @@ fn gemm_split<T: Scalar>(
 /// every split costs two wake-ups; inside the pool, [`gemm`]'s `rayon::join` runs one half on
 /// the calling thread and lets another pool thread steal the second.
 ///
-/// Why keep them awake: an idle rayon thread yields to the OS 32 times (about 0.4 µs each
-/// here) and then sleeps. A training step has serial stretches longer than that (the loss,
+/// Why keep them awake: an idle rayon thread yields to the OS 32 times (well under a
+/// microsecond each) and then sleeps. A training step has serial stretches longer than that (the loss,
 /// gathering the batch, the bias and ReLU passes), so the other thread fell asleep between
 /// products, and the next `join` found nobody to steal its second half and ran both halves
-/// itself. `benches/join_probe.rs` measured it: two 10 µs halves joined back to back take
-/// 10.8 µs, but 25.4 µs after 20 µs of serial work, 77 % of them on one thread. So, as OpenMP's
+/// itself: `benches/join_probe.rs` shows a join after a serial stretch taking more than twice
+/// as long, most of them on one thread (figures in `benches/README.md`). So, as OpenMP's
 /// active wait policy does, other pool threads run a *spinner* for the duration of `f` (one
 /// each, by `spawn_broadcast`): a loop that takes pool work as soon as there is any
 /// (`rayon::yield_now`) and otherwise spins. The cost is that those cores stay busy while `f`
@@ -285,7 +282,7 @@ fn gemm_split<T: Scalar>(
 /// parallel) runs without, as plain rayon would.
 ///
 /// With a one-thread pool nothing is split, so `f` runs right here: hopping would only add two
-/// context switches per step (a stage-2 head epoch on one thread: 0.042 s here, 0.095 s hopping).
+/// context switches per step.
 pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if rayon::current_thread_index().is_some() || rayon::current_num_threads() == 1 {
         return f();
@@ -405,7 +402,7 @@ pub fn gemm_serial<T: Scalar>(
     let [rsc, csc] = [c.strides()[0], c.strides()[1]];
     // a·bᵀ with a and b both stored row by row (a layer's x·Wᵀ): the packing-free kernel, if the
     // type and the CPU have one, whatever the number of rows. Beyond ~256 rows matrixmultiply
-    // would be faster (gemm_probe: 1000×784×256 at 174 vs 232 GFLOP/s), but the kernel decides
+    // would be faster (gemm_probe; benches/README.md), but the kernel decides
     // the order of summation, and the frozen features computed in 1024-row chunks must equal
     // those of a training batch bit for bit (tests/parity.rs).
     if k > 0 && csa == 1 && rsb == 1 && rsa >= 0 && csb >= 0 {

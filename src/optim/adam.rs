@@ -13,9 +13,9 @@
 //! One departure, in the stored moments only: a new `m` or `v` smaller in magnitude than the
 //! type's smallest normal number (2⁻¹²⁶ ≈ 1.2e-38 in `f32`) is stored as 0. Such values come from
 //! dead ReLU units: their gradient is exactly 0, so `m` shrinks by 0.9 a step into the subnormal
-//! range and, by rounding, stays there for good (after one autoencoder epoch 60 % of the first
-//! layer's `m` were subnormal). Arithmetic on subnormals is slow on x86 CPUs: flushing them made
-//! an autoencoder epoch 6 % faster here (0.685 → 0.645 s). The step that produces such a moment
+//! range and, by rounding, stays there for good (after one autoencoder epoch most of the first
+//! layer's `m` are subnormal). Arithmetic on subnormals is slow on x86 CPUs, so flushing them
+//! makes an autoencoder epoch measurably faster (`benches/README.md`). The step that produces such a moment
 //! updates `θ` with it unflushed; in later steps the unflushed `m` would have moved `θ` by at
 //! most lr·2⁻¹²⁶/ε ≈ 1e-33 (lr 1e-3), below half an ulp of any weight larger than about 2e-26, and
 //! `v` that small vanishes next to ε in the denominator. So `θ` differs only if a weight is itself
@@ -83,8 +83,8 @@ impl<T: Scalar> Adam<T> {
 
     /// [`Adam::step`], then [`Parameters::zero_grad`], in one pass over memory: the update
     /// reads every gradient anyway, so clearing it there costs one store, where a separate
-    /// `zero_grad` walks the autoencoder's 1.9 MB of gradients again (15 µs of a 330 µs step,
-    /// `cargo bench --bench step_phases`). A training loop that uses it starts each step with
+    /// `zero_grad` walks the autoencoder's 1.9 MB of gradients again (`cargo bench --bench
+    /// step_phases` times both). A training loop that uses it starts each step with
     /// the gradients already zero.
     pub fn step_and_zero_grad(&mut self, params: &mut dyn Parameters<T>) {
         self.update_all(params, true);
