@@ -1,12 +1,12 @@
 //! # twostage
 //!
-//! A two-stage neural network for MNIST, written from scratch: every forward and backward pass
+//! A two-stage neural network for MNIST-shaped data, written from scratch: every forward and backward pass
 //! by hand, checked by finite differences and against PyTorch.
 //!
 //! Stage 1, a feature extractor `Linear(784,256) → ReLU → Linear(256,128)`, is pretrained
 //! without labels as an autoencoder (a decoder `Linear(128,256) → ReLU → Linear(256,784)`
 //! reconstructs the input under MSE). Stage 2, a classifier `Linear(128,64) → ReLU →
-//! Linear(64,10)`, then learns the digits from the frozen 128 features, under softmax
+//! Linear(64,C)`, then learns the C classes from the frozen 128 features, under softmax
 //! cross-entropy. Both train with Adam.
 //!
 //! ## Map
@@ -14,7 +14,7 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`linalg`] | the products, named for what they do ([`linalg::matmul_into`] `c = a·b`, [`linalg::matmul_acc`] `c += a·b`), split across cores, with the naive reference beside them |
+//! | [`linalg`] | the products, named for what they do ([`linalg::matmul_into`] `c = a·b`, [`linalg::matmul_acc`] `c += a·b`), split across cores, with the naive reference beside them; the kernel ladder (`linalg::simd`: AVX-512 ▸ AVX2+FMA ▸ portable, `TWOSTAGE_SIMD`) for `x·Wᵀ`, Adam and the element-wise passes (`linalg::elementwise`) |
 //! | [`nn`] | `Dense`, `Relu`, `Sequential`, the losses, PyTorch's init: each forward beside its backward |
 //! | [`optim`] | `Adam`, as PyTorch computes it |
 //! | [`gradcheck`] | finite-difference checks of parameter and input gradients, in `f64` |

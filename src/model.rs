@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! stage1:  x (B, 784) → Linear(784,256) → ReLU → Linear(256,128) → features (B, 128)
-//! stage2:  features   → Linear(128,64)  → ReLU → Linear(64,10)   → logits   (B, 10)
+//! stage2:  features   → Linear(128,64)  → ReLU → Linear(64,C)    → logits   (B, C), C = 10 for MNIST
 //! decoder: features   → Linear(128,256) → ReLU → Linear(256,784) → reconstruction (B, 784)
 //! ```
 //! Parameter names are PyTorch's state-dict keys (`stage1.0.weight`, …, `decoder.2.bias`), so a

@@ -657,3 +657,33 @@ fn messages_name_the_flag_at_fault() {
     assert_refused(&out, "--finetune-lr", "finetune divergence");
     assert!(!stderr(&out).contains("smaller --lr"), "{}", stderr(&out));
 }
+
+/// Class 8: `--threads 1000` finishes promptly: the pool is capped at the cores the process may
+/// use, with a warning, and the answers are those of any other thread count.
+#[test]
+fn a_huge_thread_count_is_capped_and_finishes() {
+    let Some(mnist) = common::mnist_dir() else {
+        return;
+    };
+    let dir = common::temp_dir("threads-1000");
+    let (huge, one) = (dir.join("huge.safetensors"), dir.join("one.safetensors"));
+    let start = Instant::now();
+    let mut args = tiny_run(s(&mnist), s(&huge));
+    let at = args.iter().position(|a| *a == "--threads").unwrap();
+    args[at + 1] = "1000";
+    let out = twostage(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "--threads 1000 took {:?}",
+        start.elapsed()
+    );
+    assert!(
+        stderr(&out).contains("--threads 1000 is more than the"),
+        "{}",
+        stderr(&out)
+    );
+    let out = twostage(&tiny_run(s(&mnist), s(&one)));
+    assert!(out.status.success());
+    assert_eq!(std::fs::read(&huge).unwrap(), std::fs::read(&one).unwrap());
+}

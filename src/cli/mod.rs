@@ -170,6 +170,19 @@ pub fn set_threads(threads: Option<usize>) -> Result<(), Error> {
     if n == 0 {
         return Err(invalid("--threads", "must be at least 1"));
     }
+    // More threads than the cores this process may use only queue behind each other (a
+    // 64-thread pool on 2 cores ran an epoch twice as slowly); the answers are bit-identical
+    // on any count, so use the cores and say so.
+    let cores = twostage::linalg::usable_cores();
+    let n = if n > cores {
+        errln!(
+            "warning: --threads {n} is more than the {cores} cores this process may use; using \
+             {cores}"
+        );
+        cores
+    } else {
+        n
+    };
     rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build_global()
