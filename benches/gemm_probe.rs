@@ -96,7 +96,96 @@ fn rungs() {
     set_rung(Rung::best()).expect("the best rung");
 }
 
+/// The minimum over 100 runs of `f`, each after the caches were filled with other data (a
+/// 64 MB buffer written), as inside a training step, where the 7.5 MB of weights, gradients and
+/// moments of the autoencoder pass through between two uses of any one matrix.
+fn cold_micros(mut f: impl FnMut()) -> f64 {
+    let mut junk = vec![0u8; 64 << 20];
+    let mut best = f64::INFINITY;
+    for round in 0..100 {
+        junk.iter_mut().step_by(64).for_each(|b| *b = round as u8);
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    std::hint::black_box(&junk);
+    best * 1e6
+}
+
+/// Each layer product of an autoencoder step with cold caches: the forward on each rung,
+/// and matrixmultiply's on the same shapes in its best layout, as `rungs` does hot.
+fn cold() {
+    println!(
+        "## cold caches: forward x·Wᵀ per rung and matrixmultiply best layout, batch 32, one thread, GFLOP/s"
+    );
+    for (i, o) in [(784, 256), (256, 128), (128, 256), (256, 784)] {
+        let (x, w) = (filled(32, i), filled(o, i));
+        let mut c = Array2::<f32>::zeros((32, o));
+        let gflops = |micros: f64| 2.0 * (32 * i * o) as f64 / micros / 1e3;
+        let mut line = format!("{i:4}->{o:4}:");
+        for rung in Rung::supported_rungs() {
+            set_rung(rung).expect("a supported rung");
+            let t = cold_micros(|| gemm_serial(1.0, x.view(), w.t(), 0.0, c.view_mut()));
+            line += &format!(" {rung} {:5.1}", gflops(t));
+        }
+        set_rung(Rung::best()).expect("the best rung");
+        let mut x_good = Array2::<f32>::zeros((32, i).f());
+        x_good.assign(&x);
+        let mut wt_good = Array2::<f32>::zeros((i, o));
+        wt_good.assign(&w.t());
+        let t = cold_micros(|| gemm_serial(1.0, x_good.view(), wt_good.view(), 0.0, c.view_mut()));
+        line += &format!(" | mm best layout {:5.1}", gflops(t));
+        let dy = filled(32, o);
+        let mut dw = Array2::<f32>::zeros((o, i));
+        let t = cold_micros(|| gemm_serial(1.0, dy.t(), x.view(), 1.0, dw.view_mut()));
+        line += &format!(" | dW {:5.1}", gflops(t));
+        let mut dx = Array2::<f32>::zeros((32, i));
+        let t = cold_micros(|| gemm_serial(1.0, dy.view(), w.view(), 0.0, dx.view_mut()));
+        line += &format!(" | dx {:5.1}", gflops(t));
+        println!("{line}");
+    }
+}
+
+/// Adam divides `√v` by `√(1 − β₂ᵗ)` with a multiply by its `f64` reciprocal
+/// (`Scalar::div_by_constant`): checks it against the division on every significand of `√v`
+/// (one binade covers them all) for the divisor of every step up to 20 000 at β₂ = 0.999, the
+/// distinct ones, on the rayon pool.
+fn divisors() {
+    use rayon::prelude::*;
+    use twostage::linalg::Scalar;
+    let mut cs: Vec<f32> = (1..=20_000)
+        .map(|t| (1.0 - 0.999_f64.powf(t as f64)).sqrt() as f32)
+        .collect();
+    cs.dedup();
+    let start = Instant::now();
+    let wrong: usize = cs
+        .par_iter()
+        .map(|&c| {
+            let reciprocal = 1.0 / c as f64;
+            (1.0_f32.to_bits()..2.0_f32.to_bits())
+                .filter(|&bits| {
+                    let x = f32::from_bits(bits);
+                    (x / c).to_bits() != x.div_by_constant(c, reciprocal).to_bits()
+                })
+                .count()
+        })
+        .sum();
+    println!(
+        "## divisors: {} distinct divisors × 2^23 significands, {wrong} differ from the division ({:.0} s)",
+        cs.len(),
+        start.elapsed().as_secs_f64()
+    );
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "divisors") {
+        divisors();
+        return;
+    }
+    if std::env::args().any(|a| a == "cold") {
+        cold();
+        return;
+    }
     rungs();
     if std::env::args().any(|a| a == "rungs") {
         return;

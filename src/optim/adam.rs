@@ -87,14 +87,14 @@ impl<T: Scalar> Adam<T> {
         let t = self.steps as f64;
         let bias_correction1 = 1.0 - self.beta1.powf(t);
         let bias_correction2 = 1.0 - self.beta2.powf(t);
-        let c = Coefficients {
-            one_minus_beta1: T::from_f64(1.0 - self.beta1),
-            beta2: T::from_f64(self.beta2),
-            one_minus_beta2: T::from_f64(1.0 - self.beta2),
-            neg_step_size: T::from_f64(-(self.lr / bias_correction1)),
-            bias_correction2_sqrt: T::from_f64(bias_correction2.sqrt()),
-            eps: T::from_f64(self.eps),
-        };
+        let c = Coefficients::new(
+            T::from_f64(1.0 - self.beta1),
+            T::from_f64(self.beta2),
+            T::from_f64(1.0 - self.beta2),
+            T::from_f64(-(self.lr / bias_correction1)),
+            T::from_f64(bias_correction2.sqrt()),
+            T::from_f64(self.eps),
+        );
         let moments = &mut self.moments;
         let mut index = 0;
         params.visit_params(&mut |name,
