@@ -24,11 +24,11 @@
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m128, __m256, __m512, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehl_ps, _mm_shuffle_ps,
-    _mm256_castps256_ps128, _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
-    _mm256_maskload_ps, _mm256_set_epi32, _mm256_setzero_ps, _mm512_add_ps, _mm512_fmadd_ps,
-    _mm512_loadu_ps, _mm512_maskz_loadu_ps, _mm512_setzero_ps, _mm512_shuffle_f32x4,
-    _mm512_shuffle_ps, _mm512_storeu_ps,
+    __m128, __m256, __m512, _MM_HINT_T0, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehl_ps,
+    _mm_prefetch, _mm_shuffle_ps, _mm256_castps256_ps128, _mm256_extractf128_ps, _mm256_fmadd_ps,
+    _mm256_loadu_ps, _mm256_maskload_ps, _mm256_set_epi32, _mm256_setzero_ps, _mm512_add_ps,
+    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_maskz_loadu_ps, _mm512_setzero_ps,
+    _mm512_shuffle_f32x4, _mm512_shuffle_ps, _mm512_storeu_ps,
 };
 
 use super::simd::Rung;
@@ -43,6 +43,8 @@ const MR2: usize = 4;
 const NR2: usize = 3;
 /// `f32` lanes in one AVX2 register.
 const LANES2: usize = 8;
+/// Rows of `a` the AVX2 kernel runs through each tile column before moving on.
+const ROW_BLOCK: usize = 64;
 
 /// `c = α·a·bᵀ + β·c` by the kernel of `rung`, as [`sgemm_abt_avx512`] describes; returns
 /// `false`, having done nothing, on the portable rung or if the CPU lacks `rung`.
@@ -275,21 +277,35 @@ pub unsafe fn sgemm_abt_avx2(
     csc: isize,
 ) {
     // Tile columns outer: one tile's rows of `b` (3 rows of `W`, 9 KB at k = 784) stay in L1
-    // while every row of `a` streams past them, so `W` is read from memory once per product;
-    // with the rows of `a` outer, all of `W` (800 KB for 784→256, more than a Zen 3 L2) would be
-    // read again for every three rows of `a`.
-    for j0 in (0..n).step_by(NR2) {
-        // An edge tile repeats its last row; the repeated sums are not stored.
-        // SAFETY (all pointer arithmetic below): indices stay below m, n and k.
-        let b_rows: [*const f32; NR2] =
-            std::array::from_fn(|j| unsafe { b.add((j0 + j).min(n - 1) * ldb) });
-        for i0 in (0..m).step_by(MR2) {
-            let a_rows: [*const f32; MR2] =
-                std::array::from_fn(|i| unsafe { a.add((i0 + i).min(m - 1) * lda) });
-            // SAFETY: each row holds k floats.
-            let sums = unsafe { tile_sums_avx2(k, a_rows, b_rows) };
-            // SAFETY: (i0, j0) is inside c.
-            unsafe { store_tile(sums, (i0, j0), (m, n), alpha, beta, c, rsc, csc) };
+    // while the rows of `a` stream past them, so `W` is read from memory once per block of
+    // rows of `a`; with the rows of `a` outer, all of `W` (800 KB for 784→256, more than a
+    // Zen 3 L2) would be read again for every four rows of `a`. Blocks of `ROW_BLOCK` rows keep
+    // the rows of `a` in L2 for large products (evaluation, features: 1024 rows of 784 floats
+    // are 3.2 MB); a training batch is one block.
+    for i_block in (0..m).step_by(ROW_BLOCK) {
+        let i_end = (i_block + ROW_BLOCK).min(m);
+        for j0 in (0..n).step_by(NR2) {
+            // An edge tile repeats its last row; the repeated sums are not stored.
+            // SAFETY (all pointer arithmetic below): indices stay below m, n and k.
+            let b_rows: [*const f32; NR2] =
+                std::array::from_fn(|j| unsafe { b.add((j0 + j).min(n - 1) * ldb) });
+            // The next tile's rows of `b`, fetched while the first tile of this column runs:
+            // `W` comes from L3 in a training step, and three short rows are too little for
+            // the hardware prefetcher to find in time (`gemm_probe -- cold`).
+            let next_rows: [*const f32; NR2] =
+                std::array::from_fn(|j| unsafe { b.add((j0 + NR2 + j).min(n - 1) * ldb) });
+            for i0 in (i_block..i_end).step_by(MR2) {
+                let a_rows: [*const f32; MR2] =
+                    std::array::from_fn(|i| unsafe { a.add((i0 + i).min(i_end - 1) * lda) });
+                // SAFETY: each row holds k floats.
+                let sums = if i0 == i_block {
+                    unsafe { tile_sums_avx2::<true>(k, a_rows, b_rows, next_rows) }
+                } else {
+                    unsafe { tile_sums_avx2::<false>(k, a_rows, b_rows, next_rows) }
+                };
+                // SAFETY: (i0, j0) is inside c.
+                unsafe { store_tile(sums, (i0, j0), (i_end, n), alpha, beta, c, rsc, csc) };
+            }
         }
     }
 }
@@ -302,16 +318,23 @@ pub unsafe fn sgemm_abt_avx2(
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn tile_sums_avx2(
+unsafe fn tile_sums_avx2<const PREFETCH: bool>(
     k: usize,
     a_rows: [*const f32; MR2],
     b_rows: [*const f32; NR2],
+    next_rows: [*const f32; NR2],
 ) -> [[f32; NR2]; MR2] {
     const MR: usize = MR2;
     const NR: usize = NR2;
     let mut acc: [[__m256; NR]; MR] = [[_mm256_setzero_ps(); NR]; MR];
     let mut p = 0;
     while p + LANES2 <= k {
+        if PREFETCH {
+            for row in next_rows {
+                // SAFETY: a hint, never a fault; the address is inside the row anyway.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(row.add(p).cast::<i8>()) };
+            }
+        }
         // SAFETY: p + 8 ≤ k.
         let bv: [__m256; NR] =
             std::array::from_fn(|j| unsafe { _mm256_loadu_ps(b_rows[j].add(p)) });

@@ -10,18 +10,23 @@
 //! PyTorch; the scalar coefficients are computed in `f64` and rounded once, as PyTorch does
 //! with Python floats.
 //!
-//! One departure, in the stored moments only: a new `m` or `v` smaller in magnitude than the
-//! type's smallest normal number (2⁻¹²⁶ ≈ 1.2e-38 in `f32`) is stored as 0. Such values come from
-//! dead ReLU units: their gradient is exactly 0, so `m` shrinks by 0.9 a step into the subnormal
-//! range and, by rounding, stays there for good (after one autoencoder epoch most of the first
-//! layer's `m` are subnormal). Arithmetic on subnormals is slow on x86 CPUs, so flushing them
-//! makes an autoencoder epoch measurably faster (`benches/README.md`). The step that produces such a moment
-//! updates `θ` with it unflushed; in later steps the unflushed `m` would have moved `θ` by at
-//! most lr·2⁻¹²⁶/ε ≈ 1e-33 (lr 1e-3), below half an ulp of any weight larger than about 2e-26, and
-//! `v` that small vanishes next to ε in the denominator. So `θ` differs only if a weight is itself
-//! that close to 0, or a dead unit comes back with a gradient below ~1e-30: in the runs compared
-//! (5 + 5 + 3 epochs seed 0, 8 + 1 epochs seed 1) the checkpoints were byte-identical with and
-//! without the flush. An observation, not a proof.
+//! One departure, in the stored moments only: a new `m` smaller in magnitude than
+//! `2⁻¹²⁵ / min(1 − β₁, β₁·lr)` (twice the smallest normal `f32` over the smallest factor it meets
+//! in the next step; 2.6e-35 at lr 1e-3) is stored as 0, and so is a new `v` below `2⁻¹²⁵`.
+//! Such values come from dead ReLU units: their gradient is exactly 0, so `m` shrinks by β₁ a
+//! step towards the subnormal range and, unflushed, stays there for good. Long before, its
+//! products in a step, `(1 − β₁)·m` and `lr_t·m`, are subnormal, and every x86 CPU we measured
+//! takes a slow microcode path for each of them (on the Intel machine of `benches/README.md` a
+//! third of Adam's time, 8–12 % of an autoencoder epoch). Flushed at the threshold, no
+//! decaying moment ever makes a subnormal. The step that produces such a moment updates `θ`
+//! with it unflushed; in later steps the unflushed `m` would have moved `θ` by less than
+//! `Σₖ (lr/(1 − β₁ᵗ))·m_k/ε ≤ 10·lr·10·threshold/ε ≈ 2.6e-28` (ε = 1e-8, any lr), below half an
+//! ulp of any weight larger than about 5e-21, and `v` that small adds less than 5e-18 to the
+//! denominator, below half an ulp of ε. So `θ` differs only if a weight is itself that close to
+//! 0, or a dead unit comes back with a gradient below ~1e-27: in the runs compared (5 + 5 + 3
+//! epochs seed 0, 8 + 1 epochs seed 1 with the first, smaller threshold; 1 + 0 and 2 + 2 + 1
+//! epochs with this one) the checkpoints were byte-identical with and without the flush. An
+//! observation, not a proof.
 
 use rayon::prelude::*;
 
@@ -94,6 +99,7 @@ impl<T: Scalar> Adam<T> {
             T::from_f64(-(self.lr / bias_correction1)),
             T::from_f64(bias_correction2.sqrt()),
             T::from_f64(self.eps),
+            Coefficients::m_flush(self.lr, self.beta1),
         );
         let moments = &mut self.moments;
         let mut index = 0;

@@ -16,6 +16,9 @@ pub(super) struct Coefficients<T> {
     /// `1 / bias_correction2_sqrt` in `f64`, for [`Scalar::div_by_constant`].
     pub(super) bias_correction2_sqrt_reciprocal: f64,
     pub(super) eps: T,
+    /// A new `m` smaller in magnitude than this is stored as 0; a new `v`, below twice the
+    /// smallest normal number (module docs of `optim::adam`).
+    pub(super) m_flush: T,
 }
 
 impl<T: Scalar> Coefficients<T> {
@@ -27,6 +30,7 @@ impl<T: Scalar> Coefficients<T> {
         neg_step_size: T,
         bias_correction2_sqrt: T,
         eps: T,
+        m_flush: T,
     ) -> Self {
         Coefficients {
             one_minus_beta1,
@@ -36,7 +40,20 @@ impl<T: Scalar> Coefficients<T> {
             bias_correction2_sqrt,
             bias_correction2_sqrt_reciprocal: 1.0 / bias_correction2_sqrt.to_f64(),
             eps,
+            m_flush,
         }
+    }
+
+    /// The smallest `|m|` Adam stores (module docs of `optim::adam`): twice the smallest normal
+    /// number over the smallest factor a stored `m` meets in the next step, `1 − β₁` in the
+    /// lerp and `β₁·lr_t ≥ β₁·lr` in the update; at most 2⁻⁶⁰.
+    pub(super) fn m_flush(lr: f64, beta1: f64) -> T {
+        let tiny = T::min_positive_value().to_f64();
+        let smallest_factor = [1.0 - beta1, beta1 * lr]
+            .into_iter()
+            .filter(|&f| f > 0.0)
+            .fold(1.0, f64::min);
+        T::from_f64((2.0 * tiny / smallest_factor).min(2f64.powi(-60)))
     }
 }
 
@@ -46,7 +63,7 @@ impl<T: Scalar> Coefficients<T> {
 /// m ← m + (1 − β₁)·(g − m);  v ← β₂·v + (1 − β₂)·g·g;  θ ← θ − lr_t·m / (√v / √(1 − β₂ᵗ) + ε)
 /// ```
 /// and, with `zero_grad`, `g ← 0` once it is used. `θ` is updated with the new `m` and `v`
-/// as computed; they are stored with subnormals flushed to 0 (module docs).
+/// as computed; they are stored with the tiniest values flushed to 0 (module docs).
 ///
 /// `RECIPROCAL` picks how `√v` is divided by the constant `√(1 − β₂ᵗ)`: by a multiply with its
 /// `f64` reciprocal ([`Scalar::div_by_constant`], on the AVX2 and AVX-512 rungs, where it
@@ -64,14 +81,10 @@ fn update_loop<T: Scalar, const RECIPROCAL: bool>(
 ) {
     let n = theta.len();
     let (g, m, v) = (&mut g[..n], &mut m[..n], &mut v[..n]);
-    // A subnormal moment is stored as 0 (module docs).
-    let flush = |x: T| {
-        if x.abs() < T::min_positive_value() {
-            T::zero()
-        } else {
-            x
-        }
-    };
+    // Moments too small to matter are stored as 0, before they make the next step's products
+    // subnormal (module docs).
+    let v_flush = T::min_positive_value() + T::min_positive_value();
+    let flush = |x: T, below: T| if x.abs() < below { T::zero() } else { x };
     for i in 0..n {
         let m_new = m[i] + c.one_minus_beta1 * (g[i] - m[i]);
         let v_new = v[i] * c.beta2 + c.one_minus_beta2 * g[i] * g[i];
@@ -83,8 +96,8 @@ fn update_loop<T: Scalar, const RECIPROCAL: bool>(
             v_new.sqrt() / c.bias_correction2_sqrt
         } + c.eps;
         theta[i] += c.neg_step_size * m_new / denom;
-        m[i] = flush(m_new);
-        v[i] = flush(v_new);
+        m[i] = flush(m_new, c.m_flush);
+        v[i] = flush(v_new, v_flush);
         if zero_grad {
             g[i] = T::zero();
         }
@@ -170,7 +183,7 @@ mod tests {
         let wave = |k: f32| (0..n).map(|i| ((i as f32) * k).sin()).collect::<Vec<f32>>();
         let (g, m0, theta0) = (wave(0.37), wave(0.11), wave(0.29));
         let v0: Vec<f32> = wave(0.05).iter().map(|x| x.abs()).collect();
-        let c = Coefficients::new(0.1_f32, 0.999, 0.001, -0.003, 0.05, 1e-8);
+        let c = Coefficients::new(0.1_f32, 0.999, 0.001, -0.003, 0.05, 1e-8, 1e-30);
         let (mut t1, mut g1, mut m1, mut v1) = (theta0.clone(), g.clone(), m0.clone(), v0.clone());
         update_loop::<f32, false>(&mut t1, &mut g1, &mut m1, &mut v1, c, false);
         assert!(g1 == g, "without zero_grad the gradient is left alone");
@@ -227,28 +240,39 @@ mod tests {
         assert!(0.0_f32.div_by_constant(0.0, f64::INFINITY).is_nan());
     }
 
-    /// A moment that decays into the subnormal range is stored as 0, and `θ` comes out
-    /// bit-identical to the unflushed formula's.
+    /// A dead unit's `m` (gradient 0) shrinks by β₁ a step; once below the threshold it is
+    /// stored as 0, before `(1 − β₁)·m` or `lr_t·m` would be subnormal (slow on x86), and `θ`
+    /// stays bit-identical to the unflushed formula's, whose products do go subnormal.
     #[test]
-    fn subnormal_moments_are_flushed_without_changing_theta() {
-        let c = Coefficients::new(0.1_f32, 0.999, 0.001, -0.001, 1.0, 1e-8);
+    fn tiny_moments_are_flushed_without_changing_theta() {
+        let m_flush = Coefficients::<f32>::m_flush(1e-3, 0.9);
+        assert!(m_flush > 1e-36 && m_flush < 1e-33, "threshold {m_flush:e}");
+        let c = Coefficients::new(0.1_f32, 0.999, 0.001, -0.001, 1.0, 1e-8, m_flush);
         // A dead unit's weight: gradient 0, m decaying from a small normal value.
-        let (mut theta, mut g, mut m, mut v) = ([0.37_f32], [0.0_f32], [1e-36_f32], [1e-12_f32]);
-        let (mut theta_ref, mut m_ref, mut v_ref) = (0.37_f32, 1e-36_f32, 1e-12_f32);
-        let mut saw_subnormal = false;
-        for _ in 0..200 {
+        let (mut theta, mut g, mut m, mut v) = ([0.37_f32], [0.0_f32], [1e-30_f32], [1e-12_f32]);
+        let (mut theta_ref, mut m_ref, mut v_ref) = (0.37_f32, 1e-30_f32, 1e-12_f32);
+        let mut reference_went_subnormal = false;
+        for _ in 0..800 {
+            let stored = m[0];
             update_loop::<f32, false>(&mut theta, &mut g, &mut m, &mut v, c, false);
+            // The products of a step on a stored m are never subnormal.
+            let decayed = stored * (1.0 - c.one_minus_beta1);
+            for product in [c.one_minus_beta1 * stored, c.neg_step_size * decayed] {
+                assert!(!product.is_subnormal(), "from m = {stored:e}: {product:e}");
+            }
             // The formula as written, never flushed.
-            m_ref += c.one_minus_beta1 * (0.0 - m_ref);
+            let lerp = c.one_minus_beta1 * (0.0 - m_ref);
+            m_ref += lerp;
             v_ref = v_ref * c.beta2 + c.one_minus_beta2 * 0.0 * 0.0;
-            theta_ref += c.neg_step_size * m_ref / (v_ref.sqrt() / c.bias_correction2_sqrt + c.eps);
+            let step = c.neg_step_size * m_ref;
+            theta_ref += step / (v_ref.sqrt() / c.bias_correction2_sqrt + c.eps);
+            reference_went_subnormal |= lerp.is_subnormal() || step.is_subnormal();
             assert_eq!(theta[0].to_bits(), theta_ref.to_bits());
-            assert!(m[0] == 0.0 || m[0].is_normal(), "stored m {:e}", m[0]);
-            saw_subnormal |= m_ref.is_subnormal();
+            assert!(m[0] == 0.0 || m[0].abs() >= m_flush, "stored m {:e}", m[0]);
         }
         assert!(
-            saw_subnormal,
-            "the unflushed m never became subnormal: the test tests nothing"
+            reference_went_subnormal,
+            "the unflushed products never became subnormal: the test tests nothing"
         );
         assert_eq!(m[0], 0.0);
         assert!(m_ref != 0.0, "unflushed, m sticks at a subnormal value");
