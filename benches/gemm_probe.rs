@@ -6,6 +6,9 @@
 //! ```
 //! - rungs: the forward `x·Wᵀ` and Adam on each rung of the ladder the CPU has (`rungs` alone
 //!   stops after this part);
+//! - `floor`, `cold`, `divisors` alone: the per-shape floor of an autoencoder step, the layer
+//!   products with cold caches, Adam's division by its bias correction checked (each function's
+//!   docs);
 //! - layouts: each layer product as `Dense` calls it, against the same product with operands
 //!   laid out the way matrixmultiply packs fastest (a column-major, b row-major);
 //! - threshold: one thread against a split over a 2-thread pool, from inside the pool;
@@ -177,7 +180,45 @@ fn divisors() {
     );
 }
 
+/// The per-shape floor of issue 14: matrixmultiply's one-thread time for each of the eleven
+/// products of an autoencoder step (four forward, four `dW`, three `dx`: the first layer
+/// needs none), each in the operand layout matrixmultiply packs fastest, hot in cache, minimum
+/// of 300 runs; summed, and scaled to the 1 875 steps of an epoch. An epoch that takes
+/// `floor / 0.6` runs at 60 % of matrixmultiply's throughput on its own shapes.
+fn floor() {
+    let mut micros = 0.0;
+    let mut flops = 0.0;
+    for (i, o) in [(784, 256), (256, 128), (128, 256), (256, 784)] {
+        let (x, w, dy) = (filled(32, i), filled(o, i), filled(32, o));
+        let mut products = vec![(x.view(), w.t()), (dy.t(), x.view())];
+        if i != 784 {
+            products.push((dy.view(), w.view()));
+        }
+        for (a, b) in products {
+            let ((m, k), n) = (a.dim(), b.ncols());
+            let mut a_good = Array2::<f32>::zeros((m, k).f());
+            a_good.assign(&a);
+            let mut b_good = Array2::<f32>::zeros((k, n));
+            b_good.assign(&b);
+            let mut c = Array2::<f32>::zeros((m, n));
+            micros +=
+                min_micros(|| gemm_serial(1.0, a_good.view(), b_good.view(), 0.0, c.view_mut()));
+            flops += 2.0 * (m * k * n) as f64;
+        }
+    }
+    println!(
+        "floor: {micros:.1} us per step = {:.3} s per epoch of 1875 steps, {:.1} GFLOP/s; 60 % of it is an epoch of {:.3} s",
+        micros * 1875.0 / 1e6,
+        flops / micros / 1e3,
+        micros * 1875.0 / 1e6 / 0.6
+    );
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "floor") {
+        floor();
+        return;
+    }
     if std::env::args().any(|a| a == "divisors") {
         divisors();
         return;

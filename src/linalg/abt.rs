@@ -289,11 +289,12 @@ pub unsafe fn sgemm_abt_avx2(
             // SAFETY (all pointer arithmetic below): indices stay below m, n and k.
             let b_rows: [*const f32; NR2] =
                 std::array::from_fn(|j| unsafe { b.add((j0 + j).min(n - 1) * ldb) });
-            // The next tile's rows of `b`, fetched while the first tile of this column runs:
+            // The rows of `b` of the tile after next, fetched while the first tile of this
+            // column runs (the next one was fetched during the previous column):
             // `W` comes from L3 in a training step, and three short rows are too little for
             // the hardware prefetcher to find in time (`gemm_probe -- cold`).
             let next_rows: [*const f32; NR2] =
-                std::array::from_fn(|j| unsafe { b.add((j0 + NR2 + j).min(n - 1) * ldb) });
+                std::array::from_fn(|j| unsafe { b.add((j0 + 2 * NR2 + j).min(n - 1) * ldb) });
             for i0 in (i_block..i_end).step_by(MR2) {
                 let a_rows: [*const f32; MR2] =
                     std::array::from_fn(|i| unsafe { a.add((i0 + i).min(i_end - 1) * lda) });
