@@ -399,6 +399,8 @@ mod tests {
                 (7, 33, 9),
                 (32, 784, 19),
                 (13, 130, 4),
+                // More rows than the AVX2 kernel's block of 64, ending inside a tile.
+                (150, 37, 10),
             ] {
                 let a: Vec<f32> = (0..m * k).map(|i| ((i as f32) * 0.37).sin()).collect();
                 let b: Vec<f32> = (0..n * k).map(|i| ((i as f32) * 0.11).cos()).collect();
