@@ -4,7 +4,8 @@
 //! ```text
 //! cargo bench --bench train                  # everything, a few minutes
 //! cargo bench --bench train -- matmul        # GFLOP/s of every layer product, 1 and 2 threads,
-//!                                            # the forward one on each rung the CPU has
+//!                                            # the forward one on each rung the CPU has, and
+//!                                            # the per-shape floor of an AE step
 //! cargo bench --bench train -- step          # one training step per stage, batch 32 and 256
 //! MNIST_DIR=… cargo bench --bench train -- epoch
 //! ```
@@ -130,6 +131,52 @@ fn matmul(c: &mut Criterion) {
             pool.install(|| bencher.iter(|| gemm(1.0, a.view(), b.view(), 0.0, out.view_mut())))
         });
     }
+    group.finish();
+    ae_step_floor(c);
+}
+
+/// The per-shape floor of issue 14: the eleven products of one autoencoder step at batch 32
+/// (four forward, four `dW`, three `dx`), each by matrixmultiply with its operands in the layout
+/// it packs fastest, on one thread, hot in cache. An AE epoch is 1 875 such steps; how close an
+/// epoch comes to 1 875 times this is the share of matrixmultiply's throughput it reaches
+/// (`gemm_probe -- floor` prints the same sum from minima, for alternating with epochs).
+fn ae_step_floor(c: &mut Criterion) {
+    let mut rng = SmallRng::seed_from_u64(2);
+    let mut products = Vec::new();
+    let mut flops = 0;
+    for (i, o) in [(784, 256), (256, 128), (128, 256), (256, 784)] {
+        let (x, w, dy) = (
+            random(32, i, &mut rng),
+            random(o, i, &mut rng),
+            random(32, o, &mut rng),
+        );
+        let mut shapes = vec![
+            (x.view().to_owned(), w.t().to_owned()),
+            (dy.t().to_owned(), x.clone()),
+        ];
+        if i != 784 {
+            shapes.push((dy.clone(), w.clone()));
+        }
+        for (a, b) in shapes {
+            let mut a_best = Array2::<f32>::zeros(a.dim().f());
+            a_best.assign(&a);
+            let b_best = b.as_standard_layout().into_owned();
+            flops += 2 * a.nrows() * a.ncols() * b.ncols();
+            let out = Array2::<f32>::zeros((a.nrows(), b.ncols()));
+            products.push((a_best, b_best, out));
+        }
+    }
+    let mut group = c.benchmark_group("matmul/ae-step-floor/b32");
+    group
+        .throughput(Throughput::Elements(flops as u64))
+        .measurement_time(Duration::from_secs(2));
+    group.bench_function("matrixmultiply-best-layouts/1t", |bencher| {
+        bencher.iter(|| {
+            for (a, b, out) in products.iter_mut() {
+                gemm_serial(1.0, a.view(), b.view(), 0.0, out.view_mut());
+            }
+        })
+    });
     group.finish();
 }
 
