@@ -4,7 +4,8 @@
 //! carry their strides: `a·bᵀ` is `gemm(α, a, b.t(), β, c)` with no copy. The work goes to
 //! [`matrixmultiply`] (a packed, cache-blocked, SIMD sgemm/dgemm), except a layer's forward
 //! product `x·Wᵀ` in `f32` on a CPU with AVX-512 or AVX2 + FMA, which goes to the packing-free
-//! kernel of `linalg/abt.rs` (its module docs say why). [`simd`] picks the kernels' instruction
+//! kernel of `linalg/abt.rs` (its module docs say why), and a weight gradient `dyᵀ·x` on the
+//! AVX2 rung, which goes to the one of `linalg/atb.rs` (matrixmultiply's bits, less traffic). [`simd`] picks the kernels' instruction
 //! set at run time (`TWOSTAGE_SIMD` forces a lower one); [`elementwise`] holds the element-wise
 //! passes of a step, on the same ladder. Large products are cut into independent column or
 //! row blocks of `c` that run on the rayon pool side by side.
@@ -29,6 +30,7 @@ use std::time::{Duration, Instant};
 use ndarray::{ArrayView2, ArrayViewMut2, Axis, NdFloat};
 
 mod abt;
+mod atb;
 pub mod elementwise;
 pub mod simd;
 
@@ -77,6 +79,29 @@ pub trait Scalar: NdFloat + Send + Sync + std::iter::Sum {
         _c: *mut Self,
         _rsc: isize,
         _csc: isize,
+    ) -> bool {
+        false
+    }
+
+    /// `c = a·b + β·c` for `a: (m, k)` whose columns are contiguous (`aᵀ` stored row by row,
+    /// row stride `lda`), `b: (k, n)` and `c: (m, n)` stored row by row (row strides `ldb`,
+    /// `ldc`): a weight gradient `dW += dyᵀ·x`, by the packing-free kernel of `linalg/atb.rs`
+    /// if this type and this CPU have one. Returns `false`, having done nothing, if not.
+    ///
+    /// # Safety
+    /// As [`Scalar::raw_gemm`].
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn raw_gemm_atb(
+        _m: usize,
+        _k: usize,
+        _n: usize,
+        _a: *const Self,
+        _lda: usize,
+        _b: *const Self,
+        _ldb: usize,
+        _beta: Self,
+        _c: *mut Self,
+        _ldc: usize,
     ) -> bool {
         false
     }
@@ -161,6 +186,21 @@ impl Scalar for f32 {
             )
         }
     }
+    unsafe fn raw_gemm_atb(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        beta: f32,
+        c: *mut f32,
+        ldc: usize,
+    ) -> bool {
+        // SAFETY: the caller's contract; `sgemm_atb` checks the CPU itself.
+        unsafe { atb::sgemm_atb(simd::rung(), m, k, n, a, lda, b, ldb, beta, c, ldc) }
+    }
     fn from_f64(x: f64) -> f32 {
         x as f32
     }
@@ -218,8 +258,9 @@ const BLOCK_ALIGN: usize = 16;
 
 /// `c = α·a·b + β·c` with `a: (m, k)`, `b: (k, n)`, `c: (m, n)`, any strides.
 ///
-/// Split across the rayon pool when the product is large enough: `c` is cut along its longer side
-/// into one block per thread, each block an independent product. The cut never changes which
+/// Split across the rayon pool when the product is large enough: `c` is cut into one block per
+/// thread (by rows when it is stored row by row and has 256 rows or more, else along its longer
+/// side), each block an independent product. The cut never changes which
 /// numbers are added in which order for any element of `c`, so the result is bit-identical
 /// to the one-thread product.
 ///
@@ -253,11 +294,13 @@ fn gemm_split<T: Scalar>(
         return;
     }
     let left_pieces = pieces / 2;
-    // Split the longer side of c at a tile boundary, in proportion to the pieces on each side.
-    let split_rows = m >= n;
+    // Split c at a tile boundary, in proportion to the pieces on each side: by rows when c is
+    // stored row by row and tall enough, so each thread's block is one contiguous run of memory
+    // (a gradient `dW`, whose rows Adam then updates on the same thread: `split_point`), else
+    // along its longer side.
+    let split_rows = (c.strides()[1] == 1 && m >= 16 * BLOCK_ALIGN) || m >= n;
     let len = if split_rows { m } else { n };
-    let at = (len * left_pieces / pieces).div_ceil(BLOCK_ALIGN) * BLOCK_ALIGN;
-    let at = at.clamp(BLOCK_ALIGN, len - 1);
+    let at = split_point(len, left_pieces, pieces);
     if split_rows {
         let (a_top, a_bottom) = a.split_at(Axis(0), at);
         let (c_top, c_bottom) = c.view_mut().split_at(Axis(0), at);
@@ -273,6 +316,14 @@ fn gemm_split<T: Scalar>(
             || gemm_split(alpha, a, b_right, beta, c_right, pieces - left_pieces),
         );
     }
+}
+
+/// Where [`gemm`] cuts `len` rows or columns for `left_pieces` of `pieces` threads: at a tile
+/// boundary, in proportion. Adam cuts a weight's rows at the same points, so the thread that
+/// accumulated a block of `dW` is the one that reads it back.
+pub fn split_point(len: usize, left_pieces: usize, pieces: usize) -> usize {
+    let at = (len * left_pieces / pieces).div_ceil(BLOCK_ALIGN) * BLOCK_ALIGN;
+    at.clamp(BLOCK_ALIGN, len - 1)
 }
 
 /// Runs `f` on a thread of the rayon pool (right here when the caller already is one), with
@@ -444,6 +495,36 @@ pub fn gemm_serial<T: Scalar>(
                 c.as_mut_ptr(),
                 rsc,
                 csc,
+            )
+        };
+        if done {
+            return;
+        }
+    }
+    // aᵀ·b with aᵀ, b and c stored row by row (a weight gradient dyᵀ·x): the packing-free
+    // kernel of linalg/atb.rs, which gives matrixmultiply's bits (so it may take any block).
+    if alpha == T::one()
+        && k > 0
+        && rsa == 1
+        && csb == 1
+        && csc == 1
+        && csa >= 0
+        && rsb >= 0
+        && rsc >= 0
+    {
+        // SAFETY: as below; the strides say aᵀ's, b's and c's rows are contiguous.
+        let done = unsafe {
+            T::raw_gemm_atb(
+                m,
+                k,
+                n,
+                a.as_ptr(),
+                csa as usize,
+                b.as_ptr(),
+                rsb as usize,
+                beta,
+                c.as_mut_ptr(),
+                rsc as usize,
             )
         };
         if done {

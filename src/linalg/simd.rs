@@ -7,7 +7,7 @@
 //! | rung | needs | used for |
 //! |---|---|---|
 //! | `avx512` | AVX-512F | `x·Wᵀ` (`linalg/abt.rs`, 16 lanes), Adam, element-wise passes |
-//! | `avx2` | AVX2 + FMA | `x·Wᵀ` (8 lanes), Adam, element-wise passes |
+//! | `avx2` | AVX2 + FMA | `x·Wᵀ` (8 lanes), `dyᵀ·x` (`linalg/atb.rs`, matrixmultiply's bits), Adam, element-wise passes |
 //! | `portable` | nothing | `x·Wᵀ` by matrixmultiply, plain Rust loops elsewhere |
 //!
 //! By default the highest rung the CPU has. The environment variable `TWOSTAGE_SIMD`

@@ -1,0 +1,322 @@
+//! `c = aᵀ·b + β·c` when `a: (k, m)` and `b: (k, n)` are both stored row by row and `k` is a
+//! batch: a layer's weight gradient `dW += dyᵀ·x`, with `dy: (B, out)` and `x: (B, in)`.
+//!
+//! Why a kernel of its own: the sum runs over only `B = 32` products, so for matrixmultiply each
+//! 8×8 tile of `dW` is a short burst of 32 multiply-adds between packing `dy` and `x` and a
+//! read-modify-write of eight rows of `dW` that sit a whole row (1–3 KB) apart. In a training
+//! step `dW` comes from L3 (Adam walked 7.5 MB since it was last touched), and with two threads
+//! the product scaled 1.29× (`benches/README.md`). Here nothing is packed: a tile of 4 rows by
+//! 24 columns of `dW` keeps twelve running sums, and for each of the `k` rows of `dy` and `x`
+//! broadcasts four numbers of `dy` and loads 24 contiguous numbers of `x`. Tiles run along the
+//! rows of `dW`, so `dW` is read and written as four sequential streams the hardware
+//! prefetcher follows, `x` (32 rows) stays in L2 and `dy`'s four columns in L1.
+//!
+//! The sums are matrixmultiply's, bit for bit: each element starts at 0 and takes `k`
+//! fused multiply-adds in order `p = 0, 1, …`, and is then added to `β·c`, exactly what its
+//! AVX2 and AVX-512 kernels do for `α = 1` and `k` up to its block depth (256). So switching
+//! kernels moves no answer, and the tests below check it bit for bit against matrixmultiply.
+//! Used on the AVX2 rung (the CPU has FMA, so matrixmultiply uses FMA as well). On the AVX-512
+//! rung matrixmultiply keeps the product: its 16-lane kernel beat this 8-lane one there (AE
+//! epoch at two threads 1.55 s against 1.73 s, Intel EMR, `benches/README.md`).
+
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::{
+    __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps,
+    _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
+};
+
+use super::simd::Rung;
+
+/// The deepest sum matrixmultiply does in one pass (its `S_KC`); deeper ones it cuts into
+/// blocks, which changes the order of additions, so this kernel leaves them to it.
+pub const MAX_K: usize = 256;
+/// Rows of `c` in one tile.
+const MR: usize = 4;
+/// `f32` lanes in one AVX2 register.
+const LANES: usize = 8;
+/// Registers across one tile row: 24 columns.
+const NV: usize = 3;
+/// Columns of `c` done top to bottom before the next ones: 32 rows of `b` that wide are 24 KB.
+const COLUMN_BLOCK: usize = 192;
+
+/// `c = aᵀ·b + β·c` on the AVX2 rung, as the module docs describe, for
+/// `a: (k, m)` with row stride `lda`, `b: (k, n)` with row stride `ldb`, both contiguous
+/// along their rows, and `c: (m, n)` with row stride `ldc`, contiguous along its rows; returns
+/// `false`, having done nothing, on the other rungs, if the CPU lacks AVX2 + FMA, or if
+/// `k > MAX_K`.
+///
+/// # Safety
+/// The pointers must describe valid matrices of those shapes, with `c` aliasing neither.
+#[allow(clippy::too_many_arguments)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+pub unsafe fn sgemm_atb(
+    rung: Rung,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) -> bool {
+    if k == 0 || k > MAX_K {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if rung == Rung::Avx2 && Rung::Avx2.supported() {
+        // SAFETY: the CPU has AVX2 and FMA; the rest is the caller's contract.
+        unsafe { sgemm_atb_avx2(m, k, n, a, lda, b, ldb, beta, c, ldc) };
+        return true;
+    }
+    false
+}
+
+/// [`sgemm_atb`] in AVX2 + FMA.
+///
+/// # Safety
+/// AVX2 + FMA, and [`sgemm_atb`]'s contract.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sgemm_atb_avx2(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) {
+    let full_rows = m - m % MR;
+    // SAFETY (all calls below): every tile lies inside c, and reads rows i0..i0+R of aᵀ and
+    // columns j0..j0+8·V of b, which lie inside a and b.
+    let mut j_block = 0;
+    while j_block < n {
+        let width = (n - j_block).min(COLUMN_BLOCK);
+        unsafe {
+            let (b, c) = (b.add(j_block), c.add(j_block));
+            for i0 in (0..full_rows).step_by(MR) {
+                row_of_tiles::<MR>(i0, k, width, a, lda, b, ldb, beta, c, ldc);
+            }
+            for i0 in full_rows..m {
+                row_of_tiles::<1>(i0, k, width, a, lda, b, ldb, beta, c, ldc);
+            }
+        }
+        j_block += width;
+    }
+}
+
+/// The tiles of rows `i0..i0+R` of `c`, left to right: 24 columns at a time, then 16 or 8,
+/// then the last columns one by one.
+///
+/// # Safety
+/// As [`sgemm_atb_avx2`], with `i0 + R ≤ m`.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn row_of_tiles<const R: usize>(
+    i0: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) {
+    let mut j0 = 0;
+    // SAFETY: as the caller's; each tile ends at or before column n.
+    unsafe {
+        while j0 + NV * LANES <= n {
+            tile::<R, NV>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
+            j0 += NV * LANES;
+        }
+        if j0 + 2 * LANES <= n {
+            tile::<R, 2>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
+            j0 += 2 * LANES;
+        }
+        if j0 + LANES <= n {
+            tile::<R, 1>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
+            j0 += LANES;
+        }
+        for j in j0..n {
+            for i in i0..i0 + R {
+                // cᵢⱼ = Σₚ a[p, i]·b[p, j] + β·cᵢⱼ, one fused multiply-add per p in order.
+                let mut sum = 0.0_f32;
+                for p in 0..k {
+                    sum = (*a.add(p * lda + i)).mul_add(*b.add(p * ldb + j), sum);
+                }
+                let cij = &mut *c.add(i * ldc + j);
+                *cij = if beta == 0.0 { sum } else { *cij * beta + sum };
+            }
+        }
+    }
+}
+
+/// One `R × 8V` tile: `c[i0.., j0..] = Σₚ a[p, i0..]ᵀ·b[p, j0..] + β·c[i0.., j0..]`.
+///
+/// # Safety
+/// As [`row_of_tiles`], with `j0 + 8V ≤ n`.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile<const R: usize, const V: usize>(
+    i0: usize,
+    j0: usize,
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) {
+    let mut acc: [[__m256; V]; R] = [[_mm256_setzero_ps(); V]; R];
+    // SAFETY: the caller's contract.
+    unsafe {
+        for p in 0..k {
+            // b[p, j0..j0+8V]: (8V,)
+            let b_row = b.add(p * ldb + j0);
+            let bv: [__m256; V] = std::array::from_fn(|v| _mm256_loadu_ps(b_row.add(v * LANES)));
+            // a[p, i0..i0+R]: (R,), one broadcast each
+            let a_row = a.add(p * lda + i0);
+            for (i, acc_row) in acc.iter_mut().enumerate() {
+                let av = _mm256_broadcast_ss(&*a_row.add(i));
+                for (sum, &bv) in acc_row.iter_mut().zip(&bv) {
+                    *sum = _mm256_fmadd_ps(av, bv, *sum);
+                }
+            }
+        }
+        let betav = _mm256_set1_ps(beta);
+        for (i, acc_row) in acc.iter().enumerate() {
+            let c_row = c.add((i0 + i) * ldc + j0);
+            for (v, &sum) in acc_row.iter().enumerate() {
+                let out = if beta == 0.0 {
+                    sum
+                } else {
+                    _mm256_add_ps(
+                        _mm256_mul_ps(_mm256_loadu_ps(c_row.add(v * LANES)), betav),
+                        sum,
+                    )
+                };
+                _mm256_storeu_ps(c_row.add(v * LANES), out);
+            }
+        }
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    /// Bit for bit matrixmultiply's `c = 1·aᵀ·b + β·c`, on the shapes of the autoencoder's and the
+    /// head's gradients and on ragged ones (every edge path: 1–3 leftover rows, 16, 8 and 1–7
+    /// leftover columns), for β = 1 and β = 0, on the rung that uses the kernel.
+    #[test]
+    fn matches_matrixmultiply_bit_for_bit() {
+        let mut s = 7_u32;
+        let mut next = move || {
+            s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+            (s >> 8) as f32 / 16777216.0 - 0.5
+        };
+        let shapes = [
+            (784, 32, 256),
+            (256, 32, 784),
+            (128, 32, 256),
+            (64, 32, 128),
+            (10, 32, 64),
+            (7, 5, 47),
+            (3, 1, 9),
+            (13, 256, 21),
+        ];
+        for rung in Rung::supported_rungs() {
+            for &(m, k, n) in &shapes {
+                let a = Array2::from_shape_fn((k, m), |_| next());
+                let b = Array2::from_shape_fn((k, n), |_| next());
+                let c0 = Array2::from_shape_fn((m, n), |_| next());
+                for beta in [1.0_f32, 0.0] {
+                    let mut expected = c0.clone();
+                    let mut got = c0.clone();
+                    // SAFETY: the arrays are standard layout, of the shapes given.
+                    let used = unsafe {
+                        matrixmultiply::sgemm(
+                            m,
+                            k,
+                            n,
+                            1.0,
+                            a.as_ptr(),
+                            1,
+                            m as isize,
+                            b.as_ptr(),
+                            n as isize,
+                            1,
+                            beta,
+                            expected.as_mut_ptr(),
+                            n as isize,
+                            1,
+                        );
+                        sgemm_atb(
+                            rung,
+                            m,
+                            k,
+                            n,
+                            a.as_ptr(),
+                            m,
+                            b.as_ptr(),
+                            n,
+                            beta,
+                            got.as_mut_ptr(),
+                            n,
+                        )
+                    };
+                    if !used {
+                        assert_ne!(rung, Rung::Avx2, "the AVX2 rung should use the kernel");
+                        continue;
+                    }
+                    let bits = |x: &Array2<f32>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert!(
+                        bits(&expected) == bits(&got),
+                        "{rung}: ({m}, {k}, {n}), β = {beta}: differs from matrixmultiply"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Deeper sums than matrixmultiply does in one pass are left to it.
+    #[test]
+    fn declines_deep_sums() {
+        let (a, b, mut c) = ([0.0_f32; 300], [0.0_f32; 300], [0.0_f32; 1]);
+        // SAFETY: 300×1 and 300×1 inputs, a 1×1 output.
+        let used = unsafe {
+            sgemm_atb(
+                Rung::Avx2,
+                1,
+                300,
+                1,
+                a.as_ptr(),
+                1,
+                b.as_ptr(),
+                1,
+                1.0,
+                c.as_mut_ptr(),
+                1,
+            )
+        };
+        assert!(!used);
+    }
+}
