@@ -64,6 +64,8 @@ fn layouts(name: &str, a: ArrayView2<f32>, b: ArrayView2<f32>) {
 /// of [`layouts`]), and each rung's Adam update of `Linear(784, 256)`.
 fn rungs() {
     let rungs = Rung::supported_rungs();
+    // The rung TWOSTAGE_SIMD chose, for the sections after this one.
+    let chosen = twostage::linalg::simd::rung();
     println!("## forward x·Wᵀ per rung, batch 32, one thread, GFLOP/s (min of 300 runs)");
     for (i, o) in [(784, 256), (256, 128), (128, 256), (256, 784)] {
         let (x, w) = (filled(32, i), filled(o, i));
@@ -96,7 +98,7 @@ fn rungs() {
         });
         println!("{rung}: {t:.1} us = {:.3} ns/param", t * 1e3 / params);
     }
-    set_rung(Rung::best()).expect("the best rung");
+    set_rung(chosen).expect("the rung chosen at start");
 }
 
 /// The minimum over 100 runs of `f`, each after the caches were filled with other data (a
@@ -126,12 +128,13 @@ fn cold() {
         let mut c = Array2::<f32>::zeros((32, o));
         let gflops = |micros: f64| 2.0 * (32 * i * o) as f64 / micros / 1e3;
         let mut line = format!("{i:4}->{o:4}:");
+        let chosen = twostage::linalg::simd::rung();
         for rung in Rung::supported_rungs() {
             set_rung(rung).expect("a supported rung");
             let t = cold_micros(|| gemm_serial(1.0, x.view(), w.t(), 0.0, c.view_mut()));
             line += &format!(" {rung} {:5.1}", gflops(t));
         }
-        set_rung(Rung::best()).expect("the best rung");
+        set_rung(chosen).expect("the rung chosen at start");
         let mut x_good = Array2::<f32>::zeros((32, i).f());
         x_good.assign(&x);
         let mut wt_good = Array2::<f32>::zeros((i, o));

@@ -4,7 +4,7 @@
 //! ```text
 //! cargo bench --bench train                  # everything, a few minutes
 //! cargo bench --bench train -- matmul        # GFLOP/s of every layer product, 1 and 2 threads,
-//!                                            # the forward one on each rung the CPU has, and
+//!                                            # forward and dW on each rung the CPU has, and
 //!                                            # the per-shape floor of an AE step
 //! cargo bench --bench train -- step          # one training step per stage, batch 32 and 256
 //! MNIST_DIR=… cargo bench --bench train -- epoch
@@ -73,18 +73,21 @@ fn bench_layer_products(c: &mut Criterion, b: usize, inputs: usize, outputs: usi
         // dx: (B, in) = dy: (B, out) · W: (out, in)
         ("dx", dy.view(), w.view(), &mut dx),
     ];
+    // The rung TWOSTAGE_SIMD chose, restored for the benches after these.
+    let chosen = twostage::linalg::simd::rung();
     for (name, a, bm, out) in products {
-        // The forward product runs a different kernel on each rung; the other two are
-        // matrixmultiply's on every rung, measured once.
-        let rungs = if name == "forward" {
+        // The forward product runs a different kernel on each rung, dW its own on the AVX2 and
+        // AVX-512 rungs (linalg/atb.rs); dx is matrixmultiply's on every rung, measured once.
+        let per_rung = name != "dx";
+        let rungs = if per_rung {
             Rung::supported_rungs()
         } else {
             vec![Rung::best()]
         };
         for rung in rungs {
             set_rung(rung).expect("a supported rung");
-            let id = if name == "forward" {
-                format!("forward/{rung}")
+            let id = if per_rung {
+                format!("{name}/{rung}")
             } else {
                 name.to_string()
             };
@@ -95,7 +98,7 @@ fn bench_layer_products(c: &mut Criterion, b: usize, inputs: usize, outputs: usi
                 });
             }
         }
-        set_rung(Rung::best()).expect("the best rung");
+        set_rung(chosen).expect("the rung chosen at start");
     }
     // The forward product by matrixmultiply with its operands in the layout it packs fastest
     // (x column-major, Wᵀ row-major, copied once outside the timing): what the forward would cost

@@ -15,16 +15,20 @@
 //! fused multiply-adds in order `p = 0, 1, …`, and is then added to `β·c`, exactly what its
 //! AVX2 and AVX-512 kernels do for `α = 1` and `k` up to its block depth (256). So switching
 //! kernels moves no answer, and the tests below check it bit for bit against matrixmultiply.
-//! Used on the AVX2 rung (the CPU has FMA, so matrixmultiply uses FMA as well). On the AVX-512
-//! rung matrixmultiply keeps the product: its 16-lane kernel beat this 8-lane one there (AE
-//! epoch at two threads 1.55 s against 1.73 s, Intel EMR, `benches/README.md`).
+//! Two copies, one per rung of the ladder (`linalg/simd.rs`): AVX2 + FMA with 4×24 tiles, and
+//! AVX-512F with 4×64 tiles (an 8-lane copy there lost to matrixmultiply's 16-lane kernel: AE
+//! epoch at two threads 1.73 s against 1.55 s; this one wins, 2.23 → 2.11 s at one thread,
+//! Intel EMR, `benches/README.md`). Both give matrixmultiply's bits, so the rungs agree; on the
+//! portable rung matrixmultiply does the product.
 
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps,
-    _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
+    __m256, __m512, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
+    _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps, _mm512_add_ps,
+    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps,
+    _mm512_storeu_ps,
 };
 
 use super::simd::Rung;
@@ -41,10 +45,10 @@ const NV: usize = 3;
 /// Columns of `c` done top to bottom before the next ones: 32 rows of `b` that wide are 24 KB.
 const COLUMN_BLOCK: usize = 192;
 
-/// `c = aᵀ·b + β·c` on the AVX2 rung, as the module docs describe, for
+/// `c = aᵀ·b + β·c` on the AVX2 and AVX-512 rungs, as the module docs describe, for
 /// `a: (k, m)` with row stride `lda`, `b: (k, n)` with row stride `ldb`, both contiguous
 /// along their rows, and `c: (m, n)` with row stride `ldc`, contiguous along its rows; returns
-/// `false`, having done nothing, on the other rungs, if the CPU lacks AVX2 + FMA, or if
+/// `false`, having done nothing, on the portable rung, if the CPU lacks the rung, or if
 /// `k > MAX_K`.
 ///
 /// # Safety
@@ -66,6 +70,12 @@ pub unsafe fn sgemm_atb(
 ) -> bool {
     if k == 0 || k > MAX_K {
         return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if rung == Rung::Avx512 && Rung::Avx512.supported() {
+        // SAFETY: the CPU has AVX-512F; the rest is the caller's contract.
+        unsafe { sgemm_atb_avx512(m, k, n, a, lda, b, ldb, beta, c, ldc) };
+        return true;
     }
     #[cfg(target_arch = "x86_64")]
     if rung == Rung::Avx2 && Rung::Avx2.supported() {
@@ -218,6 +228,142 @@ unsafe fn tile<const R: usize, const V: usize>(
     }
 }
 
+/// [`sgemm_atb`] in AVX-512F: tiles of 4 rows by 64 columns (sixteen 16-lane sums).
+///
+/// # Safety
+/// AVX-512F, and [`sgemm_atb`]'s contract.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+unsafe fn sgemm_atb_avx512(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) {
+    let full_rows = m - m % MR;
+    let mut j_block = 0;
+    while j_block < n {
+        let width = (n - j_block).min(COLUMN_BLOCK);
+        // SAFETY: as in `sgemm_atb_avx2`.
+        unsafe {
+            let (b, c) = (b.add(j_block), c.add(j_block));
+            for i0 in (0..full_rows).step_by(MR) {
+                row_of_tiles_avx512::<MR>(i0, k, width, a, lda, b, ldb, beta, c, ldc);
+            }
+            for i0 in full_rows..m {
+                row_of_tiles_avx512::<1>(i0, k, width, a, lda, b, ldb, beta, c, ldc);
+            }
+        }
+        j_block += width;
+    }
+}
+
+/// [`row_of_tiles`] with 16-lane registers: 64, 32 and 16 columns at a time.
+///
+/// # Safety
+/// As [`sgemm_atb_avx512`], with `i0 + R ≤ m`.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn row_of_tiles_avx512<const R: usize>(
+    i0: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) {
+    const L: usize = 16;
+    let mut j0 = 0;
+    // SAFETY: as the caller's; each tile ends at or before column n.
+    unsafe {
+        while j0 + 4 * L <= n {
+            tile_avx512::<R, 4>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
+            j0 += 4 * L;
+        }
+        if j0 + 2 * L <= n {
+            tile_avx512::<R, 2>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
+            j0 += 2 * L;
+        }
+        if j0 + L <= n {
+            tile_avx512::<R, 1>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
+            j0 += L;
+        }
+        for j in j0..n {
+            for i in i0..i0 + R {
+                let mut sum = 0.0_f32;
+                for p in 0..k {
+                    sum = (*a.add(p * lda + i)).mul_add(*b.add(p * ldb + j), sum);
+                }
+                let cij = &mut *c.add(i * ldc + j);
+                *cij = if beta == 0.0 { sum } else { *cij * beta + sum };
+            }
+        }
+    }
+}
+
+/// [`tile`] with 16-lane registers: an `R × 16V` tile.
+///
+/// # Safety
+/// As [`row_of_tiles_avx512`], with `j0 + 16V ≤ n`.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn tile_avx512<const R: usize, const V: usize>(
+    i0: usize,
+    j0: usize,
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) {
+    const L: usize = 16;
+    let mut acc: [[__m512; V]; R] = [[_mm512_setzero_ps(); V]; R];
+    // SAFETY: the caller's contract.
+    unsafe {
+        for p in 0..k {
+            let b_row = b.add(p * ldb + j0);
+            let bv: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(b_row.add(v * L)));
+            let a_row = a.add(p * lda + i0);
+            for (i, acc_row) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_ps(*a_row.add(i));
+                for (sum, &bv) in acc_row.iter_mut().zip(&bv) {
+                    *sum = _mm512_fmadd_ps(av, bv, *sum);
+                }
+            }
+        }
+        let betav = _mm512_set1_ps(beta);
+        for (i, acc_row) in acc.iter().enumerate() {
+            let c_row = c.add((i0 + i) * ldc + j0);
+            for (v, &sum) in acc_row.iter().enumerate() {
+                let out = if beta == 0.0 {
+                    sum
+                } else {
+                    _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(c_row.add(v * L)), betav), sum)
+                };
+                _mm512_storeu_ps(c_row.add(v * L), out);
+            }
+        }
+    }
+}
+
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
@@ -225,7 +371,7 @@ mod tests {
 
     /// Bit for bit matrixmultiply's `c = 1·aᵀ·b + β·c`, on the shapes of the autoencoder's and the
     /// head's gradients and on ragged ones (every edge path: 1–3 leftover rows, 16, 8 and 1–7
-    /// leftover columns), for β = 1 and β = 0, on the rung that uses the kernel.
+    /// leftover columns), for β = 1 and β = 0, on every rung that uses the kernel.
     #[test]
     fn matches_matrixmultiply_bit_for_bit() {
         let mut s = 7_u32;
@@ -284,7 +430,7 @@ mod tests {
                         )
                     };
                     if !used {
-                        assert_ne!(rung, Rung::Avx2, "the AVX2 rung should use the kernel");
+                        assert_eq!(rung, Rung::Portable, "{rung} should use the kernel");
                         continue;
                     }
                     let bits = |x: &Array2<f32>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();

@@ -5,7 +5,7 @@
 //! [`matrixmultiply`] (a packed, cache-blocked, SIMD sgemm/dgemm), except a layer's forward
 //! product `x·Wᵀ` in `f32` on a CPU with AVX-512 or AVX2 + FMA, which goes to the packing-free
 //! kernel of `linalg/abt.rs` (its module docs say why), and a weight gradient `dyᵀ·x` on the
-//! AVX2 rung, which goes to the one of `linalg/atb.rs` (matrixmultiply's bits, less traffic). [`simd`] picks the kernels' instruction
+//! same rungs, which goes to the one of `linalg/atb.rs` (matrixmultiply's bits, no packing). [`simd`] picks the kernels' instruction
 //! set at run time (`TWOSTAGE_SIMD` forces a lower one); [`elementwise`] holds the element-wise
 //! passes of a step, on the same ladder. Large products are cut into independent column or
 //! row blocks of `c` that run on the rayon pool side by side.
@@ -456,8 +456,9 @@ impl Drop for StoreOnDrop<'_> {
     }
 }
 
-/// `c = α·a·b + β·c` on the calling thread: by the packing-free kernel for `a·bᵀ` with both
-/// stored row by row (`f32`, on the AVX-512 and AVX2 rungs), by matrixmultiply otherwise.
+/// `c = α·a·b + β·c` on the calling thread: by the packing-free kernels for `a·bᵀ` with both
+/// stored row by row and for `aᵀ·b` with `aᵀ`, `b` and `c` stored row by row (`f32`, on the
+/// AVX-512 and AVX2 rungs), by matrixmultiply otherwise.
 pub fn gemm_serial<T: Scalar>(
     alpha: T,
     a: ArrayView2<T>,
