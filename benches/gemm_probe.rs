@@ -16,39 +16,11 @@
 
 use std::time::Instant;
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
+use ndarray::{Array2, ArrayView2, ShapeBuilder};
 use twostage::linalg::simd::{Rung, set_rung};
-use twostage::linalg::{gemm, gemm_serial};
+use twostage::linalg::{gemm, gemm_matrixmultiply, gemm_serial};
 use twostage::nn::{Dense, Parameters};
 use twostage::optim::Adam;
-
-/// `c = a·b` by matrixmultiply itself, bypassing the engine's own kernels (which `gemm_serial`
-/// would pick for some layouts): the reference the kernels are measured against.
-fn matrixmultiply_gemm(a: ArrayView2<f32>, b: ArrayView2<f32>, mut c: ArrayViewMut2<f32>) {
-    let ((m, k), n) = (a.dim(), b.ncols());
-    assert!(b.nrows() == k && c.dim() == (m, n));
-    let (sa, sb, sc) = (a.strides(), b.strides(), c.strides());
-    let (sc0, sc1) = (sc[0], sc[1]);
-    // SAFETY: the views describe valid m×k, k×n and m×n matrices; c is exclusive.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            sa[0],
-            sa[1],
-            b.as_ptr(),
-            sb[0],
-            sb[1],
-            0.0,
-            c.as_mut_ptr(),
-            sc0,
-            sc1,
-        )
-    }
-}
 
 fn min_micros(mut f: impl FnMut()) -> f64 {
     let mut best = f64::INFINITY;
@@ -78,7 +50,8 @@ fn layouts(name: &str, a: ArrayView2<f32>, b: ArrayView2<f32>) {
     a_good.assign(&a);
     let mut b_good = Array2::<f32>::zeros((k, n));
     b_good.assign(&b);
-    let good = min_micros(|| matrixmultiply_gemm(a_good.view(), b_good.view(), c.view_mut()));
+    let good =
+        min_micros(|| gemm_matrixmultiply(1.0, a_good.view(), b_good.view(), 0.0, c.view_mut()));
     println!(
         "{name:22} {m:4}x{k:4}x{n:4}: as called {as_is:6.1} us ({:5.1} GFLOP/s), \
          best layout {good:6.1} us ({:5.1} GFLOP/s)",
@@ -109,7 +82,9 @@ fn rungs() {
         x_good.assign(&x);
         let mut wt_good = Array2::<f32>::zeros((i, o));
         wt_good.assign(&w.t());
-        let t = min_micros(|| matrixmultiply_gemm(x_good.view(), wt_good.view(), c.view_mut()));
+        let t = min_micros(|| {
+            gemm_matrixmultiply(1.0, x_good.view(), wt_good.view(), 0.0, c.view_mut())
+        });
         line += &format!(" | matrixmultiply, best layout {:5.1}", gflops(t));
         println!("{line}");
     }
@@ -167,7 +142,9 @@ fn cold() {
         x_good.assign(&x);
         let mut wt_good = Array2::<f32>::zeros((i, o));
         wt_good.assign(&w.t());
-        let t = cold_micros(|| matrixmultiply_gemm(x_good.view(), wt_good.view(), c.view_mut()));
+        let t = cold_micros(|| {
+            gemm_matrixmultiply(1.0, x_good.view(), wt_good.view(), 0.0, c.view_mut())
+        });
         line += &format!(" | mm best layout {:5.1}", gflops(t));
         let dy = filled(32, o);
         let mut dw = Array2::<f32>::zeros((o, i));
@@ -232,8 +209,9 @@ fn floor() {
             let mut b_good = Array2::<f32>::zeros((k, n));
             b_good.assign(&b);
             let mut c = Array2::<f32>::zeros((m, n));
-            micros +=
-                min_micros(|| matrixmultiply_gemm(a_good.view(), b_good.view(), c.view_mut()));
+            micros += min_micros(|| {
+                gemm_matrixmultiply(1.0, a_good.view(), b_good.view(), 0.0, c.view_mut())
+            });
             flops += 2.0 * (m * k * n) as f64;
         }
     }

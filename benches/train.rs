@@ -17,45 +17,17 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
+use ndarray::{Array2, ArrayView2, ShapeBuilder};
 use twostage::batches::gather_normalised;
 use twostage::data::mnist::{Mnist, Split};
 use twostage::linalg::simd::{Rung, set_rung};
-use twostage::linalg::{gemm, on_pool};
+use twostage::linalg::{gemm, gemm_matrixmultiply, on_pool};
 use twostage::nn::{Layer, MseLoss, SoftmaxCrossEntropy};
 use twostage::optim::Adam;
 use twostage::rand::rngs::SmallRng;
 use twostage::rand::{Rng, SeedableRng};
 use twostage::train::{self, Batches, EpochLoss, Examples, Silent, Stage};
 use twostage::{Dims, Part, Stage1Grad, TwoStageNetwork};
-
-/// `c = a·b` by matrixmultiply itself, bypassing the engine's own kernels (which `gemm_serial`
-/// would pick for some layouts): the reference the kernels are measured against.
-fn matrixmultiply_gemm(a: ArrayView2<f32>, b: ArrayView2<f32>, mut c: ArrayViewMut2<f32>) {
-    let ((m, k), n) = (a.dim(), b.ncols());
-    assert!(b.nrows() == k && c.dim() == (m, n));
-    let (sa, sb, sc) = (a.strides(), b.strides(), c.strides());
-    let (sc0, sc1) = (sc[0], sc[1]);
-    // SAFETY: the views describe valid m×k, k×n and m×n matrices; c is exclusive.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            sa[0],
-            sa[1],
-            b.as_ptr(),
-            sb[0],
-            sb[1],
-            0.0,
-            c.as_mut_ptr(),
-            sc0,
-            sc1,
-        )
-    }
-}
 
 fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
@@ -136,7 +108,9 @@ fn bench_layer_products(c: &mut Criterion, b: usize, inputs: usize, outputs: usi
     let wt = w.t().as_standard_layout().into_owned();
     group.bench_function(
         BenchmarkId::new("forward/matrixmultiply-best-layout", "1t"),
-        |bencher| bencher.iter(|| matrixmultiply_gemm(x_cm.view(), wt.view(), y.view_mut())),
+        |bencher| {
+            bencher.iter(|| gemm_matrixmultiply(1.0, x_cm.view(), wt.view(), 0.0, y.view_mut()))
+        },
     );
     group.finish();
 }
@@ -204,7 +178,7 @@ fn ae_step_floor(c: &mut Criterion) {
     group.bench_function("matrixmultiply-best-layouts/1t", |bencher| {
         bencher.iter(|| {
             for (a, b, out) in products.iter_mut() {
-                matrixmultiply_gemm(a.view(), b.view(), out.view_mut());
+                gemm_matrixmultiply(1.0, a.view(), b.view(), 0.0, out.view_mut());
             }
         })
     });

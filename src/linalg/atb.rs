@@ -25,10 +25,9 @@
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m256, __m512, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
-    _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps, _mm512_add_ps,
-    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps,
-    _mm512_storeu_ps,
+    __m256, __m512, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps,
+    _mm256_setzero_ps, _mm256_storeu_ps, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps,
+    _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
 use super::simd::Rung;
@@ -38,10 +37,6 @@ use super::simd::Rung;
 pub const MAX_K: usize = 256;
 /// Rows of `c` in one tile.
 const MR: usize = 4;
-/// `f32` lanes in one AVX2 register.
-const LANES: usize = 8;
-/// Registers across one tile row: 24 columns.
-const NV: usize = 3;
 /// Columns of `c` done top to bottom before the next ones: 32 rows of `b` that wide are 24 KB.
 const COLUMN_BLOCK: usize = 192;
 
@@ -86,283 +81,169 @@ pub unsafe fn sgemm_atb(
     false
 }
 
-/// [`sgemm_atb`] in AVX2 + FMA.
-///
-/// # Safety
-/// AVX2 + FMA, and [`sgemm_atb`]'s contract.
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn sgemm_atb_avx2(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    ldc: usize,
-) {
-    let full_rows = m - m % MR;
-    // SAFETY (all calls below): every tile lies inside c, and reads rows i0..i0+R of aᵀ and
-    // columns j0..j0+8·V of b, which lie inside a and b.
-    let mut j_block = 0;
-    while j_block < n {
-        let width = (n - j_block).min(COLUMN_BLOCK);
-        unsafe {
-            let (b, c) = (b.add(j_block), c.add(j_block));
-            for i0 in (0..full_rows).step_by(MR) {
-                row_of_tiles::<MR>(i0, k, width, a, lda, b, ldb, beta, c, ldc);
-            }
-            for i0 in full_rows..m {
-                row_of_tiles::<1>(i0, k, width, a, lda, b, ldb, beta, c, ldc);
+/// One rung's copy of the kernel: the same three functions for AVX2 + FMA (8 lanes, tiles of
+/// 4×24) and AVX-512F (16 lanes, 4×64), differing only in the register type and intrinsics.
+macro_rules! atb_kernel {
+    (
+        feature: $feature:literal, register: $v:ty, lanes: $lanes:expr, registers_across: $nv:expr,
+        zero: $zero:ident, load: $load:ident, store: $store:ident, splat: $splat:ident,
+        fmadd: $fmadd:ident, add: $add:ident, mul: $mul:ident,
+        names: $top:ident, $row:ident, $tile:ident
+    ) => {
+        /// [`sgemm_atb`] on this rung: `dW` in blocks of [`COLUMN_BLOCK`] columns, each walked
+        /// row after row.
+        ///
+        /// # Safety
+        /// The rung's CPU features, and [`sgemm_atb`]'s contract.
+        #[cfg(target_arch = "x86_64")]
+        #[allow(clippy::too_many_arguments)]
+        #[target_feature(enable = $feature)]
+        unsafe fn $top(
+            m: usize,
+            k: usize,
+            n: usize,
+            a: *const f32,
+            lda: usize,
+            b: *const f32,
+            ldb: usize,
+            beta: f32,
+            c: *mut f32,
+            ldc: usize,
+        ) {
+            let full_rows = m - m % MR;
+            for j_block in (0..n).step_by(COLUMN_BLOCK) {
+                let width = (n - j_block).min(COLUMN_BLOCK);
+                // SAFETY (all calls): every tile lies inside c, and reads rows i0..i0+R of aᵀ
+                // and columns of b inside a and b.
+                unsafe {
+                    let (b, c) = (b.add(j_block), c.add(j_block));
+                    for i0 in (0..full_rows).step_by(MR) {
+                        $row::<MR>(i0, k, width, a, lda, b, ldb, beta, c, ldc);
+                    }
+                    for i0 in full_rows..m {
+                        $row::<1>(i0, k, width, a, lda, b, ldb, beta, c, ldc);
+                    }
+                }
             }
         }
-        j_block += width;
-    }
-}
 
-/// The tiles of rows `i0..i0+R` of `c`, left to right: 24 columns at a time, then 16 or 8,
-/// then the last columns one by one.
-///
-/// # Safety
-/// As [`sgemm_atb_avx2`], with `i0 + R ≤ m`.
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn row_of_tiles<const R: usize>(
-    i0: usize,
-    k: usize,
-    n: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    ldc: usize,
-) {
-    let mut j0 = 0;
-    // SAFETY: as the caller's; each tile ends at or before column n.
-    unsafe {
-        while j0 + NV * LANES <= n {
-            tile::<R, NV>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
-            j0 += NV * LANES;
+        /// The tiles of rows `i0..i0+R` of `c`, left to right: the widest tiles, then two or one
+        /// registers wide, then the last columns one by one.
+        ///
+        /// # Safety
+        /// As the caller's, with `i0 + R ≤ m`.
+        #[cfg(target_arch = "x86_64")]
+        #[allow(clippy::too_many_arguments)]
+        #[inline]
+        #[target_feature(enable = $feature)]
+        unsafe fn $row<const R: usize>(
+            i0: usize,
+            k: usize,
+            n: usize,
+            a: *const f32,
+            lda: usize,
+            b: *const f32,
+            ldb: usize,
+            beta: f32,
+            c: *mut f32,
+            ldc: usize,
+        ) {
+            const L: usize = $lanes;
+            let mut j0 = 0;
+            // SAFETY: as the caller's; each tile ends at or before column n.
+            unsafe {
+                while j0 + $nv * L <= n {
+                    $tile::<R, { $nv }>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
+                    j0 += $nv * L;
+                }
+                if j0 + 2 * L <= n {
+                    $tile::<R, 2>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
+                    j0 += 2 * L;
+                }
+                if j0 + L <= n {
+                    $tile::<R, 1>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
+                    j0 += L;
+                }
+                for j in j0..n {
+                    for i in i0..i0 + R {
+                        // cᵢⱼ = Σₚ a[p, i]·b[p, j] + β·cᵢⱼ, one fused multiply-add per p in order.
+                        let mut sum = 0.0_f32;
+                        for p in 0..k {
+                            sum = (*a.add(p * lda + i)).mul_add(*b.add(p * ldb + j), sum);
+                        }
+                        let cij = &mut *c.add(i * ldc + j);
+                        *cij = if beta == 0.0 { sum } else { *cij * beta + sum };
+                    }
+                }
+            }
         }
-        if j0 + 2 * LANES <= n {
-            tile::<R, 2>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
-            j0 += 2 * LANES;
-        }
-        if j0 + LANES <= n {
-            tile::<R, 1>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
-            j0 += LANES;
-        }
-        for j in j0..n {
-            for i in i0..i0 + R {
-                // cᵢⱼ = Σₚ a[p, i]·b[p, j] + β·cᵢⱼ, one fused multiply-add per p in order.
-                let mut sum = 0.0_f32;
+
+        /// One `R × V·lanes` tile: `c[i0.., j0..] = Σₚ a[p, i0..]ᵀ·b[p, j0..] + β·c[i0.., j0..]`.
+        ///
+        /// # Safety
+        /// As the caller's, with `j0 + V·lanes ≤ n`.
+        #[cfg(target_arch = "x86_64")]
+        #[allow(clippy::too_many_arguments)]
+        #[inline]
+        #[target_feature(enable = $feature)]
+        unsafe fn $tile<const R: usize, const V: usize>(
+            i0: usize,
+            j0: usize,
+            k: usize,
+            a: *const f32,
+            lda: usize,
+            b: *const f32,
+            ldb: usize,
+            beta: f32,
+            c: *mut f32,
+            ldc: usize,
+        ) {
+            const L: usize = $lanes;
+            let mut acc: [[$v; V]; R] = [[$zero(); V]; R];
+            // SAFETY: the caller's contract.
+            unsafe {
                 for p in 0..k {
-                    sum = (*a.add(p * lda + i)).mul_add(*b.add(p * ldb + j), sum);
+                    // b[p, j0..j0+V·L]: (V·L,)
+                    let b_row = b.add(p * ldb + j0);
+                    let bv: [$v; V] = std::array::from_fn(|v| $load(b_row.add(v * L)));
+                    // a[p, i0..i0+R]: (R,), one broadcast each
+                    let a_row = a.add(p * lda + i0);
+                    for (i, acc_row) in acc.iter_mut().enumerate() {
+                        let av = $splat(*a_row.add(i));
+                        for (sum, &bv) in acc_row.iter_mut().zip(&bv) {
+                            *sum = $fmadd(av, bv, *sum);
+                        }
+                    }
                 }
-                let cij = &mut *c.add(i * ldc + j);
-                *cij = if beta == 0.0 { sum } else { *cij * beta + sum };
-            }
-        }
-    }
-}
-
-/// One `R × 8V` tile: `c[i0.., j0..] = Σₚ a[p, i0..]ᵀ·b[p, j0..] + β·c[i0.., j0..]`.
-///
-/// # Safety
-/// As [`row_of_tiles`], with `j0 + 8V ≤ n`.
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn tile<const R: usize, const V: usize>(
-    i0: usize,
-    j0: usize,
-    k: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    ldc: usize,
-) {
-    let mut acc: [[__m256; V]; R] = [[_mm256_setzero_ps(); V]; R];
-    // SAFETY: the caller's contract.
-    unsafe {
-        for p in 0..k {
-            // b[p, j0..j0+8V]: (8V,)
-            let b_row = b.add(p * ldb + j0);
-            let bv: [__m256; V] = std::array::from_fn(|v| _mm256_loadu_ps(b_row.add(v * LANES)));
-            // a[p, i0..i0+R]: (R,), one broadcast each
-            let a_row = a.add(p * lda + i0);
-            for (i, acc_row) in acc.iter_mut().enumerate() {
-                let av = _mm256_broadcast_ss(&*a_row.add(i));
-                for (sum, &bv) in acc_row.iter_mut().zip(&bv) {
-                    *sum = _mm256_fmadd_ps(av, bv, *sum);
+                let betav = $splat(beta);
+                for (i, acc_row) in acc.iter().enumerate() {
+                    let c_row = c.add((i0 + i) * ldc + j0);
+                    for (v, &sum) in acc_row.iter().enumerate() {
+                        let out = if beta == 0.0 {
+                            sum
+                        } else {
+                            $add($mul($load(c_row.add(v * L)), betav), sum)
+                        };
+                        $store(c_row.add(v * L), out);
+                    }
                 }
             }
         }
-        let betav = _mm256_set1_ps(beta);
-        for (i, acc_row) in acc.iter().enumerate() {
-            let c_row = c.add((i0 + i) * ldc + j0);
-            for (v, &sum) in acc_row.iter().enumerate() {
-                let out = if beta == 0.0 {
-                    sum
-                } else {
-                    _mm256_add_ps(
-                        _mm256_mul_ps(_mm256_loadu_ps(c_row.add(v * LANES)), betav),
-                        sum,
-                    )
-                };
-                _mm256_storeu_ps(c_row.add(v * LANES), out);
-            }
-        }
-    }
+    };
 }
 
-/// [`sgemm_atb`] in AVX-512F: tiles of 4 rows by 64 columns (sixteen 16-lane sums).
-///
-/// # Safety
-/// AVX-512F, and [`sgemm_atb`]'s contract.
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx512f")]
-unsafe fn sgemm_atb_avx512(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    ldc: usize,
-) {
-    let full_rows = m - m % MR;
-    let mut j_block = 0;
-    while j_block < n {
-        let width = (n - j_block).min(COLUMN_BLOCK);
-        // SAFETY: as in `sgemm_atb_avx2`.
-        unsafe {
-            let (b, c) = (b.add(j_block), c.add(j_block));
-            for i0 in (0..full_rows).step_by(MR) {
-                row_of_tiles_avx512::<MR>(i0, k, width, a, lda, b, ldb, beta, c, ldc);
-            }
-            for i0 in full_rows..m {
-                row_of_tiles_avx512::<1>(i0, k, width, a, lda, b, ldb, beta, c, ldc);
-            }
-        }
-        j_block += width;
-    }
-}
-
-/// [`row_of_tiles`] with 16-lane registers: 64, 32 and 16 columns at a time.
-///
-/// # Safety
-/// As [`sgemm_atb_avx512`], with `i0 + R ≤ m`.
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-#[inline]
-#[target_feature(enable = "avx512f")]
-unsafe fn row_of_tiles_avx512<const R: usize>(
-    i0: usize,
-    k: usize,
-    n: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    ldc: usize,
-) {
-    const L: usize = 16;
-    let mut j0 = 0;
-    // SAFETY: as the caller's; each tile ends at or before column n.
-    unsafe {
-        while j0 + 4 * L <= n {
-            tile_avx512::<R, 4>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
-            j0 += 4 * L;
-        }
-        if j0 + 2 * L <= n {
-            tile_avx512::<R, 2>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
-            j0 += 2 * L;
-        }
-        if j0 + L <= n {
-            tile_avx512::<R, 1>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
-            j0 += L;
-        }
-        for j in j0..n {
-            for i in i0..i0 + R {
-                let mut sum = 0.0_f32;
-                for p in 0..k {
-                    sum = (*a.add(p * lda + i)).mul_add(*b.add(p * ldb + j), sum);
-                }
-                let cij = &mut *c.add(i * ldc + j);
-                *cij = if beta == 0.0 { sum } else { *cij * beta + sum };
-            }
-        }
-    }
-}
-
-/// [`tile`] with 16-lane registers: an `R × 16V` tile.
-///
-/// # Safety
-/// As [`row_of_tiles_avx512`], with `j0 + 16V ≤ n`.
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-#[inline]
-#[target_feature(enable = "avx512f")]
-unsafe fn tile_avx512<const R: usize, const V: usize>(
-    i0: usize,
-    j0: usize,
-    k: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    ldc: usize,
-) {
-    const L: usize = 16;
-    let mut acc: [[__m512; V]; R] = [[_mm512_setzero_ps(); V]; R];
-    // SAFETY: the caller's contract.
-    unsafe {
-        for p in 0..k {
-            let b_row = b.add(p * ldb + j0);
-            let bv: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(b_row.add(v * L)));
-            let a_row = a.add(p * lda + i0);
-            for (i, acc_row) in acc.iter_mut().enumerate() {
-                let av = _mm512_set1_ps(*a_row.add(i));
-                for (sum, &bv) in acc_row.iter_mut().zip(&bv) {
-                    *sum = _mm512_fmadd_ps(av, bv, *sum);
-                }
-            }
-        }
-        let betav = _mm512_set1_ps(beta);
-        for (i, acc_row) in acc.iter().enumerate() {
-            let c_row = c.add((i0 + i) * ldc + j0);
-            for (v, &sum) in acc_row.iter().enumerate() {
-                let out = if beta == 0.0 {
-                    sum
-                } else {
-                    _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(c_row.add(v * L)), betav), sum)
-                };
-                _mm512_storeu_ps(c_row.add(v * L), out);
-            }
-        }
-    }
-}
+atb_kernel!(
+    feature: "avx2,fma", register: __m256, lanes: 8, registers_across: 3,
+    zero: _mm256_setzero_ps, load: _mm256_loadu_ps, store: _mm256_storeu_ps,
+    splat: _mm256_set1_ps, fmadd: _mm256_fmadd_ps, add: _mm256_add_ps, mul: _mm256_mul_ps,
+    names: sgemm_atb_avx2, row_of_tiles_avx2, tile_avx2
+);
+atb_kernel!(
+    feature: "avx512f", register: __m512, lanes: 16, registers_across: 4,
+    zero: _mm512_setzero_ps, load: _mm512_loadu_ps, store: _mm512_storeu_ps,
+    splat: _mm512_set1_ps, fmadd: _mm512_fmadd_ps, add: _mm512_add_ps, mul: _mm512_mul_ps,
+    names: sgemm_atb_avx512, row_of_tiles_avx512, tile_avx512
+);
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
