@@ -5,10 +5,11 @@
 //! [`matrixmultiply`] (a packed, cache-blocked, SIMD sgemm/dgemm), except a layer's forward
 //! product `x·Wᵀ` in `f32` on a CPU with AVX-512 or AVX2 + FMA, which goes to the packing-free
 //! kernel of `linalg/abt.rs` (its module docs say why), and a weight gradient `dyᵀ·x` on the
-//! same rungs, which goes to the one of `linalg/atb.rs` (matrixmultiply's bits, no packing). [`simd`] picks the kernels' instruction
-//! set at run time (`TWOSTAGE_SIMD` forces a lower one); [`elementwise`] holds the element-wise
-//! passes of a step, on the same ladder. Large products are cut into independent column or
-//! row blocks of `c` that run on the rayon pool side by side.
+//! same rungs, which goes to the one of `linalg/atb.rs` (matrixmultiply's bits, no packing).
+//! [`simd`] picks the kernels' instruction set at run time (`TWOSTAGE_SIMD` forces a lower
+//! one); [`elementwise`] holds the element-wise passes of a step, on the same ladder. Large
+//! products are cut into independent column or row blocks of `c` that run on the rayon pool
+//! side by side.
 //!
 //! [`gemm_naive`] is the textbook triple loop, kept beside the fast path so tests can check one
 //! against the other.
