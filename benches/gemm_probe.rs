@@ -6,9 +6,9 @@
 //! ```
 //! - rungs: the forward `x·Wᵀ` and Adam on each rung of the ladder the CPU has (`rungs` alone
 //!   stops after this part);
-//! - `floor`, `cold`, `divisors` alone: the per-shape floor of an autoencoder step, the layer
-//!   products with cold caches, Adam's division by its bias correction checked (each function's
-//!   docs);
+//! - `floor`, `ceiling`, `cold`, `divisors` alone: the per-shape floor of an autoencoder step,
+//!   the fastest two-thread epoch its parts allow, the layer products with cold caches, Adam's
+//!   division by its bias correction checked (each function's docs);
 //! - layouts: each layer product as `Dense` calls it, against the same product with operands
 //!   laid out the way matrixmultiply packs fastest (a column-major, b row-major);
 //! - threshold: one thread against a split over a 2-thread pool, from inside the pool;
@@ -21,6 +21,8 @@ use twostage::linalg::simd::{Rung, set_rung};
 use twostage::linalg::{gemm, gemm_matrixmultiply, gemm_serial};
 use twostage::nn::{Dense, Parameters};
 use twostage::optim::Adam;
+use twostage::rand::{SeedableRng, rngs::SmallRng};
+use twostage::{Dims, Part, TwoStageNetwork};
 
 fn min_micros(mut f: impl FnMut()) -> f64 {
     let mut best = f64::INFINITY;
@@ -223,9 +225,71 @@ fn floor() {
     );
 }
 
+/// The fastest two-thread autoencoder epoch this machine allows from its parts, a bound that
+/// decides whether a speed target is reachable at all before anyone tunes for it:
+/// - each of the eleven products of a step at the faster of matrixmultiply (its best operand
+///   layout) and `gemm_serial` as `Dense` calls it (our kernels), one thread, hot in cache,
+///   minimum of 300 runs; summed and halved, as if two cores split every product perfectly;
+/// - plus Adam over the whole autoencoder on a two-thread pool, hot, minimum of 300 steps
+///   (`step`, without training's write of zeros into the gradients): it moves 28 bytes a
+///   parameter and is bound by what the two cores together get from their caches;
+/// - everything else (loss, bias, ReLU, the batch gather, waiting) counted as free.
+///
+/// A real epoch is slower: products in a step find `W` in L3, not L1/L2, and scale by
+/// 1.5–1.9× on two cores, not 2× (`benches/README.md`).
+fn ceiling() {
+    let mut products = 0.0;
+    for (i, o) in [(784, 256), (256, 128), (128, 256), (256, 784)] {
+        let (x, w, dy) = (filled(32, i), filled(o, i), filled(32, o));
+        let mut pairs = vec![(x.view(), w.t()), (dy.t(), x.view())];
+        if i != 784 {
+            pairs.push((dy.view(), w.view()));
+        }
+        for (a, b) in pairs {
+            let ((m, k), n) = (a.dim(), b.ncols());
+            let mut a_good = Array2::<f32>::zeros((m, k).f());
+            a_good.assign(&a);
+            let mut b_good = Array2::<f32>::zeros((k, n));
+            b_good.assign(&b);
+            let mut c = Array2::<f32>::zeros((m, n));
+            let mm = min_micros(|| {
+                gemm_matrixmultiply(1.0, a_good.view(), b_good.view(), 0.0, c.view_mut())
+            });
+            let ours = min_micros(|| gemm_serial(1.0, a, b, 0.0, c.view_mut()));
+            products += mm.min(ours);
+        }
+    }
+    let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
+    const TRAINED: &[Part] = &[Part::Stage1, Part::Decoder];
+    let mut params = 0;
+    network.parts(TRAINED).visit_params(&mut |_, mut p| {
+        params += p.value.len();
+        p.grad.fill(0.01);
+    });
+    let mut optimizer = Adam::new(1e-3);
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("a 2-thread pool");
+    // `step` leaves the gradients in place, so every timed step does the same arithmetic, and
+    // it does less than training's `step_and_zero_grad` (no write of the zeros): a lower bound.
+    let adam = two.install(|| min_micros(|| optimizer.step(&mut network.parts(TRAINED))));
+    let step = products / 2.0 + adam;
+    println!(
+        "ceiling: products {products:.1} us one thread (faster of matrixmultiply and ours, hot), \
+         half of it {:.1} us; Adam over {params} parameters on 2 threads {adam:.1} us; best two-thread step {step:.1} us = {:.3} s per epoch of 1875 steps",
+        products / 2.0,
+        step * 1875.0 / 1e6
+    );
+}
+
 fn main() {
     if std::env::args().any(|a| a == "floor") {
         floor();
+        return;
+    }
+    if std::env::args().any(|a| a == "ceiling") {
+        ceiling();
         return;
     }
     if std::env::args().any(|a| a == "divisors") {
