@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
 use twostage::linalg::simd::{Rung, set_rung};
-use twostage::linalg::{gemm, gemm_matrixmultiply, gemm_serial};
+use twostage::linalg::{gemm, gemm_matrixmultiply, gemm_serial, on_pool};
 use twostage::nn::{Dense, Parameters};
 use twostage::optim::Adam;
 use twostage::rand::{SeedableRng, rngs::SmallRng};
@@ -190,14 +190,12 @@ fn divisors() {
     );
 }
 
-/// The per-shape floor of issue 14: matrixmultiply's one-thread time for each of the eleven
-/// products of an autoencoder step (four forward, four `dW`, three `dx`: the first layer
-/// needs none), each in the operand layout matrixmultiply packs fastest, hot in cache, minimum
-/// of 300 runs; summed, and scaled to the 1 875 steps of an epoch. An epoch that takes
-/// `floor / 0.6` runs at 60 % of matrixmultiply's throughput on its own shapes.
-fn floor() {
-    let mut micros = 0.0;
-    let mut flops = 0.0;
+/// Times each of the eleven products of an autoencoder step (four forward, four `dW`, three
+/// `dx`: the first layer needs none), one thread, hot in cache, minimum of 300 runs: returns
+/// `(m, k, n)` with matrixmultiply's time in the operand layout it packs fastest and
+/// `gemm_serial`'s as `Dense` calls it (our kernels), in µs.
+fn step_products() -> Vec<((usize, usize, usize), f64, f64)> {
+    let mut timed = Vec::new();
     for (i, o) in [(784, 256), (256, 128), (128, 256), (256, 784)] {
         let (x, w, dy) = (filled(32, i), filled(o, i), filled(32, o));
         let mut products = vec![(x.view(), w.t()), (dy.t(), x.view())];
@@ -211,12 +209,30 @@ fn floor() {
             let mut b_good = Array2::<f32>::zeros((k, n));
             b_good.assign(&b);
             let mut c = Array2::<f32>::zeros((m, n));
-            micros += min_micros(|| {
+            let matrixmultiply = min_micros(|| {
                 gemm_matrixmultiply(1.0, a_good.view(), b_good.view(), 0.0, c.view_mut())
             });
-            flops += 2.0 * (m * k * n) as f64;
+            let ours = min_micros(|| gemm_serial(1.0, a, b, 0.0, c.view_mut()));
+            timed.push(((m, k, n), matrixmultiply, ours));
         }
     }
+    timed
+}
+
+/// The per-shape floor of issue 14: matrixmultiply's one-thread time for each of the eleven
+/// products of a step ([`step_products`]), summed, and scaled to the 1 875 steps of an epoch.
+/// An epoch that takes `floor / 0.6` runs at 60 % of matrixmultiply's throughput on its own
+/// shapes.
+fn floor() {
+    let timed = step_products();
+    let micros: f64 = timed
+        .iter()
+        .map(|&(_, matrixmultiply, _)| matrixmultiply)
+        .sum();
+    let flops: f64 = timed
+        .iter()
+        .map(|&((m, k, n), ..)| 2.0 * (m * k * n) as f64)
+        .sum();
     println!(
         "floor: {micros:.1} us per step = {:.3} s per epoch of 1875 steps, {:.1} GFLOP/s; 60 % of it is an epoch of {:.3} s",
         micros * 1875.0 / 1e6,
@@ -227,9 +243,8 @@ fn floor() {
 
 /// The fastest two-thread autoencoder epoch this machine allows from its parts, a bound that
 /// decides whether a speed target is reachable at all before anyone tunes for it:
-/// - each of the eleven products of a step at the faster of matrixmultiply (its best operand
-///   layout) and `gemm_serial` as `Dense` calls it (our kernels), one thread, hot in cache,
-///   minimum of 300 runs; summed and halved, as if two cores split every product perfectly;
+/// - each of the eleven products of a step ([`step_products`]) at the faster of matrixmultiply
+///   and our kernels; summed and halved, as if two cores split every product perfectly;
 /// - plus Adam over the whole autoencoder on a two-thread pool, hot, minimum of 300 steps
 ///   (`step`, without training's write of zeros into the gradients): it moves 28 bytes a
 ///   parameter and is bound by what the two cores together get from their caches;
@@ -238,27 +253,10 @@ fn floor() {
 /// A real epoch is slower: products in a step find `W` in L3, not L1/L2, and scale by
 /// 1.5–1.9× on two cores, not 2× (`benches/README.md`).
 fn ceiling() {
-    let mut products = 0.0;
-    for (i, o) in [(784, 256), (256, 128), (128, 256), (256, 784)] {
-        let (x, w, dy) = (filled(32, i), filled(o, i), filled(32, o));
-        let mut pairs = vec![(x.view(), w.t()), (dy.t(), x.view())];
-        if i != 784 {
-            pairs.push((dy.view(), w.view()));
-        }
-        for (a, b) in pairs {
-            let ((m, k), n) = (a.dim(), b.ncols());
-            let mut a_good = Array2::<f32>::zeros((m, k).f());
-            a_good.assign(&a);
-            let mut b_good = Array2::<f32>::zeros((k, n));
-            b_good.assign(&b);
-            let mut c = Array2::<f32>::zeros((m, n));
-            let mm = min_micros(|| {
-                gemm_matrixmultiply(1.0, a_good.view(), b_good.view(), 0.0, c.view_mut())
-            });
-            let ours = min_micros(|| gemm_serial(1.0, a, b, 0.0, c.view_mut()));
-            products += mm.min(ours);
-        }
-    }
+    let products: f64 = step_products()
+        .iter()
+        .map(|&(_, matrixmultiply, ours)| matrixmultiply.min(ours))
+        .sum();
     let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
     const TRAINED: &[Part] = &[Part::Stage1, Part::Decoder];
     let mut params = 0;
@@ -267,13 +265,15 @@ fn ceiling() {
         p.grad.fill(0.01);
     });
     let mut optimizer = Adam::new(1e-3);
-    let two = rayon::ThreadPoolBuilder::new()
+    // As training runs it: the global pool of two threads, inside one `on_pool`, whose spinner
+    // keeps the second core awake between steps (a sleeping one costs a wake-up a step).
+    rayon::ThreadPoolBuilder::new()
         .num_threads(2)
-        .build()
-        .expect("a 2-thread pool");
+        .build_global()
+        .expect("the global pool, built once");
     // `step` leaves the gradients in place, so every timed step does the same arithmetic, and
     // it does less than training's `step_and_zero_grad` (no write of the zeros): a lower bound.
-    let adam = two.install(|| min_micros(|| optimizer.step(&mut network.parts(TRAINED))));
+    let adam = on_pool(|| min_micros(|| optimizer.step(&mut network.parts(TRAINED))));
     let step = products / 2.0 + adam;
     println!(
         "ceiling: products {products:.1} us one thread (faster of matrixmultiply and ours, hot), \
