@@ -109,7 +109,7 @@ impl Report {
     pub fn failures(&self) -> impl Iterator<Item = &TensorCheck> {
         self.tensors
             .iter()
-            .filter(|t| !(t.scaled_rel_error <= self.tolerance))
+            .filter(|t| t.scaled_rel_error.is_nan() || t.scaled_rel_error > self.tolerance)
     }
 
     /// The tensor with the largest scaled error (a NaN counts as the largest).
