@@ -337,3 +337,44 @@ fn the_default_run_matches_the_baseline_checkpoint() {
     assert_eq!(compared, file.tensors.len());
     eprintln!("{compared} tensors bit-identical to {baseline}");
 }
+
+#[test]
+fn the_stages_give_the_same_bits_on_one_thread_and_on_four() {
+    let n = 600;
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    let pixels: Vec<u8> = (0..n * 784)
+        .map(|i| ((i as u64).wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let examples = Examples {
+        pixels: &pixels,
+        labels: &labels,
+        width: 784,
+    };
+    let schedule = train::Schedule {
+        stage1_epochs: 1,
+        stage2_epochs: 1,
+        finetune_epochs: 1,
+        batch_size: 256,
+        ..Default::default()
+    };
+    let weights = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut network =
+                TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
+            train::run(&mut network, examples, &schedule, &mut Silent).unwrap();
+            let mut bits = Vec::new();
+            twostage::nn::Parameters::visit_params(&mut network, &mut |_, p| {
+                bits.extend(p.value.iter().map(|v| v.to_bits()))
+            });
+            bits
+        })
+    };
+    assert!(
+        weights(1) == weights(4),
+        "the weights differ between 1 and 4 threads"
+    );
+}
