@@ -140,90 +140,50 @@ pub fn run_with_validation(
             purpose: "train on",
         });
     }
-    let validate = !validation.is_empty();
     let mut batches = Batches::new(schedule.batch_size, schedule.order());
     let mut stats = Vec::new();
-    let mut stage = StageRun {
+    let mut run = StageRun {
         batches: &mut batches,
         observer,
         stats: &mut stats,
     };
-
+    let stage1 = Plan {
+        stage: Stage::Stage1,
+        epochs: schedule.stage1_epochs,
+        lr: schedule.lr,
+        route: Route::Autoencoder,
+    };
     let data = Reconstruct(train);
     match schedule.stage1 {
-        Stage1Mode::Autoencoder => stage.run(
-            network,
-            Stage::Stage1,
-            schedule.stage1_epochs,
-            schedule.lr,
-            Route::Autoencoder,
-            &data,
-            &mut MseLoss::new(),
-            &mut |_| Ok(None),
-        )?,
-        Stage1Mode::Seed => stage.run(
-            network,
-            Stage::Stage1,
-            schedule.stage1_epochs,
-            schedule.lr,
-            Route::Features,
-            &data,
-            &mut DetachedSelfMse::default(),
-            &mut |_| Ok(None),
-        )?,
+        Stage1Mode::Autoencoder => {
+            run.stage(network, stage1, &data, &mut MseLoss::new(), &mut |_| {
+                Ok(None)
+            })?
+        }
+        Stage1Mode::Seed => {
+            let seed = Plan {
+                route: Route::Features,
+                ..stage1
+            };
+            let mut literal = DetachedSelfMse::default();
+            run.stage(network, seed, &data, &mut literal, &mut |_| Ok(None))?
+        }
         Stage1Mode::None => {}
     }
-
     if schedule.stage2_epochs > 0 {
-        // Stage 1 is frozen from here: its features are the same in every epoch.
-        let features = features_of(network, train);
-        let validation_features = features_of(network, validation);
-        let data = Classification {
-            inputs: features.view(),
-            labels: train.labels,
-        };
-        let mut accuracy = |network: &mut TwoStageNetwork<f32>| {
-            Ok(validate.then(|| {
-                (
-                    head_accuracy(network, features.view(), train.labels),
-                    head_accuracy(network, validation_features.view(), validation.labels),
-                )
-            }))
-        };
-        let mut cross_entropy = SoftmaxCrossEntropy::new();
-        stage.run(
-            network,
-            Stage::Stage2,
-            schedule.stage2_epochs,
-            schedule.lr,
-            Route::Head,
-            &data,
-            &mut cross_entropy,
-            &mut accuracy,
-        )?;
+        run.stage2(network, train, validation, schedule)?;
     }
-
-    let mut accuracy = |network: &mut TwoStageNetwork<f32>| -> Result<_, Error> {
-        Ok(match validate {
-            true => Some((
-                evaluate(network, train)?.accuracy,
-                evaluate(network, validation)?.accuracy,
-            )),
-            false => None,
-        })
-    };
-    let mut cross_entropy = SoftmaxCrossEntropy::new();
-    stage.run(
-        network,
-        Stage::Finetune,
-        schedule.finetune_epochs,
-        schedule.finetune_lr,
-        Route::Classifier,
-        &train,
-        &mut cross_entropy,
-        &mut accuracy,
-    )?;
+    run.finetune(network, train, validation, schedule)?;
     Ok(stats)
+}
+
+/// One stage's choices: which, how long, how fast, over which route.
+#[derive(Clone, Copy)]
+struct Plan {
+    stage: Stage,
+    epochs: usize,
+    lr: f64,
+    route: Route,
 }
 
 /// Train and validation accuracy after an epoch, when measured.
@@ -237,21 +197,23 @@ struct StageRun<'r, 'o> {
 }
 
 impl StageRun<'_, '_> {
-    /// One stage: `epochs` epochs of the loop over `route` (no stage at all for 0), with a
-    /// fresh Adam at `lr`, `accuracy` measured after each epoch, and every parameter checked
-    /// finite at the end.
-    #[allow(clippy::too_many_arguments)] // the stage's four choices, named at each call
-    fn run<D: Dataset<f32>, L: Loss<f32, D::Targets> + Send>(
+    /// One stage: `plan.epochs` epochs of the loop over `plan.route` (no stage at all for 0),
+    /// with a fresh Adam at `plan.lr`, `accuracy` measured after each epoch, and every
+    /// parameter checked finite at the end.
+    fn stage<D: Dataset<f32>, L: Loss<f32, D::Targets> + Send>(
         &mut self,
         network: &mut TwoStageNetwork<f32>,
-        stage: Stage,
-        epochs: usize,
-        lr: f64,
-        route: Route,
+        plan: Plan,
         data: &D,
         loss: &mut L,
         accuracy: &mut Accuracy,
     ) -> Result<(), Error> {
+        let Plan {
+            stage,
+            epochs,
+            lr,
+            route,
+        } = plan;
         if epochs == 0 {
             return Ok(());
         }
@@ -274,6 +236,67 @@ impl StageRun<'_, '_> {
                 .push(running.finish_with_accuracy(measured.map(|a| a.0), measured.map(|a| a.1)));
         }
         ensure_finite(network, stage)
+    }
+}
+
+impl StageRun<'_, '_> {
+    /// Stage 2: the head on stage 1's frozen features, computed once (they are the same in
+    /// every epoch), with the accuracies on `train` and `validation` when there is one.
+    fn stage2(
+        &mut self,
+        network: &mut TwoStageNetwork<f32>,
+        train: Examples,
+        validation: Examples,
+        schedule: &Schedule,
+    ) -> Result<(), Error> {
+        let features = features_of(network, train);
+        let validation_features = features_of(network, validation);
+        let data = Classification {
+            inputs: features.view(),
+            labels: train.labels,
+        };
+        let mut accuracy = |network: &mut TwoStageNetwork<f32>| {
+            Ok((!validation.is_empty()).then(|| {
+                (
+                    head_accuracy(network, features.view(), train.labels),
+                    head_accuracy(network, validation_features.view(), validation.labels),
+                )
+            }))
+        };
+        let plan = Plan {
+            stage: Stage::Stage2,
+            epochs: schedule.stage2_epochs,
+            lr: schedule.lr,
+            route: Route::Head,
+        };
+        let mut cross_entropy = SoftmaxCrossEntropy::new();
+        self.stage(network, plan, &data, &mut cross_entropy, &mut accuracy)
+    }
+
+    /// Fine-tuning: the classifier end to end on the images, with the accuracies on `train`
+    /// and `validation` when there is one.
+    fn finetune(
+        &mut self,
+        network: &mut TwoStageNetwork<f32>,
+        train: Examples,
+        validation: Examples,
+        schedule: &Schedule,
+    ) -> Result<(), Error> {
+        let mut accuracy = |network: &mut TwoStageNetwork<f32>| -> Result<_, Error> {
+            if validation.is_empty() {
+                return Ok(None);
+            }
+            let train = evaluate(network, train)?.accuracy;
+            Ok(Some((train, evaluate(network, validation)?.accuracy)))
+        };
+        let plan = Plan {
+            stage: Stage::Finetune,
+            epochs: schedule.finetune_epochs,
+            lr: schedule.finetune_lr,
+            route: Route::Classifier,
+        };
+        let mut cross_entropy = SoftmaxCrossEntropy::new();
+        self.stage(network, plan, &train, &mut cross_entropy, &mut accuracy)
     }
 }
 
