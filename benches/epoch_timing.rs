@@ -85,11 +85,16 @@ fn main() {
     // Stage 2 the way `run` does it, frozen features once, then the head epochs, timed
     // separately (with its own shuffling seed, so the weights differ from a CLI run's).
     let t = Instant::now();
-    let features = train::features_of(&mut network, train, 1024);
+    let features = train::features_of(&mut network, train);
     let features_s = t.elapsed().as_secs_f64();
     println!("stage2 features: {features_s:.3}s");
     let mut adam = twostage::optim::Adam::new(schedule.lr);
-    let mut batches = train::Batches::new(schedule.batch_size, true, schedule.seed + 1);
+    let mut batches = train::Batches::new(
+        schedule.batch_size,
+        train::Order::Shuffled {
+            seed: schedule.seed + 1,
+        },
+    );
     let t = Instant::now();
     for epoch in 1..=e2 {
         let te = Instant::now();
@@ -114,7 +119,7 @@ fn main() {
     let train_s = stage1_s + stage2_s;
 
     let t = Instant::now();
-    let evaluation = train::evaluate(&mut network, test, 1024).expect("evaluate");
+    let evaluation = train::evaluate(&mut network, test).expect("evaluate");
     let test_s = t.elapsed().as_secs_f64();
     // A fingerprint of every weight's bits: equal fingerprints mean bit-identical training.
     let mut fingerprint = 0u64;

@@ -26,7 +26,7 @@ use twostage::nn::{Layer, MseLoss, SoftmaxCrossEntropy};
 use twostage::optim::Adam;
 use twostage::rand::rngs::SmallRng;
 use twostage::rand::{Rng, SeedableRng};
-use twostage::train::{self, Batches, EpochLoss, Examples, Silent, Stage};
+use twostage::train::{self, Batches, EpochLoss, Examples, Order, Silent, Stage};
 use twostage::{Dims, Part, Stage1Grad, TwoStageNetwork};
 
 fn pool(threads: usize) -> rayon::ThreadPool {
@@ -263,7 +263,7 @@ fn step(c: &mut Criterion) {
         let mut f = StepFixture::new(batch);
         let (mut ce, mut adam) = (SoftmaxCrossEntropy::new(), Adam::new(1e-3));
         group.bench_function("stage2_head", |bencher| {
-            // On the calling thread, as `train::head_epoch` runs (no product is worth splitting).
+            // On the calling thread: none of the head's products is large enough to split.
             bencher.iter_custom(|iters| {
                 let start = Instant::now();
                 for _ in 0..iters {
@@ -326,7 +326,7 @@ fn epoch(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(10));
 
-    let (mut network, mut batches) = (fresh(), Batches::new(32, true, 0));
+    let (mut network, mut batches) = (fresh(), Batches::new(32, Order::Shuffled { seed: 0 }));
     let mut adam = Adam::new(1e-3);
     group.bench_function("autoencoder", |b| {
         b.iter(|| {
@@ -341,7 +341,7 @@ fn epoch(c: &mut Criterion) {
         })
     });
 
-    let (mut network, mut batches) = (fresh(), Batches::new(32, true, 0));
+    let (mut network, mut batches) = (fresh(), Batches::new(32, Order::Shuffled { seed: 0 }));
     let mut adam = Adam::new(1e-3);
     group.bench_function("seed", |b| {
         b.iter(|| {
@@ -356,11 +356,11 @@ fn epoch(c: &mut Criterion) {
         })
     });
 
-    let (mut network, mut batches) = (fresh(), Batches::new(32, true, 0));
+    let (mut network, mut batches) = (fresh(), Batches::new(32, Order::Shuffled { seed: 0 }));
     group.bench_function("stage2_features", |b| {
-        b.iter(|| train::features_of(&mut network, train_set, 1024))
+        b.iter(|| train::features_of(&mut network, train_set))
     });
-    let features = train::features_of(&mut network, train_set, 1024);
+    let features = train::features_of(&mut network, train_set);
     let mut adam = Adam::new(1e-3);
     group.bench_function("stage2_head", |b| {
         b.iter(|| {
@@ -376,7 +376,7 @@ fn epoch(c: &mut Criterion) {
         })
     });
 
-    let (mut network, mut batches) = (fresh(), Batches::new(32, true, 0));
+    let (mut network, mut batches) = (fresh(), Batches::new(32, Order::Shuffled { seed: 0 }));
     let mut adam = Adam::new(3e-5);
     group.bench_function("finetune", |b| {
         b.iter(|| {
@@ -392,7 +392,7 @@ fn epoch(c: &mut Criterion) {
     });
 
     group.bench_function("evaluate_test", |b| {
-        b.iter(|| train::evaluate(&mut network, test_set, 1024).unwrap())
+        b.iter(|| train::evaluate(&mut network, test_set).unwrap())
     });
     group.finish();
 }

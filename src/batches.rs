@@ -1,31 +1,40 @@
-//! Examples and mini-batches: labelled images in memory, an epoch's visiting order, and the
-//! gather of each batch's pixels into a reused `f32` buffer, normalised on the way.
+//! Examples and mini-batches: data sets in memory ([`Dataset`]: labelled u8 images
+//! ([`Examples`]), float inputs with regression targets ([`Regression`]) or class labels
+//! ([`Classification`])), an epoch's visiting order ([`Batches`], [`Order`]), and the gather
+//! of each batch into a reused buffer ([`Batch`]).
 //!
 //! ```
-//! use twostage::batches::{Batches, Examples};
+//! use twostage::batches::{Batch, Batches, Examples, Order};
 //! let pixels = [0u8, 255, 128, 64, 32, 16]; // three "images" of two pixels
 //! let examples = Examples { pixels: &pixels, labels: &[0, 1, 0], width: 2 };
-//! let mut batches = Batches::new(2, false, 0);
+//! let mut batches = Batches::new(2, Order::AsGiven);
+//! let mut batch = Batch::default(); // the buffers, reused from batch to batch
 //! batches.start_epoch(examples.len());
-//! let batch = batches.next_images(examples).unwrap();
-//! assert_eq!(batch.x.dim(), (2, 2));
-//! assert_eq!(batch.x[[0, 1]], 1.0); // (255/255 − 0.5)/0.5
-//! assert_eq!(batch.labels, &[0, 1]);
-//! assert_eq!(batches.next_images(examples).unwrap().x.dim(), (1, 2)); // the partial last batch
-//! assert!(batches.next_images(examples).is_none());
+//! let b = batches.next(&examples, &mut batch).unwrap();
+//! assert_eq!(b.x.dim(), (2, 2));
+//! assert_eq!(b.x[[0, 1]], 1.0); // (255/255 − 0.5)/0.5
+//! assert_eq!(b.targets, [0, 1]);
+//! assert_eq!(batches.next(&examples, &mut batch).unwrap().x.dim(), (1, 2)); // the partial last batch
+//! assert!(batches.next(&examples, &mut batch).is_none());
 //! ```
+//!
+//! Labels: a data set stores them as it likes (`u8`, one byte a label, as IDX files do;
+//! `usize`), and a batch holds them as `usize` class indices, the one type the loss
+//! ([`crate::nn::SoftmaxCrossEntropy`]) takes: an index is what a label is used as.
 
 use std::ops::Range;
 
 use ndarray::{Array2, ArrayView2};
 
-use crate::linalg::{elementwise, simd};
+use crate::linalg::{Scalar, elementwise, simd};
+use crate::nn::InputAsTarget;
 
 use ndarray_rand::rand::rngs::SmallRng;
 use ndarray_rand::rand::seq::SliceRandom;
 use ndarray_rand::rand::{Rng, SeedableRng};
 
-/// Labelled images: `pixels` is `(len, width)` u8, row-major.
+/// Labelled images: `pixels` is `(len, width)` u8, row-major. As a [`Dataset`], its inputs are
+/// the pixels [`normalise`]d to `[−1, 1]` and its targets the labels.
 #[derive(Clone, Copy)]
 pub struct Examples<'a> {
     /// `(len, width)` u8 pixels, row-major, one example after another.
@@ -58,18 +67,149 @@ impl<'a> Examples<'a> {
     }
 }
 
-/// One mini-batch: `x: (B, width)` inputs and their class labels.
-pub struct Batch<'a> {
-    /// Normalised pixels `(B, 784)`, or stage-1 features `(B, 128)` in stage 2.
-    pub x: ArrayView2<'a, f32>,
-    /// `B` class indices.
-    pub labels: &'a [usize],
+/// A training set in memory, as the loop ([`crate::train::fit`]) draws batches from it: inputs
+/// and targets gathered by example index into buffers reused from batch to batch.
+pub trait Dataset<T: Scalar>: Sync {
+    /// A batch's targets: `Vec<usize>` class labels, `Array2<T>` regression targets, or
+    /// [`InputAsTarget`] (the inputs themselves).
+    type Targets: Default + Send + Sync;
+
+    /// Number of examples.
+    fn len(&self) -> usize;
+
+    /// True if there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `x ← inputs[indices]: (indices.len(), width)`, reshaped only when the batch size changes.
+    fn gather_inputs(&self, indices: &[usize], x: &mut Array2<T>);
+
+    /// `targets ← targets[indices]`.
+    fn gather_targets(&self, indices: &[usize], targets: &mut Self::Targets);
+
+    /// A hint that `indices` come next, so their rows can be on their way into cache.
+    fn prefetch(&self, _indices: &[usize]) {}
+}
+
+impl Dataset<f32> for Examples<'_> {
+    type Targets = Vec<usize>;
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+    fn gather_inputs(&self, indices: &[usize], x: &mut Array2<f32>) {
+        gather_normalised(self.pixels, self.width, indices, x);
+    }
+    fn gather_targets(&self, indices: &[usize], targets: &mut Vec<usize>) {
+        gather_labels(self.labels, indices, targets);
+    }
+    fn prefetch(&self, indices: &[usize]) {
+        prefetch_rows(self.pixels, self.width, indices);
+    }
+}
+
+/// Float inputs with float targets, for regression: `inputs: (N, in)`, `targets: (N, out)`.
+#[derive(Clone, Copy)]
+pub struct Regression<'a, T> {
+    /// `x: (N, in)`.
+    pub inputs: ArrayView2<'a, T>,
+    /// `y: (N, out)`.
+    pub targets: ArrayView2<'a, T>,
+}
+
+impl<T: Scalar + Default> Dataset<T> for Regression<'_, T> {
+    type Targets = Array2<T>;
+    fn len(&self) -> usize {
+        self.inputs.nrows()
+    }
+    fn gather_inputs(&self, indices: &[usize], x: &mut Array2<T>) {
+        gather_rows(self.inputs, indices, x);
+    }
+    fn gather_targets(&self, indices: &[usize], targets: &mut Array2<T>) {
+        gather_rows(self.targets, indices, targets);
+    }
+}
+
+/// Float inputs with class labels: `inputs: (N, in)`, `labels: (N,)`, stored as `u8` or
+/// `usize` (anything that converts to a class index).
+#[derive(Clone, Copy)]
+pub struct Classification<'a, T, L = usize> {
+    /// `x: (N, in)`.
+    pub inputs: ArrayView2<'a, T>,
+    /// `N` class labels.
+    pub labels: &'a [L],
+}
+
+impl<T: Scalar, L: Copy + Into<usize> + Sync> Dataset<T> for Classification<'_, T, L> {
+    type Targets = Vec<usize>;
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+    fn gather_inputs(&self, indices: &[usize], x: &mut Array2<T>) {
+        gather_rows(self.inputs, indices, x);
+    }
+    fn gather_targets(&self, indices: &[usize], targets: &mut Vec<usize>) {
+        gather_labels(self.labels, indices, targets);
+    }
+    fn prefetch(&self, indices: &[usize]) {
+        if let Some(inputs) = self.inputs.as_slice() {
+            prefetch_rows(inputs, self.inputs.ncols(), indices);
+        }
+    }
+}
+
+/// A data set's inputs alone, each its own target: what an autoencoder learns to reconstruct.
+#[derive(Clone, Copy)]
+pub struct Reconstruct<D>(pub D);
+
+impl<T: Scalar, D: Dataset<T>> Dataset<T> for Reconstruct<D> {
+    type Targets = InputAsTarget;
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn gather_inputs(&self, indices: &[usize], x: &mut Array2<T>) {
+        self.0.gather_inputs(indices, x);
+    }
+    fn gather_targets(&self, _indices: &[usize], _targets: &mut InputAsTarget) {}
+    fn prefetch(&self, indices: &[usize]) {
+        self.0.prefetch(indices);
+    }
+}
+
+/// One mini-batch, `x: (B, in)` and its targets: buffers filled by [`Batches::next`] and
+/// reused from batch to batch.
+pub struct Batch<T, Y> {
+    /// The inputs `(B, in)`: normalised pixels `(B, 784)`, or stage-1 features `(B, 128)`.
+    pub x: Array2<T>,
+    /// The `B` targets.
+    pub targets: Y,
+}
+
+impl<T: Scalar, Y: Default> Default for Batch<T, Y> {
+    /// Empty buffers, shaped by the first batch.
+    fn default() -> Self {
+        Batch {
+            x: Array2::zeros((0, 0)),
+            targets: Y::default(),
+        }
+    }
+}
+
+/// In which order an epoch visits the examples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// A new random order each epoch, drawn from a generator seeded once with `seed`.
+    Shuffled {
+        /// Seeds the generator.
+        seed: u64,
+    },
+    /// `0, 1, …, n−1`, every epoch.
+    AsGiven,
 }
 
 /// The batches of an epoch: its visiting order (shuffled by a seeded RNG that carries on from
-/// epoch to epoch and stage to stage) and the buffers each batch is gathered into, reused from
-/// batch to batch. Read an epoch as `batches.start_epoch(n); while let Some(batch) =
-/// batches.next_images(examples) { … }`.
+/// epoch to epoch and stage to stage) and where the next batch starts. Read an epoch as
+/// `batches.start_epoch(n); while let Some(batch) = batches.next(&data, &mut buffer) { … }`.
 pub struct Batches {
     order: Vec<usize>,
     rng: SmallRng,
@@ -77,22 +217,27 @@ pub struct Batches {
     shuffle: bool,
     /// Where the next batch starts in `order`.
     position: usize,
-    inputs: Array2<f32>,
-    labels: Vec<usize>,
 }
 
 impl Batches {
-    /// Batches of `batch_size` (the last one may be smaller), shuffled by `seed` if `shuffle`.
-    pub fn new(batch_size: usize, shuffle: bool, seed: u64) -> Batches {
+    /// Batches of `batch_size` (the last one may be smaller), visited in `order`.
+    pub fn new(batch_size: usize, order: Order) -> Batches {
+        let (shuffle, seed) = match order {
+            Order::Shuffled { seed } => (true, seed),
+            Order::AsGiven => (false, 0),
+        };
         Batches {
             order: Vec::new(),
             rng: SmallRng::seed_from_u64(seed),
             batch_size: batch_size.max(1),
             shuffle,
             position: 0,
-            inputs: Array2::zeros((0, 0)),
-            labels: Vec::new(),
         }
+    }
+
+    /// Examples per batch.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
     }
 
     /// Batches in an epoch over `n` examples.
@@ -119,34 +264,19 @@ impl Batches {
         Some((start..end, end..after))
     }
 
-    /// The next batch of `examples`, pixels normalised, or `None` when the epoch is done. The
-    /// next batch's pixels are requested into cache meanwhile.
-    pub fn next_images(&mut self, examples: Examples) -> Option<Batch<'_>> {
+    /// The next batch of `data` gathered into `batch`, or `None` when the epoch is done. The
+    /// batch after it is prefetched meanwhile.
+    pub fn next<'b, T: Scalar, D: Dataset<T>>(
+        &mut self,
+        data: &D,
+        batch: &'b mut Batch<T, D::Targets>,
+    ) -> Option<&'b Batch<T, D::Targets>> {
         let (this, next) = self.advance()?;
         let (indices, next) = (&self.order[this], &self.order[next]);
-        gather_normalised(examples.pixels, examples.width, indices, &mut self.inputs);
-        gather_labels(examples.labels, indices, &mut self.labels);
-        prefetch_rows(examples.pixels, examples.width, next);
-        Some(Batch {
-            x: self.inputs.view(),
-            labels: &self.labels,
-        })
-    }
-
-    /// The next batch of rows of `features: (N, width)` and their `labels`, or `None` when the
-    /// epoch is done.
-    pub fn next_rows(&mut self, features: &Array2<f32>, labels: &[u8]) -> Option<Batch<'_>> {
-        let (this, next) = self.advance()?;
-        let (indices, next) = (&self.order[this], &self.order[next]);
-        gather_rows(features, indices, &mut self.inputs);
-        gather_labels(labels, indices, &mut self.labels);
-        if let Some(features_slice) = features.as_slice() {
-            prefetch_rows(features_slice, features.ncols(), next);
-        }
-        Some(Batch {
-            x: self.inputs.view(),
-            labels: &self.labels,
-        })
+        data.gather_inputs(indices, &mut batch.x);
+        data.gather_targets(indices, &mut batch.targets);
+        data.prefetch(next);
+        Some(batch)
     }
 }
 
@@ -216,7 +346,7 @@ pub fn prefetch_rows<T>(data: &[T], width: usize, indices: &[usize]) {
 }
 
 /// Copies rows `indices` of `features: (N, width)` into `batch: (indices.len(), width)`.
-pub fn gather_rows(features: &Array2<f32>, indices: &[usize], batch: &mut Array2<f32>) {
+pub fn gather_rows<T: Scalar>(features: ArrayView2<T>, indices: &[usize], batch: &mut Array2<T>) {
     let width = features.ncols();
     if batch.dim() != (indices.len(), width) {
         *batch = Array2::zeros((indices.len(), width));
@@ -227,7 +357,11 @@ pub fn gather_rows(features: &Array2<f32>, indices: &[usize], batch: &mut Array2
 }
 
 /// Labels of `indices`, as class indices.
-pub fn gather_labels(labels: &[u8], indices: &[usize], batch: &mut Vec<usize>) {
+pub fn gather_labels<L: Copy + Into<usize>>(
+    labels: &[L],
+    indices: &[usize],
+    batch: &mut Vec<usize>,
+) {
     batch.clear();
-    batch.extend(indices.iter().map(|&i| labels[i] as usize));
+    batch.extend(indices.iter().map(|&i| labels[i].into()));
 }

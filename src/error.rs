@@ -1,15 +1,21 @@
 //! The engine's error type. Every variant names what is at fault (the layer, the tensor, the
 //! stage, the file), so a caller can act on the message alone; none names a command-line flag.
 //! `Display` is written out by hand, so the numeric core needs no derive-macro crates.
+//!
+//! `Data`, `Checkpoint`, `Io` and `Mismatch` are the data layer's and the report's, kept here
+//! only until they have errors of their own: no engine code returns them.
 
 use std::fmt;
 use std::path::PathBuf;
 
 #[cfg(feature = "data")]
 pub use crate::data::DataError;
+pub use crate::train::Stage;
 
-/// Everything the engine can report.
+/// Everything the engine can report. Non-exhaustive: a match needs a `_` arm, so a variant
+/// added later (or one the `data` feature adds) breaks no caller.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading MNIST or an IDX file failed.
     #[cfg(feature = "data")]
@@ -50,8 +56,8 @@ pub enum Error {
 
     /// The loss became NaN or infinite.
     Diverged {
-        /// `stage1`, `stage2` or `finetune`.
-        stage: &'static str,
+        /// The stage that was training.
+        stage: Stage,
         /// 1-based epoch.
         epoch: usize,
         /// 1-based batch.
@@ -63,7 +69,7 @@ pub enum Error {
     /// A parameter holds NaN or an infinity after a training stage.
     NonFiniteParameter {
         /// The stage just finished.
-        stage: &'static str,
+        stage: Stage,
         /// The parameter's state-dict name.
         tensor: String,
         /// The entry (in memory order).
@@ -96,7 +102,7 @@ pub enum Error {
 
     /// Nothing to train on or to evaluate.
     Empty {
-        /// `training set` or `test set`.
+        /// `training set`, `test set`, `overfitting set`.
         what: &'static str,
         /// `train on` or `evaluate on`.
         purpose: &'static str,
@@ -141,8 +147,9 @@ impl fmt::Display for Error {
                 loss,
             } => write!(
                 f,
-                "training diverged: the {stage} loss became {loss} at epoch {epoch}, batch \
-                 {batch}; nothing was saved"
+                "training diverged: the {} loss became {loss} at epoch {epoch}, batch \
+                 {batch}; nothing was saved",
+                stage.name()
             ),
             Error::NonFiniteParameter {
                 stage,
@@ -152,7 +159,8 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "training diverged: parameter {tensor:?} holds {value} at index {index} after \
-                 {stage}; nothing was saved"
+                 {}; nothing was saved",
+                stage.name()
             ),
             Error::NonFiniteOutput {
                 what,

@@ -14,13 +14,14 @@
 //!
 //! ## 1. The life of one batch
 //!
-//! One autoencoder step, as [`crate::train::autoencoder_epoch`] runs it for each batch, spelled
-//! out. Shapes are in the comments; `B` is the batch size.
+//! One autoencoder step, as [`crate::train::fit`] runs it for each batch (stage 1 is that loop
+//! over [`crate::model::Route::Autoencoder`]), spelled out. Shapes are in the comments; `B` is
+//! the batch size.
 //!
 //! ```
-//! use twostage::batches::{Batches, Examples};
-//! use twostage::model::{Dims, Part, TwoStageNetwork};
-//! use twostage::nn::{MseLoss, Parameters};
+//! use twostage::batches::{Batch, Batches, Examples, Order, Reconstruct};
+//! use twostage::model::{Dims, Route, TwoStageNetwork};
+//! use twostage::nn::{Layer, MseLoss, Parameters};
 //! use twostage::optim::{Adam, Optimizer};
 //! use twostage::rand::{rngs::SmallRng, SeedableRng};
 //!
@@ -29,29 +30,31 @@
 //! let examples = Examples { pixels: &pixels, labels: &[3, 1, 4, 1], width: 784 };
 //!
 //! let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
-//! let mut batches = Batches::new(2, true, 0); // B = 2, shuffled with seed 0
+//! let mut batches = Batches::new(2, Order::Shuffled { seed: 0 }); // B = 2
+//! let mut buffer = Batch::default(); // reused from batch to batch
 //! let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
-//! const TRAINED: &[Part] = &[Part::Stage1, Part::Decoder];
+//! let mut autoencoder = network.route(Route::Autoencoder); // stage 1 → decoder, as one layer
 //!
 //! batches.start_epoch(examples.len());
-//! let batch = batches.next_images(examples).unwrap();
+//! let batch = batches.next(&Reconstruct(examples), &mut buffer).unwrap();
 //! // 1. The batch: pixels gathered and normalised, (p/255 − 0.5)/0.5 ∈ [−1, 1].
 //! assert_eq!(batch.x.dim(), (2, 784)); // x: (B, 784)
 //! // 2. Forward: stage 1 then the decoder; each layer caches what its backward needs.
-//! let reconstruction = network.reconstruction(batch.x); // x̂: (B, 784)
+//! let reconstruction = autoencoder.forward(batch.x.view()); // x̂: (B, 784)
 //! // 3. The loss, and the gradient it starts the chain rule with.
-//! let loss = mse.forward(reconstruction, batch.x); // L = mean((x̂ − x)²)
+//! let loss = mse.forward(reconstruction, batch.x.view()); // L = mean((x̂ − x)²)
 //! let dreconstruction = mse.backward(); // dL/dx̂ = 2(x̂ − x)/(B·784)
 //! // 4. Backward: decoder, then stage 1, last layer first; every dW += dyᵀ·x.
-//! network.reconstruction_backward(dreconstruction);
+//! autoencoder.backward_params(dreconstruction);
 //! // 5. The update, which also clears the gradients for the next batch.
-//! adam.step_and_zero_grad(&mut network.parts(TRAINED));
+//! adam.step_and_zero_grad(&mut autoencoder);
 //! assert!(loss > 0.0 && loss.is_finite());
 //! ```
 //!
 //! ## 2. Writing a layer of your own: Tanh
 //!
-//! A layer caches in `forward` what `backward` needs (here its output, since
+//! ([`crate::nn::Tanh`] exists; this is how it is built.) A layer copies in `forward` what
+//! `backward` needs into buffers of its own (here its output, since
 //! `d tanh(x)/dx = 1 − tanh²(x)`) and returns `dx` from `backward`. Then check it: the
 //! gradient checker compares `dx` (and any parameter gradients) with finite differences.
 //!
@@ -76,12 +79,12 @@
 //!         "Tanh()".into()
 //!     }
 //!     /// `y = tanh(x)`: `x: (B, n) → y: (B, n)`.
-//!     fn forward<'a>(&'a mut self, x: ArrayView2<'a, f64>) -> ArrayView2<'a, f64> {
+//!     fn forward(&mut self, x: ArrayView2<f64>) -> ArrayView2<'_, f64> {
 //!         self.output = x.mapv(f64::tanh);
 //!         self.output.view()
 //!     }
 //!     /// `dx = dy ⊙ (1 − y²)`: `dy: (B, n) → dx: (B, n)`.
-//!     fn backward<'a>(&'a mut self, dy: ArrayView2<'a, f64>) -> ArrayView2<'a, f64> {
+//!     fn backward(&mut self, dy: ArrayView2<f64>) -> ArrayView2<'_, f64> {
 //!         assert_eq!(dy.dim(), self.output.dim(), "Tanh(): backward before forward");
 //!         self.dx = Zip::from(&dy).and(&self.output).map_collect(|&dy, &y| dy * (1.0 - y * y));
 //!         self.dx.view()
@@ -92,7 +95,7 @@
 //! let dy = array![[1.0, -0.5, 0.25], [0.7, 0.1, -1.2]]; // any upstream gradient
 //! let report = check_layer(&mut Tanh::default(), x.view(), dy.view(), &CheckOptions::default());
 //! assert_eq!(report.len(), 1); // no parameters: dx is the whole check
-//! assert!(report[0].max_rel_error < 1e-8, "{:?}", report[0]);
+//! assert!(report.passed(), "{report}");
 //! ```
 //!
 //! A layer with parameters hands each tensor and its gradient to `visit_params` under
@@ -102,8 +105,9 @@
 //!
 //! ## 3. Swapping Adam for SGD
 //!
-//! Every optimizer implements [`crate::optim::Optimizer`]; the training loops take any of
-//! them. Here the same regression is fit with each:
+//! Every optimizer implements [`crate::optim::Optimizer`]; the training loop
+//! ([`crate::train::fit`]) takes any of them. Here the same regression is fit with each, by
+//! hand:
 //!
 //! ```
 //! use twostage::ndarray::array;

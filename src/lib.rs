@@ -15,12 +15,12 @@
 //! | module | holds |
 //! |---|---|
 //! | [`linalg`] | the products, named for what they do ([`linalg::matmul_into`] `c = a·b`, [`linalg::matmul_acc`] `c += a·b`), split across cores, with the naive reference beside them; the kernel ladder (`linalg::simd`: AVX-512 ▸ AVX2+FMA ▸ portable, `TWOSTAGE_SIMD`) for `x·Wᵀ`, Adam and the element-wise passes (`linalg::elementwise`) |
-//! | [`nn`] | `Dense`, `Relu`, `Sequential`, the losses, PyTorch's init: each forward beside its backward |
+//! | [`nn`] | `Dense`, `Relu`, `LeakyRelu`, `Tanh`, `Sigmoid`, `Sequential`, the losses, `softmax`, PyTorch's init: each forward beside its backward |
 //! | [`optim`] | `Adam`, as PyTorch computes it |
-//! | [`gradcheck`] | finite-difference checks of parameter and input gradients, in `f64` |
-//! | [`model`] | `TwoStageNetwork` and its PyTorch parameter names |
-//! | [`batches`] | labelled examples in memory and the batches of an epoch |
-//! | [`train`] | the training stages as flat loops, and evaluation |
+//! | [`gradcheck`] | finite-difference checks of parameter and input gradients, in `f64`, with a pass/fail [`gradcheck::Report`] |
+//! | [`model`] | `TwoStageNetwork`, its PyTorch parameter names, and `Route`s through it to train as one layer |
+//! | [`batches`] | data sets in memory (u8 images, float regression or classification) and the batches of an epoch |
+//! | [`train`] | one training loop for any network ([`train::fit`]), the two-stage stages built on it, evaluation and sanity checks |
 //! | [`guide`] | a tour by example: the life of one batch, your own layer, SGD vs Adam, loading a checkpoint |
 //! | [`error`] | `Error`: what went wrong and where, in the engine's words (never a command-line flag) |
 //!

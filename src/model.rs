@@ -136,13 +136,23 @@ impl<T: Scalar> TwoStageNetwork<T> {
         }
     }
 
+    /// A path through the network as one [`Layer`], to train with [`crate::train::fit`]: its
+    /// forward and backward run the path, its parameters are those of the parts on it, under
+    /// their full state-dict names.
+    pub fn route(&mut self, route: Route) -> RouteMut<'_, T> {
+        RouteMut {
+            network: self,
+            route,
+        }
+    }
+
     /// `x: (B, input) → features: (B, features)`.
-    pub fn features<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+    pub fn features(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
         self.stage1.forward(x)
     }
 
     /// `x: (B, input) → logits: (B, classes)`, through stage 1 and stage 2.
-    pub fn logits<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+    pub fn logits(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
         let features = self.stage1.forward(x);
         self.stage2.forward(features)
     }
@@ -163,7 +173,7 @@ impl<T: Scalar> TwoStageNetwork<T> {
     }
 
     /// `x: (B, input) → reconstruction: (B, input)`, through stage 1 and the decoder.
-    pub fn reconstruction<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+    pub fn reconstruction(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
         let features = self.stage1.forward(x);
         self.decoder.forward(features)
     }
@@ -198,5 +208,88 @@ impl<T: Scalar> Parameters<T> for PartsMut<'_, T> {
                 with_name(format_args!("{prefix}.{name}"), |n| f(n, p))
             });
         }
+    }
+}
+
+/// A path through the network, trained as one layer (see [`TwoStageNetwork::route`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `x → stage1 → decoder → reconstruction`: the autoencoder, over stage1 + decoder.
+    Autoencoder,
+    /// `x → stage1 → features`, over stage1.
+    Features,
+    /// `features → stage2 → logits`, over stage2: the classifier on frozen features.
+    Head,
+    /// `x → stage1 → stage2 → logits`, over stage1 + stage2: the classifier end to end.
+    Classifier,
+}
+
+impl Route {
+    /// The parts on the path, first applied first.
+    pub fn parts(self) -> &'static [Part] {
+        match self {
+            Route::Autoencoder => &[Part::Stage1, Part::Decoder],
+            Route::Features => &[Part::Stage1],
+            Route::Head => &[Part::Stage2],
+            Route::Classifier => &[Part::Stage1, Part::Stage2],
+        }
+    }
+}
+
+/// A [`Route`] through a network, borrowed as one [`Layer`].
+pub struct RouteMut<'a, T> {
+    network: &'a mut TwoStageNetwork<T>,
+    route: Route,
+}
+
+impl<T: Scalar> Layer<T> for RouteMut<'_, T> {
+    fn describe(&self) -> String {
+        let parts: Vec<&str> = self.route.parts().iter().map(|p| p.name()).collect();
+        parts.join(" → ")
+    }
+
+    /// The parts' forwards in turn: `x: (B, in) → y: (B, out)`.
+    fn forward(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
+        let network = &mut *self.network;
+        match self.route {
+            Route::Autoencoder => network.reconstruction(x),
+            Route::Features => network.stage1.forward(x),
+            Route::Head => network.stage2.forward(x),
+            Route::Classifier => network.logits(x),
+        }
+    }
+
+    /// The parts' backwards, last part first: `dy: (B, out) → dx: (B, in)`.
+    fn backward(&mut self, dy: ArrayView2<T>) -> ArrayView2<'_, T> {
+        let network = &mut *self.network;
+        match self.route {
+            Route::Autoencoder => {
+                let dfeatures = network.decoder.backward(dy);
+                network.stage1.backward(dfeatures)
+            }
+            Route::Features => network.stage1.backward(dy),
+            Route::Head => network.stage2.backward(dy),
+            Route::Classifier => {
+                let dfeatures = network.stage2.backward(dy);
+                network.stage1.backward(dfeatures)
+            }
+        }
+    }
+
+    /// The parameter gradients only: stage 1's `dx` (the largest product) is never computed.
+    fn backward_params(&mut self, dy: ArrayView2<T>) {
+        let network = &mut *self.network;
+        match self.route {
+            Route::Autoencoder => network.reconstruction_backward(dy),
+            Route::Features => network.stage1.backward_params(dy),
+            Route::Head => network.stage2.backward_params(dy),
+            Route::Classifier => network.logits_backward(dy, Stage1Grad::Trainable),
+        }
+    }
+}
+
+impl<T: Scalar> Parameters<T> for RouteMut<'_, T> {
+    fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
+        self.network.parts(self.route.parts()).visit_params(f)
     }
 }

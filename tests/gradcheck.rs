@@ -375,7 +375,7 @@ fn classifier_check(stage1: Stage1Grad) -> (Vec<TensorCheck>, Vec<f64>, Vec<f64>
     // check_parameters leaves the analytic gradients in place.
     let stage1_grads = grads(&mut network, "stage1.");
     let stage2_grads = grads(&mut network, "stage2.");
-    (report, stage1_grads, stage2_grads)
+    (report.tensors, stage1_grads, stage2_grads)
 }
 
 #[test]
@@ -451,10 +451,10 @@ fn check_input_gradient_catches_a_wrong_backward() {
         fn describe(&self) -> String {
             "WrongReLU()".into()
         }
-        fn forward<'a>(&'a mut self, x: ArrayView2<'a, f64>) -> ArrayView2<'a, f64> {
+        fn forward(&mut self, x: ArrayView2<f64>) -> ArrayView2<'_, f64> {
             self.0.forward(x)
         }
-        fn backward<'a>(&'a mut self, dy: ArrayView2<'a, f64>) -> ArrayView2<'a, f64> {
+        fn backward(&mut self, dy: ArrayView2<f64>) -> ArrayView2<'_, f64> {
             self.1 = dy.to_owned(); // forgets the mask
             self.1.view()
         }
@@ -471,4 +471,89 @@ fn check_input_gradient_catches_a_wrong_backward() {
         &CheckOptions::default(),
     );
     assert!(check.max_rel_error > 0.5, "{check:?}");
+}
+
+/// Pushes every entry of `x` at least 0.1 away from 0, where a kink (ReLU's, LeakyReLU's)
+/// would make a centered difference wrong.
+fn away_from_zero(mut x: Array2<f64>) -> Array2<f64> {
+    x.mapv_inplace(|v| v + 0.1 * v.signum());
+    x
+}
+
+#[test]
+fn tanh_sigmoid_and_leaky_relu_gradients() {
+    use twostage::nn::{LeakyRelu, Sigmoid, Tanh};
+    let mut rng = SmallRng::seed_from_u64(21);
+    let x = away_from_zero(random((4, 6), &mut rng) * 3.0);
+    let r = random((4, 6), &mut rng);
+    check_input_gradient("Tanh dx", &mut Tanh::<f64>::new(), &x, &r);
+    check_input_gradient("Sigmoid dx", &mut Sigmoid::<f64>::new(), &x, &r);
+    check_input_gradient("LeakyReLU dx", &mut LeakyRelu::<f64>::new(0.1), &x, &r);
+    for (what, mut layer) in [
+        ("Tanh", Box::new(Tanh::<f64>::new()) as Box<dyn Layer<f64>>),
+        ("Sigmoid", Box::new(Sigmoid::new())),
+        ("LeakyReLU", Box::new(LeakyRelu::default())),
+    ] {
+        let report = check_layer(&mut layer, x.view(), r.view(), &CheckOptions::default());
+        assert!(report.passed(), "{what}: {report}");
+    }
+}
+
+#[test]
+fn activations_compute_their_formulas() {
+    use twostage::nn::{LeakyRelu, Sigmoid, Tanh};
+    let x = ndarray::array![[-2.0_f64, 0.0, 3.0]];
+    let y = Sigmoid::new().forward(x.view()).to_owned();
+    assert_eq!(y, x.mapv(|v| 1.0 / (1.0 + (-v).exp())));
+    assert_eq!(Tanh::new().forward(x.view()), x.mapv(f64::tanh));
+    assert_eq!(
+        LeakyRelu::new(0.5).forward(x.view()),
+        ndarray::array![[-1.0, 0.0, 3.0]]
+    );
+    // f32 too, like every layer.
+    let x32 = x.mapv(|v| v as f32);
+    assert_eq!(Tanh::<f32>::new().forward(x32.view()).dim(), (1, 3));
+}
+
+#[test]
+fn a_report_gives_a_verdict_naming_the_worst_tensor() {
+    let mut rng = SmallRng::seed_from_u64(22);
+    let mut dense = Dense::<f64>::new(3, 2, &mut rng);
+    let x = random((2, 3), &mut rng);
+    let r = random((2, 2), &mut rng);
+    let good = check_layer(&mut dense, x.view(), r.view(), &CheckOptions::default());
+    assert!(good.passed(), "{good}");
+    assert!(good.to_string().starts_with("passed: worst "), "{good}");
+    // A borrowed trait object works as well.
+    let borrowed: &mut dyn Layer<f64> = &mut dense;
+    assert!(check_layer(borrowed, x.view(), r.view(), &CheckOptions::default()).passed());
+
+    struct NoMask(Relu<f64>, Array2<f64>);
+    impl twostage::nn::Parameters<f64> for NoMask {
+        fn visit_params(&mut self, _f: &mut dyn FnMut(&str, twostage::nn::ParamMut<'_, f64>)) {}
+    }
+    impl Layer<f64> for NoMask {
+        fn describe(&self) -> String {
+            "NoMask()".into()
+        }
+        fn forward(&mut self, x: ArrayView2<f64>) -> ArrayView2<'_, f64> {
+            self.0.forward(x)
+        }
+        fn backward(&mut self, dy: ArrayView2<f64>) -> ArrayView2<'_, f64> {
+            self.1 = dy.to_owned();
+            self.1.view()
+        }
+    }
+    let x = away_from_zero(random((3, 4), &mut rng));
+    let r = random((3, 4), &mut rng);
+    let bad = check_layer(
+        &mut NoMask(Relu::new(), Array2::zeros((0, 0))),
+        x.view(),
+        r.view(),
+        &CheckOptions::default(),
+    );
+    assert!(!bad.passed());
+    assert_eq!(bad.worst().map(|t| t.name.as_str()), Some("dx"));
+    assert_eq!(bad.failures().count(), 1);
+    assert!(bad.to_string().starts_with("FAILED: worst dx"), "{bad}");
 }

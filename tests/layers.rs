@@ -1,6 +1,7 @@
 //! The layer kit's semantics, beyond the gradient values the gradient checks cover: gradients
-//! accumulate, `zero_grad` clears them, every misuse is an error rather than a panic, ReLU's
-//! convention at 0, the frozen stage 1, Adam's update, PyTorch's init and parameter names.
+//! accumulate, `zero_grad` clears them, every misuse (a shape that does not fit, `backward`
+//! before `forward`) panics naming the layer while bad data (a label that is not a class) is an
+//! `Error`, ReLU's convention at 0, the frozen stage 1, Adam's update, PyTorch's init and parameter names.
 
 mod common;
 

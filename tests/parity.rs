@@ -282,12 +282,19 @@ fn precomputed_features_equal_per_batch_features() {
     .first(1000);
     let mut rng = <twostage::rand::rngs::SmallRng as twostage::rand::SeedableRng>::seed_from_u64(7);
     let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut rng);
-    let all_at_once = train::features_of(&mut network, examples, 1000);
+    let all_at_once = train::features_of(&mut network, examples);
+    let all: Vec<usize> = (0..examples.len()).collect();
+    let mut x = Array2::zeros((0, 0));
     for batch in [1, 32, 33, 256] {
-        let batched = train::features_of(&mut network, examples, batch);
+        let mut batched = Vec::new();
+        for indices in all.chunks(batch) {
+            gather_normalised(examples.pixels, 784, indices, &mut x);
+            batched.extend(network.features(x.view()).iter().copied());
+        }
         assert_eq!(
-            all_at_once, batched,
-            "features differ between chunk 1000 and {batch}"
+            all_at_once.as_slice().unwrap(),
+            &batched[..],
+            "features differ between one chunk of 1000 and chunks of {batch}"
         );
     }
 }

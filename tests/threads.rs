@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use twostage::optim::Adam;
 use twostage::rand::rngs::SmallRng;
 use twostage::rand::{Rng, SeedableRng};
-use twostage::train::{Batches, EpochLoss, Examples, Observer, Stage, autoencoder_epoch};
+use twostage::train::{Batches, EpochLoss, Examples, Observer, Order, Stage, autoencoder_epoch};
 
 /// Counts the batches an epoch trains.
 struct Count(usize);
@@ -46,7 +46,7 @@ fn an_epoch_on_a_512_thread_pool_finishes() {
         };
         let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
         let mut adam = Adam::new(1e-3);
-        let mut batches = Batches::new(32, true, 1);
+        let mut batches = Batches::new(32, Order::Shuffled { seed: 1 });
         let mut counted = Count(0);
         let mut loss = EpochLoss::new(Stage::Stage1, 1, 1, &mut counted);
         let result = autoencoder_epoch(&mut network, &mut adam, train, &mut batches, &mut loss)

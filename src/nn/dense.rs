@@ -72,8 +72,16 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         format!("Linear({}, {})", self.inputs(), self.outputs())
     }
 
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
+    }
+
     /// `y = x·Wᵀ + b`: `x: (B, in) → y: (B, out)`.
-    fn forward<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+    fn forward(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
         let (batch, inputs, outputs) = (x.nrows(), self.inputs(), self.outputs());
         assert_eq!(
             x.ncols(),
@@ -96,7 +104,7 @@ impl<T: Scalar> Layer<T> for Dense<T> {
     }
 
     /// `dW += dyᵀ·x`, `db += Σ_b dy`, `dx = dy·W`: `dy: (B, out) → dx: (B, in)`.
-    fn backward<'a>(&'a mut self, dy: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+    fn backward(&mut self, dy: ArrayView2<T>) -> ArrayView2<'_, T> {
         self.backward_params(dy);
         ensure_shape(&mut self.dinput, dy.nrows(), self.weight.ncols());
         // dx: (B, in) = dy: (B, out) · W: (out, in)

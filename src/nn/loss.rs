@@ -1,11 +1,95 @@
 //! Losses, each a `forward` that returns the scalar and caches what its `backward` needs,
-//! and a `backward` that returns the gradient with respect to the prediction.
+//! and a `backward` that returns the gradient with respect to the prediction; [`Loss`], the
+//! same two as the training loop ([`crate::train::fit`]) calls them, against a batch's targets.
 
-use ndarray::{Array2, ArrayView2, Axis, Zip};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis, Zip};
 
 use super::ensure_shape;
+use crate::batches::Batch;
 use crate::error::Error;
 use crate::linalg::{Scalar, elementwise, simd};
+
+/// A loss as the training loop sees it: the prediction against the targets of a [`Batch`],
+/// whose type `Y` says what the targets are (`Vec<usize>` class labels, `Array2<T>`
+/// regression targets, or [`InputAsTarget`], the batch's own inputs).
+pub trait Loss<T: Scalar, Y> {
+    /// `prediction: (B, n)` against `batch`'s targets → the mean loss; caches for `backward`.
+    ///
+    /// # Errors
+    /// When the targets are bad data, e.g. a label that is not a class ([`Error::Label`]).
+    fn forward(&mut self, prediction: ArrayView2<T>, batch: &Batch<T, Y>) -> Result<T, Error>;
+
+    /// `dL/dprediction: (B, n)` of the last forward.
+    fn backward(&mut self) -> ArrayView2<'_, T>;
+}
+
+/// The targets of an autoencoder: the batch's inputs themselves (nothing is gathered twice).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InputAsTarget;
+
+impl<T: Scalar> Loss<T, Array2<T>> for MseLoss<T> {
+    fn forward(
+        &mut self,
+        prediction: ArrayView2<T>,
+        batch: &Batch<T, Array2<T>>,
+    ) -> Result<T, Error> {
+        Ok(MseLoss::forward(self, prediction, batch.targets.view()))
+    }
+    fn backward(&mut self) -> ArrayView2<'_, T> {
+        MseLoss::backward(self)
+    }
+}
+
+impl<T: Scalar> Loss<T, InputAsTarget> for MseLoss<T> {
+    fn forward(
+        &mut self,
+        prediction: ArrayView2<T>,
+        batch: &Batch<T, InputAsTarget>,
+    ) -> Result<T, Error> {
+        Ok(MseLoss::forward(self, prediction, batch.x.view()))
+    }
+    fn backward(&mut self) -> ArrayView2<'_, T> {
+        MseLoss::backward(self)
+    }
+}
+
+impl<T: Scalar> Loss<T, Vec<usize>> for SoftmaxCrossEntropy<T> {
+    fn forward(
+        &mut self,
+        prediction: ArrayView2<T>,
+        batch: &Batch<T, Vec<usize>>,
+    ) -> Result<T, Error> {
+        SoftmaxCrossEntropy::forward(self, prediction, &batch.targets)
+    }
+    fn backward(&mut self) -> ArrayView2<'_, T> {
+        SoftmaxCrossEntropy::backward(self)
+    }
+}
+
+/// `p_j = e^{z_j − max z} / Σ_k e^{z_k − max z}`: one row of logits → its class probabilities,
+/// exactly as [`SoftmaxCrossEntropy`] computes them (subtracting the maximum keeps every
+/// exponential finite).
+///
+/// ```
+/// let p = twostage::nn::softmax(&[1.0_f32, 1.0]);
+/// assert_eq!(p, [0.5, 0.5]);
+/// ```
+pub fn softmax<T: Scalar>(logits: &[T]) -> Vec<T> {
+    let mut p = vec![T::zero(); logits.len()];
+    softmax_into(ArrayView1::from(logits), ArrayViewMut1::from(&mut p[..]));
+    p
+}
+
+/// `p ← softmax(z)`; returns `(max z, Σ e^{z − max z})`, from which `log Σ e^{z}` follows.
+fn softmax_into<T: Scalar>(z: ArrayView1<T>, mut p: ArrayViewMut1<T>) -> (T, T) {
+    let max = z.fold(T::neg_infinity(), |m, &v| m.max(v));
+    Zip::from(&mut p)
+        .and(&z)
+        .for_each(|p, &z| *p = (z - max).exp());
+    let sum: T = p.iter().copied().sum();
+    p.mapv_inplace(|e| e / sum);
+    (max, sum)
+}
 
 /// Mean squared error over all elements, PyTorch's `MSELoss(reduction='mean')`:
 /// `L = Σ (ŷ − y)² / N` with `N = B·n`.
@@ -136,18 +220,13 @@ impl<T: Scalar> SoftmaxCrossEntropy<T> {
             .get_or_insert_with(|| Array2::zeros(logits.dim()));
         ensure_shape(probabilities, batch, classes);
         let mut total = 0.0_f64;
-        for ((z, mut p), &label) in logits
+        for ((z, p), &label) in logits
             .axis_iter(Axis(0))
             .zip(probabilities.axis_iter_mut(Axis(0)))
             .zip(labels)
         {
-            let max = z.fold(T::neg_infinity(), |m, &v| m.max(v));
-            // p = e^{z − max}, then normalised; log Σ e^{z} = max + log Σ e^{z − max}.
-            Zip::from(&mut p)
-                .and(&z)
-                .for_each(|p, &z| *p = (z - max).exp());
-            let sum: T = p.iter().copied().sum();
-            p.mapv_inplace(|e| e / sum);
+            // log Σ e^{z} = max + log Σ e^{z − max}.
+            let (max, sum) = softmax_into(z, p);
             // −log p_y = log Σ e^{z − max} − (z_y − max), in PyTorch's log_softmax order: when
             // z_y is the maximum, z_y − max is exactly 0 and no precision is lost to `max`.
             total += (sum.ln() - (z[label] - max)).to_f64();

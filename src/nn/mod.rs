@@ -3,7 +3,9 @@
 //! A layer owns the buffers it writes (its output, its `dx`, its parameter gradients) and the
 //! cache its backward needs, so a training step allocates nothing once the batch size is known.
 //! The conventions, the same in every file:
-//! - `forward(x)` caches what backward needs and returns a view of the layer's output;
+//! - `forward(x)` copies what backward needs into the layer's own buffers and returns a view of
+//!   the layer's output, borrowing only the layer (so `layer.forward(Array2::zeros(..).view())`
+//!   works);
 //! - `backward(dy)` *accumulates* into the parameter gradients (`dW += …`) and returns `dx`;
 //!   `backward_params(dy)` does only the first part, for a network's first layer, whose `dx`
 //!   nobody needs;
@@ -13,6 +15,16 @@
 //! calling code, not a condition to handle, so every layer and loss **panics** on it with a
 //! message naming the layer (see each method's `# Panics`). What can go wrong with good code
 //! and bad data, a label that is not a class, is an [`Error`].
+//!
+//! | file | layer | forward |
+//! |---|---|---|
+//! | [`dense`] | [`Dense`] | `y = x·Wᵀ + b` |
+//! | [`relu`] | [`Relu`] | `y = max(x, 0)` |
+//! | [`leaky_relu`] | [`LeakyRelu`] | `y = x` if `x > 0`, else `α·x` |
+//! | [`tanh`] | [`Tanh`] | `y = tanh(x)` |
+//! | [`sigmoid`] | [`Sigmoid`] | `y = 1 / (1 + e^{−x})` |
+//! | [`sequential`] | [`Sequential`] | `layers[n-1](… layers[0](x))` |
+//! | [`loss`] | [`MseLoss`], [`SoftmaxCrossEntropy`], the [`Loss`] trait, [`softmax`] | |
 //!
 //! ```
 //! use ndarray::array;
@@ -31,9 +43,14 @@
 
 pub mod dense;
 pub mod init;
+pub mod leaky_relu;
 pub mod loss;
 pub mod relu;
 pub mod sequential;
+pub mod sigmoid;
+pub mod tanh;
+
+use std::any::Any;
 
 use ndarray::{Array2, ArrayView2, ArrayViewMutD};
 
@@ -42,9 +59,12 @@ use crate::error::Error;
 use crate::linalg::Scalar;
 
 pub use dense::Dense;
-pub use loss::{MseLoss, SoftmaxCrossEntropy};
+pub use leaky_relu::LeakyRelu;
+pub use loss::{InputAsTarget, Loss, MseLoss, SoftmaxCrossEntropy, softmax};
 pub use relu::Relu;
 pub use sequential::Sequential;
+pub use sigmoid::Sigmoid;
+pub use tanh::Tanh;
 
 /// One trainable tensor and its gradient, as the optimizer, the checkpoint code and the
 /// gradient checker see it.
@@ -75,21 +95,24 @@ pub trait Parameters<T: Scalar> {
 }
 
 /// A differentiable map from a batch of row vectors to another.
+///
+/// Both passes return views of buffers the layer owns: they borrow the layer, never their
+/// argument, so an input may be a temporary.
 pub trait Layer<T: Scalar>: Parameters<T> + Send {
     /// What the layer is, PyTorch-style: `Linear(784, 256)`, `ReLU()`.
     fn describe(&self) -> String;
 
-    /// `x: (B, in) → y: (B, out)`; caches what `backward` needs.
+    /// `x: (B, in) → y: (B, out)`; copies what `backward` needs into the layer.
     ///
     /// # Panics
     /// If `x` is not as wide as the layer's input.
-    fn forward<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T>;
+    fn forward(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T>;
 
     /// `dy: (B, out) → dx: (B, in)`; accumulates the parameter gradients on the way.
     ///
     /// # Panics
     /// If no forward pass is cached, or `dy` is not the shape of the last forward's output.
-    fn backward<'a>(&'a mut self, dy: ArrayView2<'a, T>) -> ArrayView2<'a, T>;
+    fn backward(&mut self, dy: ArrayView2<T>) -> ArrayView2<'_, T>;
 
     /// The parameter gradients of `backward` without `dx`: for a network's first layer, whose
     /// `dx` nobody needs (for `Linear(784, 256)` it is the largest product of the step).
@@ -98,6 +121,74 @@ pub trait Layer<T: Scalar>: Parameters<T> + Send {
     /// As [`Layer::backward`].
     fn backward_params(&mut self, dy: ArrayView2<T>) {
         self.backward(dy);
+    }
+
+    /// The layer as [`Any`], so [`Sequential::layer`] can hand it back as its own type. The
+    /// engine's layers return `Some(self)`; a layer of yours does too by overriding this with
+    /// `Some(self)` (the default, `None`, suits layers that borrow, which `Any` cannot hold).
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
+    }
+
+    /// [`Layer::as_any`], mutable.
+    fn as_any_mut(&mut self) -> Option<&mut dyn Any> {
+        None
+    }
+}
+
+/// A boxed layer is a layer, so `Box<dyn Layer<T>>` goes wherever a layer does.
+impl<T: Scalar, L: Layer<T> + ?Sized> Layer<T> for Box<L> {
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    fn forward(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
+        (**self).forward(x)
+    }
+    fn backward(&mut self, dy: ArrayView2<T>) -> ArrayView2<'_, T> {
+        (**self).backward(dy)
+    }
+    fn backward_params(&mut self, dy: ArrayView2<T>) {
+        (**self).backward_params(dy)
+    }
+    fn as_any(&self) -> Option<&dyn Any> {
+        (**self).as_any()
+    }
+    fn as_any_mut(&mut self) -> Option<&mut dyn Any> {
+        (**self).as_any_mut()
+    }
+}
+
+impl<T: Scalar, P: Parameters<T> + ?Sized> Parameters<T> for Box<P> {
+    fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
+        (**self).visit_params(f)
+    }
+}
+
+/// A borrowed layer is a layer, so `&mut dyn Layer<T>` goes wherever a layer does.
+impl<T: Scalar, L: Layer<T> + ?Sized> Layer<T> for &mut L {
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    fn forward(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
+        (**self).forward(x)
+    }
+    fn backward(&mut self, dy: ArrayView2<T>) -> ArrayView2<'_, T> {
+        (**self).backward(dy)
+    }
+    fn backward_params(&mut self, dy: ArrayView2<T>) {
+        (**self).backward_params(dy)
+    }
+    fn as_any(&self) -> Option<&dyn Any> {
+        (**self).as_any()
+    }
+    fn as_any_mut(&mut self) -> Option<&mut dyn Any> {
+        (**self).as_any_mut()
+    }
+}
+
+impl<T: Scalar, P: Parameters<T> + ?Sized> Parameters<T> for &mut P {
+    fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
+        (**self).visit_params(f)
     }
 }
 

@@ -35,8 +35,16 @@ impl<T: Scalar> Layer<T> for Relu<T> {
         "ReLU()".to_string()
     }
 
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
+    }
+
     /// `y = max(x, 0)`: `x: (B, n) → y: (B, n)`.
-    fn forward<'a>(&'a mut self, x: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+    fn forward(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
         let output = self.output.get_or_insert_with(|| Array2::zeros(x.dim()));
         ensure_shape(output, x.nrows(), x.ncols());
         match (output.as_slice_mut(), x.as_slice()) {
@@ -49,7 +57,7 @@ impl<T: Scalar> Layer<T> for Relu<T> {
     }
 
     /// `dx = dy ⊙ [y > 0]`: `dy: (B, n) → dx: (B, n)`.
-    fn backward<'a>(&'a mut self, dy: ArrayView2<'a, T>) -> ArrayView2<'a, T> {
+    fn backward(&mut self, dy: ArrayView2<T>) -> ArrayView2<'_, T> {
         let describe = || "ReLU()".to_string();
         let Some(output) = &self.output else {
             panic!("{}", no_forward(&describe()));
