@@ -12,14 +12,14 @@ pub mod inspect;
 pub mod output;
 pub mod paths;
 pub mod predict;
+pub mod progress;
 pub mod report;
 pub mod train;
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
-use twostage::checkpoint::{self, decode_list, file_kind, metadata_pairs};
+use twostage::checkpoint::{self, decode_list, metadata_pairs};
 use twostage::data::dataset::{self, Dataset, FASHION_MNIST, MNIST, custom_id, read_class_names};
 use twostage::data::download::{DownloadOptions, ensure_dataset};
 use twostage::data::mnist::{FILE_NAMES, Mnist, PIXELS, Split, content_sha256, find_file};
@@ -153,7 +153,11 @@ pub fn data_source(
     match std::fs::metadata(&dir) {
         Ok(m) if !m.is_dir() => Err(invalid(
             "--data-dir",
-            format!("{} is {}, not a directory", dir.display(), file_kind(&m)),
+            format!(
+                "{} is {}, not a directory",
+                dir.display(),
+                twostage::data::kind_of(m.file_type())
+            ),
         )),
         _ => Ok(DataSource {
             dir,
@@ -195,7 +199,7 @@ pub fn set_threads(threads: Option<usize>) -> Result<(), Error> {
 pub fn ensure_files(source: &DataSource, splits: &[Split]) -> Result<(), Error> {
     if let Some(dataset) = source.verify {
         let options = DownloadOptions {
-            progress: std::io::stderr().is_terminal(),
+            progress: progress::DownloadLog::reporter(),
             ..DownloadOptions::for_dataset(dataset)
         };
         let needed: Vec<&str> = splits.iter().flat_map(|s| s.file_names()).collect();

@@ -2,17 +2,17 @@
 
 use plotters::prelude::*;
 
+use super::error::ReportError as Error;
 use super::image::{Rgb, class_colour};
 use super::metrics::{EpochRow, Metrics, smooth};
-use crate::error::Error;
 
 /// Smoothing weight of the per-batch loss line.
 pub const SMOOTHING: f64 = 0.9;
 
 fn plot_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: std::path::PathBuf::from(format!("<{what} plot>")),
-        source: std::io::Error::other(e.to_string()),
+    Error::Plot {
+        what: what.to_string(),
+        message: e.to_string(),
     }
 }
 
