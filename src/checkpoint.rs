@@ -40,7 +40,7 @@ pub struct TensorFile {
 pub enum CheckpointError {
     /// The file cannot be read or written.
     #[error("{}: {source}", path.display())]
-    Io {
+    FileIo {
         /// The file.
         path: PathBuf,
         /// The operating system's error.
@@ -60,7 +60,7 @@ impl CheckpointError {
     /// The file this error is about.
     pub fn path(&self) -> &Path {
         match self {
-            CheckpointError::Io { path, .. } | CheckpointError::Invalid { path, .. } => path,
+            CheckpointError::FileIo { path, .. } | CheckpointError::Invalid { path, .. } => path,
         }
     }
 }
@@ -73,7 +73,7 @@ fn checkpoint_error(path: &Path, message: impl Into<String>) -> CheckpointError 
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
-    move |source| CheckpointError::Io {
+    move |source| CheckpointError::FileIo {
         path: path.to_path_buf(),
         source,
     }

@@ -386,7 +386,7 @@ fn path_errors_name_the_file() {
 
     let missing = std::env::temp_dir().join("twostage-idx-no-such-file");
     let e = read_idx_file(&missing).unwrap_err();
-    assert!(matches!(e, DataError::Io { .. }));
+    assert!(matches!(e, DataError::FileIo { .. }));
     assert!(
         e.to_string().starts_with(&missing.display().to_string()),
         "{e}"

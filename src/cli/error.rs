@@ -17,7 +17,7 @@ pub enum Error {
     /// Reading, identifying or downloading data failed. Built through `From`, which adds the
     /// command line's hint when there is one.
     #[error(transparent)]
-    Data(DataError),
+    Input(DataError),
 
     /// A checkpoint could not be read, written or loaded.
     #[error(transparent)]
@@ -76,8 +76,8 @@ impl Error {
 impl From<DataError> for Error {
     fn from(e: DataError) -> Error {
         match data_hint(&e) {
-            Some(hint) => Error::Data(e).hinted(hint),
-            None => Error::Data(e),
+            Some(hint) => Error::Input(e).hinted(hint),
+            None => Error::Input(e),
         }
     }
 }

@@ -8,7 +8,7 @@ use twostage::checkpoint::{self, METADATA_KEY, decode_list};
 
 use super::console::out;
 use super::error::Error;
-use super::{ModelData, describe_id};
+use twostage::data::identity::{ModelData, describe_id};
 
 /// `twostage inspect`: an IDX file (it starts `00 00`, or is gzip) is described by the data
 /// layer; anything else is read as a safetensors checkpoint.

@@ -14,14 +14,12 @@ use super::console::{errln, outln};
 use super::error::{Error, invalid};
 use super::output::{self, Baseline, ConsoleObserver};
 use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
-use super::{
-    DatasetChoice, Identity, data_class_names, data_source, ensure_files, examples, full_identity,
-    load_split, set_threads,
-};
+use super::{DatasetChoice, data_source, ensure_files, load_split, set_threads};
 use twostage::Error as Engine;
 use twostage::checkpoint::{METADATA_KEY, encode_list, metadata_value};
 use twostage::data::DataError;
 use twostage::data::dataset::CLASSES_FILE;
+use twostage::data::identity::{Identity, describe_id, label_numbers};
 use twostage::data::mnist::{Split, find_file};
 
 /// `--stage1` values.
@@ -336,12 +334,12 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
     ensure_files(&source, &[Split::Train, Split::Test])?;
     let train_set = load_split(&source, Split::Train)?;
     let test_set = load_split(&source, Split::Test)?;
-    let identity = full_identity(&source, &train_set, &test_set);
+    let identity = Identity::of_both(source.verify, &train_set, &test_set);
     let (classes, class_names) = classes_of(&identity, &dir, &train_set, &test_set)?;
     if identity != Identity::Known(&twostage::data::dataset::MNIST) {
         errln!(
             "data: {} in {}, {classes} classes",
-            super::describe_id(&identity.id().unwrap_or_default()),
+            describe_id(&identity.id().unwrap_or_default()),
             dir.display()
         );
     }
@@ -362,7 +360,9 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
             path.display()
         );
     }
-    let used = examples(&train_set).first(args.train_limit.unwrap_or(usize::MAX));
+    let used = train_set
+        .examples()
+        .first(args.train_limit.unwrap_or(usize::MAX));
     if args.val_split >= used.len() {
         return Err(invalid(
             "--val-split",
@@ -434,7 +434,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
     .map_err(|e| with_hint(e, args))?;
 
     let evaluation =
-        train::evaluate(&mut network, examples(&test_set), 1000).map_err(|e| with_hint(e, args))?;
+        train::evaluate(&mut network, test_set.examples(), 1000).map_err(|e| with_hint(e, args))?;
     outln!("Test Accuracy: {:.2}%", 100.0 * evaluation.accuracy);
 
     // The decoder is saved when it was trained here or came with --init.
@@ -497,7 +497,7 @@ fn classes_of(
         return Ok((dataset.class_count(), dataset.class_names()));
     }
     let from_labels = train.class_count().max(test.class_count());
-    let names = data_class_names(identity, dir)?;
+    let names = identity.class_names(dir)?;
     if let Some(names) = &names
         && names.len() < from_labels
     {
@@ -531,8 +531,5 @@ fn classes_of(
             ),
         ));
     }
-    Ok((
-        classes,
-        names.unwrap_or_else(|| super::label_numbers(classes)),
-    ))
+    Ok((classes, names.unwrap_or_else(|| label_numbers(classes))))
 }

@@ -176,7 +176,7 @@ pub fn read_class_names(dir: &Path) -> Result<Option<Vec<String>>, DataError> {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(DataError::Io {
+            return Err(DataError::FileIo {
                 file: path,
                 source: e,
             });
@@ -192,7 +192,7 @@ pub fn read_class_names(dir: &Path) -> Result<Option<Vec<String>>, DataError> {
     let mut bytes = Vec::new();
     file.take(MAX_CLASSES_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| DataError::Io {
+        .map_err(|e| DataError::FileIo {
             file: path.clone(),
             source: e,
         })?;

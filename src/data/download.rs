@@ -299,7 +299,7 @@ pub fn download_dataset(
         download_file(&client, dir, known, force, opts)?;
         if let Some(plain) = replaced_plain {
             // Forced: the verified `.gz` is in place, and would be read before this anyway.
-            fs::remove_file(&plain).map_err(|e| DataError::Io {
+            fs::remove_file(&plain).map_err(|e| DataError::FileIo {
                 file: plain.clone(),
                 source: e,
             })?;
@@ -335,7 +335,7 @@ fn directory_exists(dir: &Path) -> Result<bool, DataError> {
             kind: "a symbolic link to nothing",
         }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(DataError::Io {
+        Err(e) => Err(DataError::FileIo {
             file: dir.to_path_buf(),
             source: e,
         }),
@@ -343,7 +343,7 @@ fn directory_exists(dir: &Path) -> Result<bool, DataError> {
 }
 
 fn create_dir(dir: &Path) -> Result<(), DataError> {
-    fs::create_dir_all(dir).map_err(|e| DataError::Io {
+    fs::create_dir_all(dir).map_err(|e| DataError::FileIo {
         file: dir.to_path_buf(),
         source: e,
     })
@@ -465,7 +465,7 @@ fn download_file(
     for mirror in &opts.mirrors {
         let url = join_url(mirror, &file_name);
         let shown = redact_url(&url);
-        let part_path = sibling(&final_path, Kind::Download).ok_or_else(|| DataError::Io {
+        let part_path = sibling(&final_path, Kind::Download).ok_or_else(|| DataError::FileIo {
             file: final_path.clone(),
             source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
         })?;
@@ -486,7 +486,7 @@ fn download_file(
                 } else {
                     part.persist_new(&final_path)
                 };
-                persisted.map_err(|e| DataError::Io {
+                persisted.map_err(|e| DataError::FileIo {
                     file: final_path.clone(),
                     source: e,
                 })?;
@@ -541,7 +541,7 @@ fn fetch(
     }
     let announced = response.content_length();
     let local = |e: io::Error| {
-        Failure::Local(DataError::Io {
+        Failure::Local(DataError::FileIo {
             file: part.to_path_buf(),
             source: e,
         })
@@ -625,7 +625,7 @@ fn fetch(
             why_not_mnist(&error, part)
         ))),
         // Our own disk failing is not the mirror's fault: stop.
-        Err(error @ (DataError::Io { .. } | DataError::NotAFile { .. })) => {
+        Err(error @ (DataError::FileIo { .. } | DataError::NotAFile { .. })) => {
             Err(Failure::Local(error))
         }
         // Anything else is content that is not the MNIST file: a header declaring other

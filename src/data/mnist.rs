@@ -67,6 +67,15 @@ pub struct Mnist {
 }
 
 impl Mnist {
+    /// The examples, for training or evaluating on them: borrowed pixels and labels, 784 a row.
+    pub fn examples(&self) -> crate::train::Examples<'_> {
+        crate::train::Examples {
+            pixels: &self.images,
+            labels: &self.labels,
+            width: PIXELS,
+        }
+    }
+
     /// Loads `split` from `dir`, where each file is `<name>.gz` or `<name>`.
     ///
     /// With `verify`, the files must be MNIST's (see [`Mnist::load_dataset`]); without it,

@@ -13,6 +13,8 @@
 //! * [`mnist`] checks that the files really are MNIST (shape, label range, counts, checksums),
 //!   refusing a header of the wrong shape (or, when verifying, other than MNIST's published
 //!   dimensions) before reading its data.
+//! * [`identity`] says which data a set is, what a checkpoint was trained on, and whether
+//!   the two fit.
 //! * [`download`] fetches missing files from a list of mirrors, atomically, and never replaces
 //!   a file the user has unless told to (`twostage download --force`).
 //! * [`inspect`] describes any IDX file for `twostage inspect FILE`.
@@ -23,6 +25,7 @@ pub mod checksums;
 pub mod dataset;
 #[cfg(feature = "download")]
 pub mod download;
+pub mod identity;
 pub mod idx;
 pub mod mnist;
 
@@ -35,7 +38,7 @@ use std::path::{Path, PathBuf};
 pub enum DataError {
     /// An operating-system error while reading or writing `file`.
     #[error("{}: {source}", file.display())]
-    Io {
+    FileIo {
         /// The file being read or written.
         file: PathBuf,
         /// The underlying error.
@@ -400,7 +403,7 @@ impl DataError {
     /// a URL or two files).
     pub fn file(&self) -> Option<&Path> {
         match self {
-            DataError::Io { file, .. }
+            DataError::FileIo { file, .. }
             | DataError::TooShort { file, .. }
             | DataError::BadMagic { file, .. }
             | DataError::UnknownDtype { file, .. }
