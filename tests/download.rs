@@ -151,15 +151,7 @@ fn wrong_content() -> Vec<u8> {
     gzip(&[0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3])
 }
 
-/// An uncompressed u8 IDX file.
-fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
-    for d in dims {
-        bytes.extend_from_slice(&d.to_be_bytes());
-    }
-    bytes.extend_from_slice(data);
-    bytes
-}
+use common::idx_u8 as idx;
 
 /// A server holding the four real MNIST `.gz` files under `/good/`, when MNIST_DIR has them.
 fn mnist_server() -> Option<Server> {
@@ -747,7 +739,6 @@ fn fashion_mnist_downloads_from_its_mirror_table_and_verifies() {
     // Only MNIST's files on offer: each is refused by its checksum, nothing kept.
     let wrong = options(vec![server.mirror("missing"), server.mirror("mnist")]);
     let e = download_dataset(&FASHION_MNIST, &dir, false, &wrong).unwrap_err();
-    let message = e.to_string();
     assert!(
         matches!(
             e,

@@ -9,14 +9,7 @@ use std::path::Path;
 use twostage::data::DataError;
 use twostage::data::mnist::{FILE_NAMES, Mnist, PIXELS, Split, files_present, missing_files};
 
-fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
-    for d in dims {
-        bytes.extend_from_slice(&d.to_be_bytes());
-    }
-    bytes.extend_from_slice(data);
-    bytes
-}
+use common::idx_u8 as idx_bytes;
 
 /// Writes an uncompressed training set of `images` images and the given labels into `dir`.
 fn write_set(dir: &Path, images: u32, labels: &[u8]) {
