@@ -491,12 +491,13 @@ fn ensure_mnist_refuses_to_complete_a_set_that_is_not_mnist() {
             "{message}"
         );
     }
-    // `download` without --force refuses too, naming the three and the way to replace them.
+    // `download` without --force refuses too, naming the three (the command line adds how to
+    // replace them).
     let e = download_mnist(&dir, false, &opts).unwrap_err();
     let message = e.to_string();
     assert!(matches!(e, DataError::PresentNotMnist { ref files, .. } if files.len() == 3));
     assert!(
-        message.contains("`twostage download --force` to replace them with MNIST"),
+        message.ends_with("are not MNIST and nothing was downloaded"),
         "{message}"
     );
     assert_eq!(server.requests(), 0);
