@@ -432,17 +432,21 @@ fn observer_for(schedule: &Schedule, train_examples: Examples, classes: usize) -
     let batches_per_epoch = train_examples.len().div_ceil(schedule.batch_size);
     let mut observer = ConsoleObserver::new(epochs * batches_per_epoch);
     if schedule.stage1 == Stage1Mode::Autoencoder && stage1_epochs > 0 {
-        observer.baselines.push(Baseline {
-            stage: Stage::Stage1,
-            loss: train::mean_image_mse(train_examples),
-            what: "predicting the mean image".into(),
-        });
+        observer.baselines.push((
+            Stage::Stage1,
+            Baseline {
+                loss: train::mean_image_mse(train_examples),
+                what: "predicting the mean image".into(),
+            },
+        ));
     }
-    observer.baselines.push(Baseline {
-        stage: Stage::Stage2,
-        loss: (classes as f64).ln(),
-        what: format!("ln {classes}, a uniform guess"),
-    });
+    observer.baselines.push((
+        Stage::Stage2,
+        Baseline {
+            loss: (classes as f64).ln(),
+            what: format!("ln {classes}, a uniform guess"),
+        },
+    ));
     observer
 }
 

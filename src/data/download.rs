@@ -608,8 +608,14 @@ fn fetch(
             "body ended after {received} of {total} announced bytes"
         )));
     }
+    check_content(part, known)?;
+    Ok((temp, received))
+}
+
+/// Whether the downloaded file `part` is `known`'s content: if not, whose fault that is.
+fn check_content(part: &Path, known: &KnownFile) -> Result<(), Failure> {
     match verify_mnist_file(part, known) {
-        Ok(()) => Ok((temp, received)),
+        Ok(()) => Ok(()),
         Err(DataError::ChecksumMismatch {
             expected, actual, ..
         }) => Err(Failure::Mirror(format!(

@@ -36,7 +36,7 @@ use error::ReportError as Error;
 use image::{base64, class_colour, diverging, encode_png, hex, png_data_uri, sequential, to_pixel};
 use metrics::Metrics;
 use pca::Pca;
-use plots::Baseline;
+pub use plots::Baseline;
 
 /// How many test images the reconstruction section shows.
 pub const RECONSTRUCTIONS: usize = 16;
@@ -208,13 +208,13 @@ fn digit_img(pixels: &[u8], size: usize, attributes: &str) -> String {
 pub fn baseline(stage: &str, mean_image_mse: f64, classes: usize) -> Baseline {
     if stage == "stage1" {
         Baseline {
-            label: "MSE of the mean image".into(),
-            value: mean_image_mse,
+            what: "MSE of the mean image".into(),
+            loss: mean_image_mse,
         }
     } else {
         Baseline {
-            label: format!("ln {classes} (uniform guess)"),
-            value: (classes as f64).ln(),
+            what: format!("ln {classes} (uniform guess)"),
+            loss: (classes as f64).ln(),
         }
     }
 }
@@ -246,7 +246,7 @@ pub fn section_curves(
             html,
             "<figure class=\"chart\" data-stage=\"{}\" data-baseline=\"{}\">{}</figure>",
             escape(&stage),
-            b.value,
+            b.loss,
             plots::loss_chart(metrics, &stage, Some(&b))?
         );
     }
