@@ -339,8 +339,9 @@ pub fn save(
     network: &mut TwoStageNetwork<f32>,
     parts: &[Part],
     metadata: HashMap<String, String>,
-    path: &Path,
+    path: impl AsRef<Path>,
 ) -> Result<(), CheckpointError> {
+    let path = path.as_ref();
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     network.parts(parts).visit_params(&mut |name, p| {
         let bytes = p.value.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -363,7 +364,8 @@ pub fn save(
 
 /// Writes `bytes` to `path` through a temporary sibling file and a rename: `path` is either
 /// its old self or complete, never half-written.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+pub fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let path = path.as_ref();
     let temporary =
         sibling(path, Kind::Write).ok_or_else(|| checkpoint_error(path, "not a file path"))?;
     let (temp, mut file) = TempFile::create(temporary).map_err(io_error(path))?;

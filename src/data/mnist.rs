@@ -80,7 +80,7 @@ impl Mnist {
     ///
     /// With `verify`, the files must be MNIST's (see [`Mnist::load_dataset`]); without it,
     /// any IDX files of the right shape are accepted, with any labels.
-    pub fn load(dir: &Path, split: Split, verify: bool) -> Result<Mnist, DataError> {
+    pub fn load(dir: impl AsRef<Path>, split: Split, verify: bool) -> Result<Mnist, DataError> {
         Mnist::load_dataset(dir, split, verify.then_some(&MNIST))
     }
 
@@ -92,10 +92,11 @@ impl Mnist {
     /// `<name>` exist, `<name>.gz` is read (a caller may say so: [`twins`]) and an error reading
     /// it mentions the other.
     pub fn load_dataset(
-        dir: &Path,
+        dir: impl AsRef<Path>,
         split: Split,
         verify: Option<&'static Dataset>,
     ) -> Result<Mnist, DataError> {
+        let dir = dir.as_ref();
         let hint = verify.unwrap_or(&MNIST);
         let images = require_file(dir, split.images_name(), hint)?;
         let labels = require_file(dir, split.labels_name(), hint)?;
