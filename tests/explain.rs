@@ -43,6 +43,10 @@ fn output_matches_the_golden_files() {
         assert_eq!(text.matches(" ok\n").count(), 5, "five gradients checked");
     }
     assert_eq!(explain(&["--seed", "3"]), golden("explain-seed3.txt"));
+    // Regenerate with `twostage explain --batch 2 > tests/golden/explain-batch2.txt`, and
+    // `--steps 2 > explain-steps2.txt`.
+    assert_eq!(explain(&["--batch", "2"]), golden("explain-batch2.txt"));
+    assert_eq!(explain(&["--steps", "2"]), golden("explain-steps2.txt"));
     assert_ne!(
         explain(&["--seed", "3"]),
         explain(&[]),

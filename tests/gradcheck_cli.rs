@@ -125,13 +125,10 @@ fn without_mnist_it_checks_a_built_in_batch_and_creates_nothing() {
 fn a_planted_bug_says_why_the_rest_is_correct() {
     let cwd = common::temp_dir("gradcheck-why");
     for (part, why) in [
-        (
-            "relu",
-            "the layers after each ReLU get their gradients before",
-        ),
+        ("relu", "layer after the last ReLU gets its gradient before"),
         ("dense", "db is a dead end of the backward pass"),
-        ("mse", "the classifier does not use MSE"),
-        ("ce", "the autoencoder does not use cross-entropy"),
+        ("mse", "the classifier does not use MSE and stays correct"),
+        ("ce", "the autoencoder does not use cross-entropy and"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_twostage"))
             .args(["gradcheck", "--break", part])

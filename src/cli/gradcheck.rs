@@ -447,23 +447,26 @@ fn input_gradient(
 fn why_the_rest_is_correct(broken: Break) -> &'static str {
     match broken {
         Break::Relu => {
-            "why the rest is ok: the backward pass runs from the loss towards the input, so the \
-             layers after each ReLU get their gradients before the broken ReLU passes dy back \
-             unmasked: they stay correct, and every tensor before a ReLU is WRONG"
+            "why the rest is ok: the backward pass runs from the loss towards the input, so a\n\
+             \x20 layer after the last ReLU gets its gradient before any broken ReLU has passed\n\
+             \x20 dy back unmasked: it stays correct; every tensor the gradient reaches through\n\
+             \x20 a ReLU is WRONG"
         }
         Break::Dense => {
-            "why the rest is ok: db is a dead end of the backward pass (dx = dy·W does not use \
-             it), so the wrong bias gradient flows into no other tensor: only the bias is WRONG"
+            "why the rest is ok: db is a dead end of the backward pass (dx = dy·W does not use\n\
+             \x20 it), so the wrong bias gradient flows into no other tensor: only the bias is\n\
+             \x20 WRONG"
         }
         Break::Mse => {
-            "why the rest is ok: dL/dx̂ is the first gradient of the autoencoder's backward pass \
-             and every later one is computed from it, so all of the autoencoder is WRONG by the \
-             same factor; the classifier does not use MSE and stays correct"
+            "why the rest is ok: dL/dx̂ is the first gradient of the autoencoder's backward\n\
+             \x20 pass and every later one is computed from it, so all of the autoencoder is\n\
+             \x20 WRONG by the same factor; the classifier does not use MSE and stays correct"
         }
         Break::Ce => {
-            "why the rest is ok: dL/dlogits is the first gradient of the classifier's backward \
-             pass and every later one is computed from it, so all of the classifier is WRONG by \
-             the same factor B; the autoencoder does not use cross-entropy and stays correct"
+            "why the rest is ok: dL/dlogits is the first gradient of the classifier's backward\n\
+             \x20 pass and every later one is computed from it, so all of the classifier is\n\
+             \x20 WRONG by the same factor B; the autoencoder does not use cross-entropy and\n\
+             \x20 stays correct"
         }
     }
 }
@@ -547,8 +550,8 @@ pub fn run(args: &GradcheckArgs) -> Result<(), Error> {
     let (images, labels, what) = batch(&plan)?;
     if plan.data.is_none() {
         outln!(
-            "(no MNIST given: the network is checked on {what}; pass --data-dir DIR for real \
-             images)"
+            "(no MNIST given: the network is checked on {what};\n pass --data-dir DIR \
+             to check it on real MNIST test images)"
         );
     }
     let outcome = checks(&plan, images.view(), &labels, &what);
