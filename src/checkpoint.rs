@@ -6,11 +6,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use crate::error::Error;
 use crate::model::{Dims, Part, TwoStageNetwork};
 use crate::nn::Parameters;
 use crate::temp_files::{Kind, TempFile, sibling};
@@ -35,10 +34,48 @@ pub struct TensorFile {
     pub metadata: HashMap<String, String>,
 }
 
-fn checkpoint_error(path: &Path, message: impl Into<String>) -> Error {
-    Error::Checkpoint {
+/// What can go wrong reading or writing a checkpoint; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// The file cannot be read or written.
+    #[error("{}: {source}", path.display())]
+    FileIo {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The file is not a checkpoint, or not one of this network; the message names the tensor.
+    #[error("checkpoint {}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the tensor.
+        message: String,
+    },
+}
+
+impl CheckpointError {
+    /// The file this error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            CheckpointError::FileIo { path, .. } | CheckpointError::Invalid { path, .. } => path,
+        }
+    }
+}
+
+fn checkpoint_error(path: &Path, message: impl Into<String>) -> CheckpointError {
+    CheckpointError::Invalid {
         path: path.to_path_buf(),
         message: message.into(),
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
+    move |source| CheckpointError::FileIo {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
@@ -54,7 +91,8 @@ pub const MAX_DATA_BYTES: u64 = 256 << 20;
 ///
 /// The file's size and declared header length are checked before anything is read into
 /// memory, so `/dev/zero`, a FIFO or a multi-gigabyte file is refused at once.
-pub fn read(path: &Path) -> Result<TensorFile, Error> {
+pub fn read(path: impl AsRef<Path>) -> Result<TensorFile, CheckpointError> {
+    let path = path.as_ref();
     let bytes = read_bounded(path)?;
     let file = SafeTensors::deserialize(&bytes)
         .map_err(|e| checkpoint_error(path, format!("not a valid safetensors file: {e}")))?;
@@ -92,17 +130,20 @@ pub fn read(path: &Path) -> Result<TensorFile, Error> {
 
 /// The bytes of a checkpoint file, after checking that it is a regular file of a plausible size
 /// with a plausible header length.
-fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
+fn read_bounded(path: &Path) -> Result<Vec<u8>, CheckpointError> {
     use std::io::Read;
-    let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let metadata = std::fs::metadata(path).map_err(io_error(path))?;
     if !metadata.is_file() {
         return Err(checkpoint_error(
             path,
-            format!("this is {}, not a regular file", file_kind(&metadata)),
+            format!(
+                "this is {}, not a regular file",
+                crate::data::kind_of(metadata.file_type())
+            ),
         ));
     }
     let size = metadata.len();
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = std::fs::File::open(path).map_err(io_error(path))?;
     let mut prefix = [0u8; 8];
     file.read_exact(&mut prefix).map_err(|_| {
         checkpoint_error(
@@ -142,37 +183,8 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
     // `take` bounds the read even if the file grows while it is read.
     file.take(size - 8)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
+        .map_err(io_error(path))?;
     Ok(bytes)
-}
-
-/// "a directory", "a FIFO", … for messages about a path that should be a regular file.
-pub fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
-    let kind = metadata.file_type();
-    if kind.is_dir() {
-        return "a directory";
-    }
-    if kind.is_symlink() {
-        return "a symbolic link";
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return "a FIFO (named pipe)";
-        }
-        if kind.is_char_device() || kind.is_block_device() {
-            return "a device";
-        }
-        if kind.is_socket() {
-            return "a socket";
-        }
-    }
-    if kind.is_file() {
-        "a regular file"
-    } else {
-        "not a regular file"
-    }
 }
 
 /// The first non-finite value of `data`, as (index, value).
@@ -192,7 +204,7 @@ pub fn load_into(
     prefix: &str,
     required: &[Part],
     path: &Path,
-) -> Result<Vec<String>, Error> {
+) -> Result<Vec<String>, CheckpointError> {
     let mut expected: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     network.visit_params(&mut |name, p| {
         expected.insert(name.to_string(), p.value.shape().to_vec());
@@ -265,23 +277,28 @@ impl TwoStageNetwork<f32> {
     ///
     /// ```no_run
     /// use twostage::TwoStageNetwork;
-    /// let mut network = TwoStageNetwork::load("model.safetensors".as_ref())?;
+    /// let mut network = TwoStageNetwork::load("model.safetensors")?;
     /// let probabilities = twostage::train::probabilities(&mut network, &[0u8; 784])?;
-    /// # Ok::<(), twostage::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors
-    /// [`Error::Checkpoint`] naming the tensor that is missing, misshapen or not finite, or an
+    /// [`CheckpointError::Invalid`] naming the tensor that is missing, misshapen or not finite, or an
     /// I/O error naming the file.
-    pub fn load(path: &Path) -> Result<TwoStageNetwork<f32>, Error> {
+    pub fn load(path: impl AsRef<Path>) -> Result<TwoStageNetwork<f32>, CheckpointError> {
+        let path = path.as_ref();
         TwoStageNetwork::from_file(&read(path)?, path)
     }
 
     /// [`TwoStageNetwork::load`] from a file already [`read`]; `path` is for messages.
     ///
     /// # Errors
-    /// [`Error::Checkpoint`] naming the tensor that is missing, misshapen or not finite.
-    pub fn from_file(file: &TensorFile, path: &Path) -> Result<TwoStageNetwork<f32>, Error> {
+    /// [`CheckpointError::Invalid`] naming the tensor that is missing, misshapen or not finite.
+    pub fn from_file(
+        file: &TensorFile,
+        path: impl AsRef<Path>,
+    ) -> Result<TwoStageNetwork<f32>, CheckpointError> {
+        let path = path.as_ref();
         let width = |key: &str, axis: usize| {
             file.tensors
                 .get(key)
@@ -311,8 +328,8 @@ impl TwoStageNetwork<f32> {
     ///
     /// # Errors
     /// An I/O error naming the file.
-    pub fn save(&mut self, path: &Path) -> Result<(), Error> {
-        save(self, &Part::ALL, HashMap::new(), path)
+    pub fn save(&mut self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
+        save(self, &Part::ALL, HashMap::new(), path.as_ref())
     }
 }
 
@@ -322,8 +339,9 @@ pub fn save(
     network: &mut TwoStageNetwork<f32>,
     parts: &[Part],
     metadata: HashMap<String, String>,
-    path: &Path,
-) -> Result<(), Error> {
+    path: impl AsRef<Path>,
+) -> Result<(), CheckpointError> {
+    let path = path.as_ref();
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     network.parts(parts).visit_params(&mut |name, p| {
         let bytes = p.value.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -346,14 +364,15 @@ pub fn save(
 
 /// Writes `bytes` to `path` through a temporary sibling file and a rename: `path` is either
 /// its old self or complete, never half-written.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let path = path.as_ref();
     let temporary =
         sibling(path, Kind::Write).ok_or_else(|| checkpoint_error(path, "not a file path"))?;
-    let (temp, mut file) = TempFile::create(temporary).map_err(|e| Error::io(path, e))?;
+    let (temp, mut file) = TempFile::create(temporary).map_err(io_error(path))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .and_then(|()| temp.persist(path))
-        .map_err(|e| Error::io(path, e))
+        .map_err(io_error(path))
 }
 
 /// The one `__metadata__` key twostage writes. safetensors writes the metadata map in hash
@@ -449,7 +468,10 @@ pub struct TensorInfo {
 
 /// The tensors of a safetensors file (any dtype, in file order) and its `__metadata__`, for
 /// `twostage inspect`; nothing is converted.
-pub fn describe(path: &Path) -> Result<(Vec<TensorInfo>, HashMap<String, String>), Error> {
+pub fn describe(
+    path: impl AsRef<Path>,
+) -> Result<(Vec<TensorInfo>, HashMap<String, String>), CheckpointError> {
+    let path = path.as_ref();
     let bytes = read_bounded(path)?;
     let (_, header) = SafeTensors::read_metadata(&bytes)
         .map_err(|e| checkpoint_error(path, format!("not a valid safetensors file: {e}")))?;

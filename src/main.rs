@@ -65,8 +65,27 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // stderr may be closed: reporting must not panic (exit 101) over the exit status.
-            let _ = writeln!(std::io::stderr(), "error: {e}");
+            let _ = std::io::stderr().write_all(describe(&e).as_bytes());
             ExitCode::FAILURE
         }
     }
+}
+
+/// `error: …`, then each cause the message does not already say (`  caused by: …`), then the
+/// command line's hints (`  hint: …`).
+fn describe(e: &cli::error::Error) -> String {
+    let (error, hints) = e.peel();
+    let mut text = format!("error: {error}\n");
+    let mut cause = std::error::Error::source(error);
+    while let Some(c) = cause {
+        let message = c.to_string();
+        if !text.contains(&message) {
+            text.push_str(&format!("  caused by: {message}\n"));
+        }
+        cause = c.source();
+    }
+    for hint in hints {
+        text.push_str(&format!("  hint: {hint}\n"));
+    }
+    text
 }

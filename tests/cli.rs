@@ -6,18 +6,13 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use safetensors::tensor::{Dtype, TensorView};
 use twostage::checkpoint;
 use twostage::{Dims, Part, TwoStageNetwork};
 
-fn twostage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_twostage"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use common::twostage;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -485,4 +480,30 @@ fn bad_download_timeouts_are_clear_errors() {
         );
         assert!(!nowhere.exists(), "{flag} {value}: work started");
     }
+}
+
+/// The data layer names no flag; the command line adds the hint, after the error, in its words.
+#[test]
+fn a_missing_file_is_reported_with_the_command_lines_hint() {
+    let dir = common::temp_dir("cli-missing-hint");
+    let d = dir.to_str().unwrap();
+    let save = dir.join("model.safetensors");
+    let out = twostage(&[
+        "train",
+        "--no-verify",
+        "--data-dir",
+        d,
+        "--save",
+        save.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: train-images-idx3-ubyte(.gz) is missing in {d}\n  hint: add \
+             train-images-idx3-ubyte or train-images-idx3-ubyte.gz there, pass --data-dir the \
+             directory that holds it, or run `twostage download --data-dir {d}` to fetch MNIST\n"
+        )
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -2,15 +2,12 @@
 //! `twostage explain`: its output is fixed (golden files), and its numbers are PyTorch's
 //! (`tests/golden/explain_torch.txt`, written by `tests/python/explain_reference.py`).
 
+mod common;
+
 use std::collections::HashMap;
-use std::process::Command;
 
 fn explain(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_twostage"))
-        .arg("explain")
-        .args(args)
-        .output()
-        .expect("the binary runs");
+    let out = common::twostage(&[&["explain"], args].concat());
     assert!(
         out.status.success(),
         "{}",
@@ -46,6 +43,10 @@ fn output_matches_the_golden_files() {
         assert_eq!(text.matches(" ok\n").count(), 5, "five gradients checked");
     }
     assert_eq!(explain(&["--seed", "3"]), golden("explain-seed3.txt"));
+    // Regenerate with `twostage explain --batch 2 > tests/golden/explain-batch2.txt`, and
+    // `--steps 2 > explain-steps2.txt`.
+    assert_eq!(explain(&["--batch", "2"]), golden("explain-batch2.txt"));
+    assert_eq!(explain(&["--steps", "2"]), golden("explain-steps2.txt"));
     assert_ne!(
         explain(&["--seed", "3"]),
         explain(&[]),
@@ -143,4 +144,88 @@ fn numbers_agree_with_pytorch() {
         }
     }
     assert_eq!(compared, 2 * (16 + 17));
+}
+
+/// `--batch 2`: two examples a row each, the loss averaged with its 1/B, the gradients summed
+/// over the batch, and every one still equal to its finite difference.
+#[test]
+fn a_batch_shows_the_sum_and_the_one_over_b() {
+    for loss in ["ce", "mse"] {
+        let text = explain(&["--batch", "2", "--loss", loss]);
+        assert!(
+            text.contains("FORWARD (a batch of B = 2 examples, one a row)"),
+            "{text}"
+        );
+        assert!(text.contains("the 1/B = 1/2 is in dz2"), "{text}");
+        assert!(text.contains("dW2 = Σ_b dz2_bᵀ·h_b"), "{text}");
+        assert!(text.contains("db1 = Σ_b dz1_b"), "{text}");
+        assert_eq!(text.matches(" ok\n").count(), 5, "{text}");
+        assert!(!text.contains("WRONG"), "{text}");
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "wider than 80 columns: {line}");
+        }
+    }
+    let ce = explain(&["--batch", "2"]);
+    assert!(ce.contains("  y  = [1, 0]    the labels"), "{ce}");
+    assert!(ce.contains("L  = (1/B) Σ_b -log p_b[y_b] = (1/2)("), "{ce}");
+    // The batch's first example is the one of B = 1.
+    let one = explain(&[]);
+    let first_x = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("  x  = "))
+            .map(str::to_string)
+    };
+    assert_eq!(first_x(&ce), first_x(&one));
+}
+
+/// `--steps 2`: the second step starts from the first's weights and carries Adam's m and v
+/// (SGD's momentum) over, and the engine's optimizer agrees at both steps.
+#[test]
+fn a_second_step_carries_the_optimizer_state_over() {
+    let text = explain(&["--steps", "2"]);
+    assert!(text.starts_with("2 training steps of"), "{text}");
+    assert!(
+        text.contains("STEP 1 of 2\n") && text.contains("STEP 2 of 2\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ADAM, step t = 2: m and v carry over from step 1"),
+        "{text}"
+    );
+    assert!(text.contains("m̂ = m / (1-β1ᵗ) = m / 0.190"), "{text}");
+    assert_eq!(
+        text.matches("gives these weights: yes").count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(text.matches(" ok\n").count(), 10, "{text}");
+    // Step 1 is the single step of the default output.
+    let one = explain(&[]);
+    let step1 = &text[text.find("FORWARD").unwrap()..text.find("STEP 2").unwrap()];
+    assert_eq!(
+        step1.trim_end(),
+        one[one.find("FORWARD").unwrap()..].trim_end()
+    );
+    let sgd = explain(&["--steps", "2", "--optimizer", "sgd"]);
+    assert!(
+        sgd.contains("SGD WITH MOMENTUM, step 2: b carries over from step 1"),
+        "{sgd}"
+    );
+    assert_eq!(sgd.matches("gives these weights: yes").count(), 2, "{sgd}");
+    for line in text.lines().chain(sgd.lines()) {
+        assert!(line.chars().count() <= 80, "wider than 80 columns: {line}");
+    }
+}
+
+#[test]
+fn batch_and_steps_are_checked() {
+    for args in [["--batch", "0"], ["--steps", "0"], ["--batch", "99"]] {
+        let out = common::twostage(&[&["explain"], &args[..]].concat());
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("invalid value for {}", args[0])),
+            "{stderr}"
+        );
+    }
 }

@@ -18,9 +18,7 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_twostage"))
 }
 
-fn twostage(args: &[&str]) -> Output {
-    bin().args(args).output().expect("the binary runs")
-}
+use common::twostage;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -463,12 +461,7 @@ fn non_finite_weights_are_never_used_or_saved() {
 
 /// Writes an IDX file of u8 data.
 fn write_idx(path: &Path, dims: &[u32], data: &[u8]) {
-    let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
-    for d in dims {
-        bytes.extend(d.to_be_bytes());
-    }
-    bytes.extend_from_slice(data);
-    std::fs::write(path, bytes).unwrap();
+    std::fs::write(path, common::idx_u8(dims, data)).unwrap();
 }
 
 /// Class 7: an empty training or test set is an error naming the file, not `Loss: 0.0000`.

@@ -5,13 +5,11 @@
 mod common;
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 fn gradcheck(mnist: &std::path::Path, extra: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_twostage"))
-        .args(["gradcheck", "--data-dir", mnist.to_str().unwrap()])
-        .args(extra)
-        .output()
-        .expect("the binary runs");
+    let out =
+        common::twostage(&[&["gradcheck", "--data-dir", mnist.to_str().unwrap()], extra].concat());
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -87,4 +85,64 @@ fn each_broken_backward_fails_naming_its_tensors() {
             );
         }
     }
+}
+
+/// A student with no MNIST: the check runs on a built-in batch, in the directory it was run
+/// from, without creating `data/mnist` there or reaching for a mirror.
+#[test]
+fn without_mnist_it_checks_a_built_in_batch_and_creates_nothing() {
+    let cwd = common::temp_dir("gradcheck-no-mnist");
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_twostage"))
+        .arg("gradcheck")
+        .current_dir(&cwd)
+        .env_remove("MNIST_DIR")
+        // Were it to download, no mirror could answer.
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .output()
+        .expect("the binary runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("no MNIST given"), "{stdout}");
+    assert!(
+        stdout.contains("the autoencoder on 4 built-in images"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("WRONG"), "{stdout}");
+    assert!(!stderr.contains("download"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(&cwd).unwrap().collect();
+    assert!(left.is_empty(), "gradcheck created {left:?}");
+    assert!(start.elapsed() < Duration::from_secs(60));
+    std::fs::remove_dir_all(&cwd).unwrap();
+}
+
+/// A planted bug fails its tensors, and the output says why the others stay correct.
+#[test]
+fn a_planted_bug_says_why_the_rest_is_correct() {
+    let cwd = common::temp_dir("gradcheck-why");
+    for (part, why) in [
+        ("relu", "layer after the last ReLU gets its gradient before"),
+        ("dense", "db is a dead end of the backward pass"),
+        ("mse", "the classifier does not use MSE and stays correct"),
+        ("ce", "the autoencoder does not use cross-entropy and"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_twostage"))
+            .args(["gradcheck", "--break", part])
+            .current_dir(&cwd)
+            .env_remove("MNIST_DIR")
+            .output()
+            .expect("the binary runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "--break {part}:\n{stdout}");
+        assert!(
+            stdout.contains("why the rest is ok"),
+            "--break {part}:\n{stdout}"
+        );
+        assert!(stdout.contains(why), "--break {part}:\n{stdout}");
+    }
+    std::fs::remove_dir_all(&cwd).unwrap();
 }

@@ -16,14 +16,9 @@ use twostage::data::idx::{
     read_idx_checked, read_idx_file, read_idx_file_checked,
 };
 
-fn idx_bytes(dtype: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut bytes = vec![0, 0, dtype, dims.len() as u8];
-    for d in dims {
-        bytes.extend_from_slice(&d.to_be_bytes());
-    }
-    bytes.extend_from_slice(data);
-    bytes
-}
+mod common;
+
+use common::idx_of as idx_bytes;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
@@ -386,7 +381,7 @@ fn path_errors_name_the_file() {
 
     let missing = std::env::temp_dir().join("twostage-idx-no-such-file");
     let e = read_idx_file(&missing).unwrap_err();
-    assert!(matches!(e, DataError::Io { .. }));
+    assert!(matches!(e, DataError::FileIo { .. }));
     assert!(
         e.to_string().starts_with(&missing.display().to_string()),
         "{e}"

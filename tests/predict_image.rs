@@ -5,17 +5,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use twostage::data::mnist::{Mnist, Split};
 use twostage::report::image::{Decoded, encode_png, ink, mnist_like};
 
-fn twostage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_twostage"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use common::twostage;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

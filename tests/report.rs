@@ -21,12 +21,7 @@ use twostage::report::pca::Pca;
 use twostage::report::{self, filter_grid};
 use twostage::train::{self, Examples};
 
-fn twostage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_twostage"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use common::twostage;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -1,6 +1,5 @@
 //! `twostage download`: a known dataset from its list of mirrors, every file verified.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -78,7 +77,7 @@ pub fn run(args: &DownloadArgs) -> Result<(), Error> {
         connect_timeout: seconds("--connect-timeout", args.connect_timeout)?,
         read_timeout: seconds("--read-timeout", args.read_timeout)?,
         file_deadline: seconds("--file-deadline", args.file_deadline)?,
-        progress: std::io::stderr().is_terminal(),
+        progress: super::progress::DownloadLog::reporter(),
     };
     let dir = data_source(Some(args.dataset), &args.data_dir, false, None)?.dir;
     download_dataset(dataset, &dir, args.force, &options)?;

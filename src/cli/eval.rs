@@ -3,16 +3,12 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use twostage::data::mnist::Split;
 use twostage::train;
 
 use super::console::out;
 use super::error::Error;
 use super::output;
-use super::{
-    DatasetChoice, check_data_fits_model, data_source, examples, load_classifier, load_split,
-    set_threads,
-};
+use super::{DataFlags, DatasetChoice, open_model, set_threads, test_data_for};
 
 #[derive(Args, Debug, Clone)]
 pub struct EvalArgs {
@@ -41,24 +37,21 @@ pub struct EvalArgs {
 
 /// `twostage eval`.
 pub fn run(args: &EvalArgs) -> Result<(), Error> {
-    let (mut network, model) = load_classifier(&args.model)?;
-    let source = data_source(
-        args.dataset,
-        &args.data_dir,
-        args.no_verify,
-        Some((&model, &args.model)),
-    )?;
+    let mut model = open_model(&args.model)?;
     set_threads(args.threads)?;
-    let test_set = load_split(&source, Split::Test)?;
-    let names = check_data_fits_model(
+    let data = test_data_for(
         &model,
-        &args.model,
-        network.dims.classes,
-        &source,
-        &test_set,
-        args.force,
+        &DataFlags {
+            dataset: args.dataset,
+            data_dir: &args.data_dir,
+            no_verify: args.no_verify,
+            force: args.force,
+        },
     )?;
-    let evaluation = train::evaluate(&mut network, examples(&test_set), 1000)?;
-    out!("{}", output::evaluation_table(&evaluation, &names));
+    let evaluation = train::evaluate(&mut model.network, data.test.examples(), 1000)?;
+    out!(
+        "{}",
+        output::evaluation_table(&evaluation, &data.class_names)
+    );
     Ok(())
 }

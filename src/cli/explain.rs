@@ -43,6 +43,24 @@ pub struct ExplainArgs {
     /// [default: none, the fixed small weights]
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
+    /// Examples in the batch: with 2 or more, the gradients show the sum over the batch and
+    /// the loss's 1/B
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub batch: usize,
+    /// Training steps shown: the second and later show the optimizer's state carried over
+    /// (Adam's m and v, SGD's momentum)
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub steps: usize,
 }
 
 /// The learning rate of the explained step: large, so the update shows in 5 decimals.
@@ -50,17 +68,33 @@ const LR: f64 = 0.1;
 /// The finite-difference step.
 const H: f64 = 1e-6;
 
-/// The tiny network and its one example.
+/// The tiny network and its batch.
 struct Setup {
     first: Dense<f64>,
     relu: Relu<f64>,
     second: Dense<f64>,
     x: Array2<f64>,
-    label: usize,
+    labels: Vec<usize>,
     target: Array2<f64>,
 }
 
-fn setup(seed: Option<u64>) -> Setup {
+/// The network and a batch of `batch` examples: the first as [`one_example`], the others drawn
+/// from the seed (0 when there is none).
+fn setup(seed: Option<u64>, batch: usize) -> Setup {
+    let mut s = one_example(seed);
+    let mut rng = SmallRng::seed_from_u64(seed.unwrap_or(0).wrapping_add(1));
+    for b in 1..batch {
+        let x: Vec<f64> = (0..3).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let target: Vec<f64> = (0..2).map(|_| rng.random_range(-1.0..1.0)).collect();
+        // Rows are pushed onto arrays of the right width: cannot fail.
+        let _ = s.x.push_row(ndarray::ArrayView1::from(&x));
+        let _ = s.target.push_row(ndarray::ArrayView1::from(&target));
+        s.labels.push((s.labels[0] + b) % 2);
+    }
+    s
+}
+
+fn one_example(seed: Option<u64>) -> Setup {
     match seed {
         None => Setup {
             first: Dense::from_weights(
@@ -78,7 +112,7 @@ fn setup(seed: Option<u64>) -> Setup {
                 array![0.05, -0.05],
             ),
             x: array![[1.0, 0.5, -1.0]],
-            label: 1,
+            labels: vec![1],
             target: array![[0.5, -0.5]],
         },
         Some(seed) => {
@@ -92,7 +126,7 @@ fn setup(seed: Option<u64>) -> Setup {
                 relu: Relu::new(),
                 second,
                 x,
-                label: (seed % 2) as usize,
+                labels: vec![(seed % 2) as usize],
                 target,
             }
         }
@@ -136,7 +170,7 @@ fn loss_of(s: &mut Setup, loss: LossChoice, x: ArrayView2<f64>) -> f64 {
     let z2 = s.second.forward(h.view()).to_owned();
     match loss {
         LossChoice::Ce => SoftmaxCrossEntropy::new()
-            .forward(z2.view(), &[s.label])
+            .forward(z2.view(), &s.labels)
             .unwrap_or(f64::NAN),
         LossChoice::Mse => MseLoss::new().forward(z2.view(), s.target.view()),
     }
@@ -194,198 +228,313 @@ fn check(text: &mut String, analytic: ArrayView2<f64>, numeric: &[f64]) -> bool 
 
 /// The explanation, as text: pure, so tests can compare it with a golden file.
 pub fn explanation(args: &ExplainArgs) -> (String, bool) {
-    let mut s = setup(args.seed);
+    let mut s = setup(args.seed, args.batch.max(1));
     let mut t = String::new();
-    let mut all_ok = true;
     let loss_name = match args.loss {
         LossChoice::Ce => "softmax\ncross-entropy",
         LossChoice::Mse => "mean squared\nerror",
     };
+    let what = if args.steps > 1 {
+        format!("{} training steps", args.steps)
+    } else {
+        "One training step".to_string()
+    };
     t.push_str(&format!(
-        "One training step of Linear(3,4) -> ReLU -> Linear(4,2) with {loss_name}, \
+        "{what} of Linear(3,4) -> ReLU -> Linear(4,2) with {loss_name}, \
          worked through by the engine's own layers in f64. Beside each\n\
          gradient: its centered finite difference (L(θ+h) - L(θ-h)) / 2h, h = {H:e}.\n\n"
     ));
-
-    // Forward
-    t.push_str("FORWARD (one example, B = 1)\n");
-    matrix(&mut t, "x  = ", s.x.view(), "");
-    match args.loss {
-        LossChoice::Ce => t.push_str(&format!("  y  = {}    the label\n", s.label)),
-        LossChoice::Mse => matrix(&mut t, "t  = ", s.target.view(), "    the target"),
+    let mut optimizer = Update::new(args.optimizer);
+    let mut all_ok = true;
+    for step in 1..=args.steps.max(1) {
+        if args.steps > 1 {
+            t.push_str(&format!("STEP {step} of {}\n", args.steps));
+        }
+        let (z1, dz2) = forward(&mut t, &mut s, args.loss);
+        all_ok &= backward(&mut t, &mut s, args.loss, z1, dz2);
+        all_ok &= optimizer.step(&mut t, &mut s, step);
+        if step < args.steps {
+            t.push('\n');
+        }
     }
-    matrix(&mut t, "W1 = ", s.first.weight.view(), "   (4, 3)");
-    matrix(
-        &mut t,
-        "b1 = ",
-        s.first.bias.view().insert_axis(Axis(0)),
-        "",
-    );
+    (t, all_ok)
+}
+
+/// Prints the forward pass and the loss; returns `z1` and `dL/dz2`.
+fn forward(t: &mut String, s: &mut Setup, loss: LossChoice) -> (Array2<f64>, Array2<f64>) {
+    let batch = s.x.nrows();
+    if batch == 1 {
+        t.push_str("FORWARD (one example, B = 1)\n");
+    } else {
+        t.push_str(&format!(
+            "FORWARD (a batch of B = {batch} examples, one a row)\n"
+        ));
+    }
+    matrix(t, "x  = ", s.x.view(), "");
+    match loss {
+        LossChoice::Ce if batch == 1 => {
+            t.push_str(&format!("  y  = {}    the label\n", s.labels[0]))
+        }
+        LossChoice::Ce => t.push_str(&format!("  y  = {:?}    the labels\n", s.labels)),
+        LossChoice::Mse => matrix(t, "t  = ", s.target.view(), "    the target"),
+    }
+    matrix(t, "W1 = ", s.first.weight.view(), "   (4, 3)");
+    matrix(t, "b1 = ", s.first.bias.view().insert_axis(Axis(0)), "");
     let z1 = s.first.forward(s.x.view()).to_owned();
-    matrix(&mut t, "z1 = x·W1ᵀ + b1 = ", z1.view(), "");
+    matrix(t, "z1 = x·W1ᵀ + b1 = ", z1.view(), "");
     let h = s.relu.forward(z1.view()).to_owned();
-    matrix(&mut t, "h  = max(z1, 0) = ", h.view(), "");
-    matrix(&mut t, "W2 = ", s.second.weight.view(), "   (2, 4)");
-    matrix(
-        &mut t,
-        "b2 = ",
-        s.second.bias.view().insert_axis(Axis(0)),
-        "",
-    );
+    matrix(t, "h  = max(z1, 0) = ", h.view(), "");
+    matrix(t, "W2 = ", s.second.weight.view(), "   (2, 4)");
+    matrix(t, "b2 = ", s.second.bias.view().insert_axis(Axis(0)), "");
     let z2 = s.second.forward(h.view()).to_owned();
-    matrix(&mut t, "z2 = h·W2ᵀ + b2 = ", z2.view(), "");
-    let mut ce = SoftmaxCrossEntropy::new();
-    let mut mse = MseLoss::new();
-    let (loss, dz2) = match args.loss {
+    matrix(t, "z2 = h·W2ᵀ + b2 = ", z2.view(), "");
+    let dz2 = match loss {
         LossChoice::Ce => {
-            let loss = ce.forward(z2.view(), &[s.label]).unwrap_or(f64::NAN);
+            let mut ce = SoftmaxCrossEntropy::new();
+            let value = ce.forward(z2.view(), &s.labels).unwrap_or(f64::NAN);
             let p = ce.probabilities().map(|p| p.to_owned()).unwrap_or_default();
-            matrix(&mut t, "p  = softmax(z2) = ", p.view(), "");
-            t.push_str(&format!("  L  = -log p[y] = {loss:.5}\n\n"));
-            (loss, ce.backward().to_owned())
+            matrix(t, "p  = softmax(z2) = ", p.view(), "");
+            if batch == 1 {
+                t.push_str(&format!("  L  = -log p[y] = {value:.5}\n\n"));
+            } else {
+                let terms: Vec<String> = (0..batch)
+                    .map(|b| format!("{:.5}", -p[[b, s.labels[b]]].ln()))
+                    .collect();
+                t.push_str(&format!(
+                    "  L  = (1/B) Σ_b -log p_b[y_b] = (1/{batch})({}) = {value:.5}\n\n",
+                    terms.join(" + ")
+                ));
+            }
+            ce.backward().to_owned()
         }
         LossChoice::Mse => {
-            let loss = mse.forward(z2.view(), s.target.view());
-            t.push_str(&format!("  L  = mean((z2 - t)²) = {loss:.5}\n\n"));
-            (loss, mse.backward().to_owned())
+            let mut mse = MseLoss::new();
+            let value = mse.forward(z2.view(), s.target.view());
+            if batch == 1 {
+                t.push_str(&format!("  L  = mean((z2 - t)²) = {value:.5}\n\n"));
+            } else {
+                t.push_str(&format!(
+                    "  L  = mean((z2 - t)²) over all B·2 = {} entries = {value:.5}\n\n",
+                    batch * 2
+                ));
+            }
+            mse.backward().to_owned()
         }
     };
-    let _ = loss;
+    (z1, dz2)
+}
 
-    // Backward
+/// Prints the backward pass, each gradient above its finite differences; false if one differs.
+fn backward(
+    t: &mut String,
+    s: &mut Setup,
+    loss: LossChoice,
+    z1: Array2<f64>,
+    dz2: Array2<f64>,
+) -> bool {
+    let batch = s.x.nrows();
+    let mut all_ok = true;
     t.push_str("BACKWARD (the chain rule, last layer first)\n");
-    let formula = match args.loss {
+    let formula = match loss {
         LossChoice::Ce => "dz2 = (p - onehot(y)) / B = ",
         LossChoice::Mse => "dz2 = 2(z2 - t) / (B·2)   = ",
     };
-    matrix(&mut t, formula, dz2.view(), "");
+    matrix(t, formula, dz2.view(), "");
+    if batch > 1 {
+        t.push_str(&format!(
+            "  (the 1/B = 1/{batch} is in dz2: each parameter gradient below sums its {batch} \
+             rows)\n"
+        ));
+    }
     s.first.zero_grad();
     s.second.zero_grad();
     let dh = s.second.backward(dz2.view()).to_owned();
-    let numeric_w2 = numeric_param(&mut s, args.loss, 2);
-    let numeric_b2 = numeric_param(&mut s, args.loss, 3);
+    let numeric_w2 = numeric_param(s, loss, 2);
+    let numeric_b2 = numeric_param(s, loss, 3);
     // The finite differences ran forward passes: run this step's forward again, so the
-    // layers' caches hold this example (the gradients above are already accumulated).
+    // layers' caches hold this batch (the gradients above are already accumulated).
     let z1_again = s.first.forward(s.x.view()).to_owned();
     s.relu.forward(z1_again.view());
-    matrix(&mut t, "dW2 = dz2ᵀ·h  = ", s.second.dweight.view(), "");
-    all_ok &= check(&mut t, s.second.dweight.view(), &numeric_w2);
-    matrix(
-        &mut t,
-        "db2 = Σ dz2   = ",
-        s.second.dbias.view().insert_axis(Axis(0)),
-        "",
-    );
-    all_ok &= check(
-        &mut t,
-        s.second.dbias.view().insert_axis(Axis(0)),
-        &numeric_b2,
-    );
-    matrix(&mut t, "dh  = dz2·W2  = ", dh.view(), "");
+    let (dw2, db2) = if batch == 1 {
+        ("dW2 = dz2ᵀ·h  = ", "db2 = Σ dz2   = ")
+    } else {
+        ("dW2 = Σ_b dz2_bᵀ·h_b = ", "db2 = Σ_b dz2_b      = ")
+    };
+    matrix(t, dw2, s.second.dweight.view(), "");
+    all_ok &= check(t, s.second.dweight.view(), &numeric_w2);
+    let db = s.second.dbias.view().insert_axis(Axis(0)).to_owned();
+    matrix(t, db2, db.view(), "");
+    all_ok &= check(t, db.view(), &numeric_b2);
+    matrix(t, "dh  = dz2·W2  = ", dh.view(), "");
     let mask = z1.mapv(|z| if z > 0.0 { 1.0 } else { 0.0 });
-    matrix(
-        &mut t,
-        "[z1 > 0]      = ",
-        mask.view(),
-        "   ReLU lets through",
-    );
+    matrix(t, "[z1 > 0]      = ", mask.view(), "   ReLU lets through");
     let dz1 = s.relu.backward(dh.view()).to_owned();
-    matrix(&mut t, "dz1 = dh ⊙ [z1 > 0] = ", dz1.view(), "");
+    matrix(t, "dz1 = dh ⊙ [z1 > 0] = ", dz1.view(), "");
     let dx = s.first.backward(dz1.view()).to_owned();
-    let numeric_w1 = numeric_param(&mut s, args.loss, 0);
-    let numeric_b1 = numeric_param(&mut s, args.loss, 1);
-    matrix(&mut t, "dW1 = dz1ᵀ·x  = ", s.first.dweight.view(), "");
-    all_ok &= check(&mut t, s.first.dweight.view(), &numeric_w1);
-    matrix(
-        &mut t,
-        "db1 = Σ dz1   = ",
-        s.first.dbias.view().insert_axis(Axis(0)),
-        "",
-    );
-    all_ok &= check(
-        &mut t,
-        s.first.dbias.view().insert_axis(Axis(0)),
-        &numeric_b1,
-    );
-    matrix(&mut t, "dx  = dz1·W1  = ", dx.view(), "");
+    let numeric_w1 = numeric_param(s, loss, 0);
+    let numeric_b1 = numeric_param(s, loss, 1);
+    let (dw1, db1) = if batch == 1 {
+        ("dW1 = dz1ᵀ·x  = ", "db1 = Σ dz1   = ")
+    } else {
+        ("dW1 = Σ_b dz1_bᵀ·x_b = ", "db1 = Σ_b dz1_b      = ")
+    };
+    matrix(t, dw1, s.first.dweight.view(), "");
+    all_ok &= check(t, s.first.dweight.view(), &numeric_w1);
+    let db = s.first.dbias.view().insert_axis(Axis(0)).to_owned();
+    matrix(t, db1, db.view(), "");
+    all_ok &= check(t, db.view(), &numeric_b1);
+    matrix(t, "dx  = dz1·W1  = ", dx.view(), "");
     let mut x_flat: Vec<f64> = s.x.iter().copied().collect();
+    let shape = s.x.dim();
     let numeric_dx = numerical_gradient(&mut x_flat, H, |v| {
-        let x = Array2::from_shape_vec((1, 3), v.to_vec()).unwrap_or_default();
-        loss_of(&mut s, args.loss, x.view())
+        let x = Array2::from_shape_vec(shape, v.to_vec()).unwrap_or_default();
+        loss_of(s, loss, x.view())
     });
-    all_ok &= check(&mut t, dx.view(), &numeric_dx);
+    all_ok &= check(t, dx.view(), &numeric_dx);
     t.push('\n');
+    all_ok
+}
 
-    // Update
-    let grads: Vec<(&str, Array2<f64>)> = vec![
-        ("W1", s.first.dweight.clone()),
-        ("b1", s.first.dbias.clone().insert_axis(Axis(0))),
-        ("W2", s.second.dweight.clone()),
-        ("b2", s.second.dbias.clone().insert_axis(Axis(0))),
-    ];
-    let before: Vec<Array2<f64>> = vec![
-        s.first.weight.clone(),
-        s.first.bias.clone().insert_axis(Axis(0)),
-        s.second.weight.clone(),
-        s.second.bias.clone().insert_axis(Axis(0)),
-    ];
-    let mut after = Vec::new();
-    match args.optimizer {
-        OptimizerChoice::Adam => {
-            let (beta1, beta2, eps) = (0.9_f64, 0.999_f64, 1e-8_f64);
-            let (c1, c2) = (1.0 - beta1, 1.0 - beta2);
+/// The update by hand, with the state it carries from step to step, beside the engine's
+/// optimizer run on the same gradients.
+struct Update {
+    choice: OptimizerChoice,
+    /// Adam's `(m, v)` or SGD's momentum buffer `(b, _)`, per tensor, after the last step.
+    state: Vec<(Array2<f64>, Array2<f64>)>,
+    adam: TextbookAdam<f64>,
+    sgd: Sgd<f64>,
+}
+
+impl Update {
+    fn new(choice: OptimizerChoice) -> Update {
+        Update {
+            choice,
+            state: Vec::new(),
+            adam: TextbookAdam::new(LR),
+            sgd: Sgd::new(LR, 0.9),
+        }
+    }
+
+    /// Prints step `step` of the update and applies the engine's; false if the two differ.
+    fn step(&mut self, t: &mut String, s: &mut Setup, step: usize) -> bool {
+        let grads: Vec<(&str, Array2<f64>)> = vec![
+            ("W1", s.first.dweight.clone()),
+            ("b1", s.first.dbias.clone().insert_axis(Axis(0))),
+            ("W2", s.second.dweight.clone()),
+            ("b2", s.second.dbias.clone().insert_axis(Axis(0))),
+        ];
+        let before: Vec<Array2<f64>> = vec![
+            s.first.weight.clone(),
+            s.first.bias.clone().insert_axis(Axis(0)),
+            s.second.weight.clone(),
+            s.second.bias.clone().insert_axis(Axis(0)),
+        ];
+        if self.state.is_empty() {
+            self.state = grads
+                .iter()
+                .map(|(_, g)| (Array2::zeros(g.dim()), Array2::zeros(g.dim())))
+                .collect();
+        }
+        let after = match self.choice {
+            OptimizerChoice::Adam => self.adam_by_hand(t, &grads, &before, step),
+            OptimizerChoice::Sgd => self.sgd_by_hand(t, &grads, &before, step),
+        };
+        // The engine's own optimizer on the same gradients must give the weights printed above.
+        let mut network = TinyNetwork(s);
+        match self.choice {
+            OptimizerChoice::Adam => self.adam.step(&mut network),
+            OptimizerChoice::Sgd => self.sgd.step(&mut network),
+        }
+        let worst = (0..4)
+            .map(|i| {
+                tensor(network.0, i)
+                    .iter()
+                    .zip(after[i].iter())
+                    .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()))
+            })
+            .fold(0.0_f64, f64::max);
+        let agrees = worst < 1e-12;
+        t.push_str(&format!(
+            "  The engine's optimizer, run on the same gradients, gives these weights: {}\n",
+            if agrees { "yes" } else { "NO" }
+        ));
+        agrees
+    }
+
+    fn adam_by_hand(
+        &mut self,
+        t: &mut String,
+        grads: &[(&str, Array2<f64>)],
+        before: &[Array2<f64>],
+        step: usize,
+    ) -> Vec<Array2<f64>> {
+        let (beta1, beta2, eps) = (0.9_f64, 0.999_f64, 1e-8_f64);
+        let power = i32::try_from(step).unwrap_or(i32::MAX);
+        let (c1, c2) = (1.0 - beta1.powi(power), 1.0 - beta2.powi(power));
+        if step == 1 {
             t.push_str(&format!(
                 "ADAM, step t = 1: lr {LR}, β1 {beta1}, β2 {beta2}, ε {eps:e}; m = v = 0 before\n\
                  \x20 m = β1·m + (1-β1)·g          v = β2·v + (1-β2)·g²\n\
                  \x20 m̂ = m / (1-β1ᵗ) = m / {c1:.3}    v̂ = v / (1-β2ᵗ) = v / {c2:.3}\n\
                  \x20 θ ← θ - lr·m̂ / (√v̂ + ε)      (at t = 1: m̂ = g, v̂ = g², a step of ±lr)\n"
             ));
-            for ((name, g), theta) in grads.iter().zip(&before) {
-                let m = g.mapv(|g| (1.0 - beta1) * g);
-                let v = g.mapv(|g| (1.0 - beta2) * g * g);
-                let m_hat = m.mapv(|m| m / c1);
-                let v_hat = v.mapv(|v| v / c2);
-                let new = theta - &(LR * &m_hat / &(v_hat.mapv(f64::sqrt) + eps));
-                matrix(&mut t, &format!("{name}: m  = "), m.view(), "");
-                matrix(&mut t, "    v  = ", v.view(), "");
-                matrix(&mut t, "    θ' = ", new.view(), "");
-                after.push(new);
-            }
+        } else {
+            t.push_str(&format!(
+                "ADAM, step t = {step}: m and v carry over from step {}\n\
+                 \x20 m = β1·m + (1-β1)·g          v = β2·v + (1-β2)·g²\n\
+                 \x20 m̂ = m / (1-β1ᵗ) = m / {c1:.3}    v̂ = v / (1-β2ᵗ) = v / {c2:.4}\n\
+                 \x20 θ ← θ - lr·m̂ / (√v̂ + ε)      (no longer ±lr: m̂, v̂ mix {step} gradients)\n",
+                step - 1
+            ));
         }
-        OptimizerChoice::Sgd => {
+        let mut after = Vec::new();
+        for (((name, g), theta), (m, v)) in grads.iter().zip(before).zip(&mut self.state) {
+            *m = m.mapv(|m| beta1 * m) + g.mapv(|g| (1.0 - beta1) * g);
+            *v = v.mapv(|v| beta2 * v) + g.mapv(|g| (1.0 - beta2) * g * g);
+            let m_hat = m.mapv(|m| m / c1);
+            let v_hat = v.mapv(|v| v / c2);
+            let new = theta - &(LR * &m_hat / &(v_hat.mapv(f64::sqrt) + eps));
+            matrix(t, &format!("{name}: m  = "), m.view(), "");
+            matrix(t, "    v  = ", v.view(), "");
+            matrix(t, "    θ' = ", new.view(), "");
+            after.push(new);
+        }
+        after
+    }
+
+    fn sgd_by_hand(
+        &mut self,
+        t: &mut String,
+        grads: &[(&str, Array2<f64>)],
+        before: &[Array2<f64>],
+        step: usize,
+    ) -> Vec<Array2<f64>> {
+        if step == 1 {
             t.push_str(&format!(
                 "SGD WITH MOMENTUM, step 1: lr {LR}, μ 0.9\n\
                  \x20 b = μ·b + g (b = g at the first step)     θ ← θ - lr·b\n"
             ));
-            for ((name, g), theta) in grads.iter().zip(&before) {
-                let new = theta - &(LR * g);
-                matrix(&mut t, &format!("{name}: b  = "), g.view(), "");
-                matrix(&mut t, "    θ' = ", new.view(), "");
-                after.push(new);
-            }
+        } else {
+            t.push_str(&format!(
+                "SGD WITH MOMENTUM, step {step}: b carries over from step {}\n\
+                 \x20 b = μ·b + g     θ ← θ - lr·b\n",
+                step - 1
+            ));
         }
+        let mut after = Vec::new();
+        for (((name, g), theta), (b, _)) in grads.iter().zip(before).zip(&mut self.state) {
+            *b = if step == 1 {
+                g.clone()
+            } else {
+                b.mapv(|b| 0.9 * b) + g
+            };
+            let new = theta - &(LR * &*b);
+            matrix(t, &format!("{name}: b  = "), b.view(), "");
+            matrix(t, "    θ' = ", new.view(), "");
+            after.push(new);
+        }
+        after
     }
-    // The engine's own optimizer on the same gradients must give the weights printed above.
-    let mut network = TinyNetwork(&mut s);
-    match args.optimizer {
-        OptimizerChoice::Adam => TextbookAdam::new(LR).step(&mut network),
-        OptimizerChoice::Sgd => Sgd::new(LR, 0.9).step(&mut network),
-    }
-    let worst = (0..4)
-        .map(|i| {
-            tensor(network.0, i)
-                .iter()
-                .zip(after[i].iter())
-                .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()))
-        })
-        .fold(0.0_f64, f64::max);
-    let agrees = worst < 1e-12;
-    all_ok &= agrees;
-    t.push_str(&format!(
-        "  The engine's optimizer, run on the same gradients, gives these weights: {}\n",
-        if agrees { "yes" } else { "NO" }
-    ));
-    (t, all_ok)
 }
 
 /// The two Dense layers as one set of parameters for the optimizer.
@@ -404,6 +553,14 @@ impl Parameters<f64> for TinyNetwork<'_> {
 
 /// `twostage explain`.
 pub fn run(args: &ExplainArgs) -> Result<(), Error> {
+    for (flag, n, most) in [("--batch", args.batch, 8), ("--steps", args.steps, 10)] {
+        if !(1..=most).contains(&n) {
+            return Err(invalid(
+                flag,
+                format!("{n}: give 1 to {most}, a size whose every number can still be read"),
+            ));
+        }
+    }
     let (text, ok) = explanation(args);
     out!("{text}");
     if ok {

@@ -1,5 +1,6 @@
 //! `twostage gradcheck`: the engine's gradient checks as a command. Every layer, both losses and
-//! the whole network on a real MNIST batch, in `f64`, one line per tensor. `--break` swaps in a
+//! the whole network on a batch (real MNIST when there is some, else a built-in one), in
+//! `f64`, one line per tensor. `--break` swaps in a
 //! deliberately wrong backward, defined here and only here (teaching code, never on the
 //! training path), so a student sees what a failing check looks like.
 
@@ -19,8 +20,8 @@ use twostage::rand::{Rng, SeedableRng};
 
 use super::console::outln;
 use super::error::{Error, invalid};
-use super::{DatasetChoice, data_source, load_split};
-use twostage::data::mnist::Split;
+use super::{DataSource, DatasetChoice, data_source, load_split};
+use twostage::data::mnist::{Split, find_file};
 
 /// `--break` values: which backward to get wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -38,7 +39,7 @@ pub enum Break {
 #[derive(Args, Debug, Clone)]
 pub struct GradcheckArgs {
     /// Where the MNIST test files are (the network is checked on the first test images)
-    /// [default: $MNIST_DIR, else data/mnist]
+    /// [default: $MNIST_DIR, else data/mnist, if they hold them; else a built-in batch]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Accept test files whose checksums differ from the published MNIST ones [default: off]
@@ -224,54 +225,85 @@ fn off_the_kink(mut x: Array2<f64>) -> Array2<f64> {
     x
 }
 
-/// The checks, as lines of text, and the tensors that failed.
-pub fn checks(args: &GradcheckArgs, images: ArrayView2<f64>, labels: &[usize]) -> Outcome {
-    let mut rng = SmallRng::seed_from_u64(args.seed);
+/// The checks, as lines of text, and the tensors that failed. `images` is the network's batch,
+/// `what` says what it is (`4 MNIST test images`).
+pub fn checks(plan: &Plan, images: ArrayView2<f64>, labels: &[usize], what: &str) -> Outcome {
+    let mut rng = SmallRng::seed_from_u64(plan.seed);
     let options = CheckOptions {
         samples_per_tensor: None,
-        seed: args.seed,
+        seed: plan.seed,
         ..CheckOptions::default()
     };
     let mut outcome = Outcome::default();
-    let broken = args.broken;
+    check_single_layers(&mut outcome, plan.broken, &options, &mut rng);
+    check_losses(&mut outcome, plan.broken, &options, &mut rng);
+    let sampled = CheckOptions {
+        samples_per_tensor: Some(plan.samples),
+        ..options
+    };
+    let mut network = broken_network(plan.broken, &mut rng);
+    check_network(
+        &mut outcome,
+        &mut network,
+        images,
+        labels,
+        what,
+        plan.broken,
+        &sampled,
+    );
+    outcome
+}
 
-    // Single layers, L = Σ layer(x) ⊙ r.
-    let x = random((3, 6), &mut rng);
-    let r = random((3, 4), &mut rng);
-    let dense = Dense::<f64>::new(6, 4, &mut rng);
+/// Each layer alone, `L = Σ layer(x) ⊙ r` for a random `r`.
+fn check_single_layers(
+    outcome: &mut Outcome,
+    broken: Option<Break>,
+    options: &CheckOptions,
+    rng: &mut SmallRng,
+) {
+    let x = random((3, 6), rng);
+    let r = random((3, 4), rng);
+    let dense = Dense::<f64>::new(6, 4, rng);
     let report_dense = if broken == Some(Break::Dense) {
         let mut layer = FirstRowBiasDense { inner: dense };
-        check_layer(&mut layer, x.view(), r.view(), &options)
+        check_layer(&mut layer, x.view(), r.view(), options)
     } else {
         let mut layer = dense;
-        check_layer(&mut layer, x.view(), r.view(), &options)
+        check_layer(&mut layer, x.view(), r.view(), options)
     };
     let section = "Linear(6, 4), L = Σ y ⊙ r";
-    report(&mut outcome, section, "Linear(6, 4) ", &report_dense, false);
+    report(outcome, section, "Linear(6, 4) ", &report_dense, false);
 
-    let x = off_the_kink(random((3, 5), &mut rng));
-    let r = random((3, 5), &mut rng);
+    let x = off_the_kink(random((3, 5), rng));
+    let r = random((3, 5), rng);
     let report_relu = if broken == Some(Break::Relu) {
         let mut layer = MasklessRelu {
             inner: Relu::new(),
             dx: Array2::zeros((0, 0)),
         };
-        check_layer(&mut layer, x.view(), r.view(), &options)
+        check_layer(&mut layer, x.view(), r.view(), options)
     } else {
-        check_layer(&mut Relu::<f64>::new(), x.view(), r.view(), &options)
+        check_layer(&mut Relu::<f64>::new(), x.view(), r.view(), options)
     };
     report(
-        &mut outcome,
+        outcome,
         "ReLU(), L = Σ y ⊙ r",
         "ReLU() ",
         &report_relu,
         false,
     );
+}
 
-    // The losses, against their own scalar.
+/// Each loss against its own scalar.
+fn check_losses(
+    outcome: &mut Outcome,
+    broken: Option<Break>,
+    options: &CheckOptions,
+    rng: &mut SmallRng,
+) {
     for (loss, name) in [(Loss::Mse, "MSELoss"), (Loss::Ce, "CrossEntropyLoss")] {
-        let prediction = random((3, 4), &mut rng);
-        let target = random((3, 4), &mut rng);
+        let prediction = random((3, 4), rng);
+        let target = random((3, 4), rng);
         let classes = [2, 0, 3];
         let (_, analytic) =
             loss_and_gradient(loss, prediction.view(), target.view(), &classes, broken);
@@ -283,11 +315,13 @@ pub fn checks(args: &GradcheckArgs, images: ArrayView2<f64>, labels: &[usize]) -
         let exact: Vec<f64> = analytic.iter().copied().collect();
         let check = TensorCheck::compare("dprediction", &exact, &numeric);
         let (section, owner) = (format!("{name}, its own scalar"), format!("{name} "));
-        report(&mut outcome, &section, &owner, &[check], false);
+        report(outcome, &section, &owner, &[check], false);
     }
+}
 
-    // The whole network on the real batch.
-    let mut network = TwoStageNetwork::<f64>::new(Dims::MNIST, &mut rng);
+/// The MNIST-sized network, with the bug of `--break relu|dense` planted in it.
+fn broken_network(broken: Option<Break>, rng: &mut SmallRng) -> TwoStageNetwork<f64> {
+    let mut network = TwoStageNetwork::<f64>::new(Dims::MNIST, rng);
     match broken {
         Some(Break::Relu) => {
             for part in [
@@ -307,59 +341,56 @@ pub fn checks(args: &GradcheckArgs, images: ArrayView2<f64>, labels: &[usize]) -
         }
         _ => {}
     }
-    let sampled = CheckOptions {
-        samples_per_tensor: Some(args.samples),
-        ..options.clone()
-    };
-    let x = images.to_owned();
+    network
+}
+
+/// The whole network on the batch: the autoencoder, then the classifier end to end with `dx`.
+fn check_network(
+    outcome: &mut Outcome,
+    network: &mut TwoStageNetwork<f64>,
+    x: ArrayView2<f64>,
+    labels: &[usize],
+    what: &str,
+    broken: Option<Break>,
+    sampled: &CheckOptions,
+) {
     // The autoencoder: L = MSE(decoder(stage1(x)), x), over stage 1 and the decoder.
     let autoencoder = check_parameters(
-        &mut network,
-        |n| loss_value(Loss::Mse, n.reconstruction(x.view()), x.view(), labels),
+        network,
+        |n| loss_value(Loss::Mse, n.reconstruction(x), x, labels),
         |n| {
-            let reconstruction = n.reconstruction(x.view()).to_owned();
-            let (_, d) =
-                loss_and_gradient(Loss::Mse, reconstruction.view(), x.view(), labels, broken);
+            let reconstruction = n.reconstruction(x).to_owned();
+            let (_, d) = loss_and_gradient(Loss::Mse, reconstruction.view(), x, labels, broken);
             n.reconstruction_backward(d.view());
         },
-        &sampled,
+        sampled,
     )
     .unwrap_or_default();
     let mine: Vec<TensorCheck> = autoencoder
         .into_iter()
         .filter(|c| !c.name.starts_with("stage2."))
         .collect();
-    let section = format!(
-        "the autoencoder on {} MNIST test images, L = MSE(x̂, x)",
-        x.nrows()
-    );
-    report(&mut outcome, &section, "", &mine, true);
+    let section = format!("the autoencoder on {what}, L = MSE(x̂, x)");
+    report(outcome, &section, "", &mine, true);
     // The classifier end to end: L = CE(stage2(stage1(x)), y), over both stages, and dx.
     let classifier = check_parameters(
-        &mut network,
-        |n| loss_value(Loss::Ce, n.logits(x.view()), x.view(), labels),
+        network,
+        |n| loss_value(Loss::Ce, n.logits(x), x, labels),
         |n| {
-            let logits = n.logits(x.view()).to_owned();
-            let (_, d) = loss_and_gradient(Loss::Ce, logits.view(), x.view(), labels, broken);
+            let logits = n.logits(x).to_owned();
+            let (_, d) = loss_and_gradient(Loss::Ce, logits.view(), x, labels, broken);
             n.logits_backward(d.view(), Stage1Grad::Trainable);
         },
-        &sampled,
+        sampled,
     )
     .unwrap_or_default();
     let mut mine: Vec<TensorCheck> = classifier
         .into_iter()
         .filter(|c| !c.name.starts_with("decoder."))
         .collect();
-    mine.push(input_gradient(
-        &mut network,
-        x.view(),
-        labels,
-        broken,
-        &sampled,
-    ));
+    mine.push(input_gradient(network, x, labels, broken, sampled));
     let section = "the classifier end to end, L = CE(stage2(stage1(x)), y)";
-    report(&mut outcome, section, "", &mine, true);
-    outcome
+    report(outcome, section, "", &mine, true);
 }
 
 /// A copy of the `Dense` layer at `index` of `part`, rebuilt from its parameters.
@@ -411,37 +442,131 @@ fn input_gradient(
     TensorCheck::compare("dx (the image)", &exact, &numeric)
 }
 
-/// `twostage gradcheck`.
-pub fn run(args: &GradcheckArgs) -> Result<(), Error> {
-    if args.batch == 0 {
-        return Err(invalid("--batch", "must be at least 1"));
+/// Why the tensors a planted bug does not reach stay correct: backpropagation computes each
+/// gradient from the ones after it, so a bug spoils exactly the gradients computed from it.
+fn why_the_rest_is_correct(broken: Break) -> &'static str {
+    match broken {
+        Break::Relu => {
+            "why the rest is ok: the backward pass runs from the loss towards the input, so a\n\
+             \x20 layer after the last ReLU gets its gradient before any broken ReLU has passed\n\
+             \x20 dy back unmasked: it stays correct; every tensor the gradient reaches through\n\
+             \x20 a ReLU is WRONG"
+        }
+        Break::Dense => {
+            "why the rest is ok: db is a dead end of the backward pass (dx = dy·W does not use\n\
+             \x20 it), so the wrong bias gradient flows into no other tensor: only the bias is\n\
+             \x20 WRONG"
+        }
+        Break::Mse => {
+            "why the rest is ok: dL/dx̂ is the first gradient of the autoencoder's backward\n\
+             \x20 pass and every later one is computed from it, so all of the autoencoder is\n\
+             \x20 WRONG by the same factor; the classifier does not use MSE and stays correct"
+        }
+        Break::Ce => {
+            "why the rest is ok: dL/dlogits is the first gradient of the classifier's backward\n\
+             \x20 pass and every later one is computed from it, so all of the classifier is\n\
+             \x20 WRONG by the same factor B; the autoencoder does not use cross-entropy and\n\
+             \x20 stays correct"
+        }
     }
-    if args.samples == 0 {
-        return Err(invalid("--samples", "must be at least 1"));
+}
+
+/// What `twostage gradcheck` runs, validated.
+pub struct Plan {
+    /// The MNIST test images to check the network on, or `None` for the built-in batch.
+    pub data: Option<DataSource>,
+    /// Images in the batch.
+    pub batch: usize,
+    /// Entries checked per tensor of the network.
+    pub samples: usize,
+    /// Seeds everything.
+    pub seed: u64,
+    /// The planted bug, if any.
+    pub broken: Option<Break>,
+}
+
+impl Plan {
+    /// Checks the flags. The network is checked on real MNIST when `--data-dir` is given, or
+    /// when MNIST's default directory ($MNIST_DIR, else data/mnist) holds the test files;
+    /// otherwise on a built-in batch: nothing is downloaded and no directory created unasked.
+    pub fn of(args: &GradcheckArgs) -> Result<Plan, Error> {
+        if args.batch == 0 {
+            return Err(invalid("--batch", "must be at least 1"));
+        }
+        if args.samples == 0 {
+            return Err(invalid("--samples", "must be at least 1"));
+        }
+        let source = data_source(
+            Some(DatasetChoice::Mnist),
+            &args.data_dir,
+            args.no_verify,
+            None,
+        )?;
+        let present = Split::Test
+            .file_names()
+            .iter()
+            .all(|name| find_file(&source.dir, name).is_some());
+        Ok(Plan {
+            data: (args.data_dir.is_some() || present).then_some(source),
+            batch: args.batch,
+            samples: args.samples,
+            seed: args.seed,
+            broken: args.broken,
+        })
     }
-    let source = data_source(
-        Some(DatasetChoice::Mnist),
-        &args.data_dir,
-        args.no_verify,
-        None,
-    )?;
-    let test = load_split(&source, Split::Test)?;
-    let n = args.batch.min(test.len());
+}
+
+/// `n` images of the built-in batch, normalised as MNIST's are, and their labels: smooth random
+/// blobs, the same for a seed, so the checks need no download.
+fn built_in_batch(n: usize, seed: u64) -> (Array2<f64>, Vec<usize>) {
+    let mut rng = SmallRng::seed_from_u64(seed.wrapping_add(0x5eed));
+    let images = Array2::from_shape_fn((n, 784), |_| {
+        let ink: f64 = rng.random_range(0.0..1.0);
+        (ink * ink * 2.0 - 1.0).clamp(-1.0, 1.0)
+    });
+    let labels = (0..n).map(|i| i % 10).collect();
+    (images, labels)
+}
+
+/// The batch the network is checked on, and what it is.
+fn batch(plan: &Plan) -> Result<(Array2<f64>, Vec<usize>, String), Error> {
+    let Some(source) = &plan.data else {
+        let (images, labels) = built_in_batch(plan.batch, plan.seed);
+        let what = format!("{} built-in images", plan.batch);
+        return Ok((images, labels, what));
+    };
+    let test = load_split(source, Split::Test)?;
+    let n = plan.batch.min(test.len());
     let images = Array2::from_shape_fn((n, 784), |(i, j)| {
         (f64::from(test.image(i)[j]) / 255.0 - 0.5) / 0.5
     });
     let labels: Vec<usize> = (0..n).map(|i| usize::from(test.label(i))).collect();
-    let outcome = checks(args, images.view(), &labels);
+    Ok((images, labels, format!("{n} MNIST test images")))
+}
+
+/// `twostage gradcheck`.
+pub fn run(args: &GradcheckArgs) -> Result<(), Error> {
+    let plan = Plan::of(args)?;
+    let (images, labels, what) = batch(&plan)?;
+    if plan.data.is_none() {
+        outln!(
+            "(no MNIST given: the network is checked on {what};\n pass --data-dir DIR \
+             to check it on real MNIST test images)"
+        );
+    }
+    let outcome = checks(&plan, images.view(), &labels, &what);
     for line in &outcome.lines {
         outln!("{line}");
     }
     if outcome.failed.is_empty() {
         outln!("every gradient agrees with its finite difference (rel error ≤ {TOLERANCE:e})");
-        Ok(())
-    } else {
-        Err(Error::Failed(format!(
-            "the gradient check failed for {}",
-            outcome.failed.join(", ")
-        )))
+        return Ok(());
     }
+    if let Some(broken) = plan.broken {
+        outln!("{}", why_the_rest_is_correct(broken));
+    }
+    Err(Error::Failed(format!(
+        "the gradient check failed for {}",
+        outcome.failed.join(", ")
+    )))
 }

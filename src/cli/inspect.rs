@@ -8,7 +8,7 @@ use twostage::checkpoint::{self, METADATA_KEY, decode_list};
 
 use super::console::out;
 use super::error::Error;
-use super::{ModelData, describe_id};
+use twostage::data::identity::{ModelData, describe_id};
 
 /// `twostage inspect`: an IDX file (it starts `00 00`, or is gzip) is described by the data
 /// layer; anything else is read as a safetensors checkpoint.
@@ -55,9 +55,51 @@ fn describe_checkpoint(path: &Path) -> Result<String, Error> {
     let _ = writeln!(text, "file:       {}", path.display());
     let _ = writeln!(text, "format:     safetensors checkpoint");
     let _ = writeln!(text, "tensors:    {}", tensors.len());
+    describe_tensors(&mut text, &tensors);
+    if model.pairs.is_empty() {
+        let _ = writeln!(
+            text,
+            "metadata:   {}",
+            if metadata.is_empty() {
+                "none (not written by twostage train: the dataset is unknown)".to_string()
+            } else {
+                format!("{metadata:?}")
+            }
+        );
+        return Ok(text);
+    }
+    let dataset = match &model.dataset {
+        Some(id) => format!("{} ({id})", describe_id(id)),
+        None => "not recorded (a checkpoint from before datasets were recorded)".to_string(),
+    };
+    let _ = writeln!(text, "dataset:    {dataset}");
+    if let Some(classes) = get("classes") {
+        let names = get("class_names").map(decode_list).unwrap_or_default();
+        let _ = writeln!(text, "classes:    {classes}: {}", names.join(", "));
+    }
+    if let Some(accuracy) = get("test_accuracy").and_then(|a| a.parse::<f64>().ok()) {
+        let _ = writeln!(text, "accuracy:   {:.2}% on the test set", 100.0 * accuracy);
+    }
+    if let Some(stage1) = get("stage1") {
+        let _ = writeln!(text, "stage 1:    {stage1}");
+    }
+    if let Some(seed) = get("seed") {
+        let _ = writeln!(text, "seed:       {seed}");
+    }
+    let _ = writeln!(
+        text,
+        "metadata:   {METADATA_KEY} = {:?}",
+        metadata.get(METADATA_KEY).map_or("", String::as_str)
+    );
+    Ok(text)
+}
+
+/// One line per tensor, the parameter count and, when the four stage tensors are there, the
+/// network's widths.
+fn describe_tensors(text: &mut String, tensors: &[checkpoint::TensorInfo]) {
     let name_width = tensors.iter().map(|t| t.name.len()).max().unwrap_or(0);
     let mut parameters = 0usize;
-    for tensor in &tensors {
+    for tensor in tensors {
         let shape: Vec<String> = tensor.shape.iter().map(|d| d.to_string()).collect();
         let _ = writeln!(
             text,
@@ -98,40 +140,4 @@ fn describe_checkpoint(path: &Path) -> Result<String, Error> {
             }
         );
     }
-    if model.pairs.is_empty() {
-        let _ = writeln!(
-            text,
-            "metadata:   {}",
-            if metadata.is_empty() {
-                "none (not written by twostage train: the dataset is unknown)".to_string()
-            } else {
-                format!("{metadata:?}")
-            }
-        );
-        return Ok(text);
-    }
-    let dataset = match &model.dataset {
-        Some(id) => format!("{} ({id})", describe_id(id)),
-        None => "not recorded (a checkpoint from before datasets were recorded)".to_string(),
-    };
-    let _ = writeln!(text, "dataset:    {dataset}");
-    if let Some(classes) = get("classes") {
-        let names = get("class_names").map(decode_list).unwrap_or_default();
-        let _ = writeln!(text, "classes:    {classes}: {}", names.join(", "));
-    }
-    if let Some(accuracy) = get("test_accuracy").and_then(|a| a.parse::<f64>().ok()) {
-        let _ = writeln!(text, "accuracy:   {:.2}% on the test set", 100.0 * accuracy);
-    }
-    if let Some(stage1) = get("stage1") {
-        let _ = writeln!(text, "stage 1:    {stage1}");
-    }
-    if let Some(seed) = get("seed") {
-        let _ = writeln!(text, "seed:       {seed}");
-    }
-    let _ = writeln!(
-        text,
-        "metadata:   {METADATA_KEY} = {:?}",
-        metadata.get(METADATA_KEY).map_or("", String::as_str)
-    );
-    Ok(text)
 }

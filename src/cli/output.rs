@@ -36,16 +36,8 @@ pub fn epoch_line(stats: &EpochStats) -> String {
 }
 
 /// The sanity baseline of a stage's first loss (CS231n): the loss of a network that has
-/// learned nothing yet, and how to say it.
-#[derive(Clone, Debug)]
-pub struct Baseline {
-    /// The stage whose first batch it judges.
-    pub stage: Stage,
-    /// Its value.
-    pub loss: f64,
-    /// What it is, e.g. `ln 10, a uniform guess over 10 classes`.
-    pub what: String,
-}
+/// learned nothing yet, and how to say it; the report draws the same kind of line.
+pub use twostage::report::Baseline;
 
 /// `  first batch loss 2.3107 (ln 10, a uniform guess over 10 classes: 2.3026)`.
 pub fn baseline_line(first: f32, baseline: &Baseline) -> String {
@@ -80,7 +72,7 @@ pub struct ConsoleObserver {
     interactive: bool,
     batch_every: usize,
     /// The baselines to print beside each stage's first batch loss.
-    pub baselines: Vec<Baseline>,
+    pub baselines: Vec<(Stage, Baseline)>,
     /// Every epoch, in order.
     pub epochs: Vec<EpochStats>,
     /// Every `batch_every`-th batch of each epoch, and its last.
@@ -111,7 +103,7 @@ impl Observer for ConsoleObserver {
 
     fn batch_end(&mut self, stage: Stage, epoch: usize, batch: usize, loss: f32) {
         if epoch == 1 && batch == 1 {
-            for baseline in self.baselines.iter().filter(|b| b.stage == stage) {
+            for (_, baseline) in self.baselines.iter().filter(|(s, _)| *s == stage) {
                 outln!("{}", baseline_line(loss, baseline));
             }
         }

@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use twostage::checkpoint::file_kind;
+use twostage::data::kind_of;
 use twostage::data::mnist::FILE_NAMES;
 use twostage::temp_files::{self, Kind, TempFile};
 
@@ -80,7 +80,7 @@ fn resolve_output(output: &Output) -> Result<PathBuf, Error> {
                 flag,
                 format!(
                     "{shown} is {}, not a regular file: refusing to replace it",
-                    file_kind(&m)
+                    kind_of(m.file_type())
                 ),
             ));
         }

@@ -4,14 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use twostage::data::mnist::Split;
 use twostage::report::image;
 use twostage::train;
 
 use super::console::{out, outln};
 use super::error::{Error, invalid};
 use super::output;
-use super::{DatasetChoice, check_data_fits_model, data_source, load_classifier, load_split};
+use super::{DataFlags, DatasetChoice, open_model, test_data_for};
 
 #[derive(Args, Debug, Clone)]
 pub struct PredictArgs {
@@ -85,9 +84,9 @@ fn predict_image(args: &PredictArgs, path: &Path) -> Result<(), Error> {
             ),
         ));
     }
-    let (mut network, model) = load_classifier(&args.model)?;
-    let names = model.class_names.clone().unwrap_or_default();
-    let probabilities = train::probabilities(&mut network, &pixels)?;
+    let mut model = open_model(&args.model)?;
+    let names = model.data.class_names.clone().unwrap_or_default();
+    let probabilities = train::probabilities(&mut model.network, &pixels)?;
     outln!(
         "{} ({}×{}), as the network saw it after MNIST's preprocessing:",
         path.display(),
@@ -109,22 +108,17 @@ pub fn run(args: &PredictArgs) -> Result<(), Error> {
     let Some(index) = args.index else {
         return Err(invalid("--index", "give --index N or --image FILE"));
     };
-    let (mut network, model) = load_classifier(&args.model)?;
-    let source = data_source(
-        args.dataset,
-        &args.data_dir,
-        args.no_verify,
-        Some((&model, &args.model)),
-    )?;
-    let test_set = load_split(&source, Split::Test)?;
-    let names = check_data_fits_model(
+    let mut model = open_model(&args.model)?;
+    let data = test_data_for(
         &model,
-        &args.model,
-        network.dims.classes,
-        &source,
-        &test_set,
-        args.force,
+        &DataFlags {
+            dataset: args.dataset,
+            data_dir: &args.data_dir,
+            no_verify: args.no_verify,
+            force: args.force,
+        },
     )?;
+    let (test_set, names) = (&data.test, &data.class_names);
     if index >= test_set.len() {
         return Err(invalid(
             "--index",
@@ -137,7 +131,7 @@ pub fn run(args: &PredictArgs) -> Result<(), Error> {
         ));
     }
     let probabilities =
-        train::probabilities(&mut network, test_set.image(index)).map_err(|e| match e {
+        train::probabilities(&mut model.network, test_set.image(index)).map_err(|e| match e {
             twostage::Error::NonFiniteOutput {
                 what,
                 value,
@@ -159,9 +153,9 @@ pub fn run(args: &PredictArgs) -> Result<(), Error> {
     outln!(
         "test image {}: true label {}, predicted {}",
         index,
-        output::class_label(label, &names),
-        output::class_label(predicted, &names)
+        output::class_label(label, names),
+        output::class_label(predicted, names)
     );
-    bars(&probabilities, &names);
+    bars(&probabilities, names);
     Ok(())
 }

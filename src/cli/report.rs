@@ -4,16 +4,14 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use twostage::checkpoint;
-use twostage::data::mnist::{Mnist, Split};
-use twostage::model::{Dims, Part, TwoStageNetwork};
-use twostage::rand::SeedableRng;
-use twostage::rand::rngs::SmallRng;
+use twostage::data::mnist::Mnist;
+use twostage::model::TwoStageNetwork;
 use twostage::report::{self, Inputs, metrics::Metrics};
 
 use super::console::outln;
 use super::error::{Error, invalid};
 use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
-use super::{ModelData, check_data_fits_model, data_source, examples, load_split, set_threads};
+use super::{DataFlags, open_model, set_threads, test_data_for};
 
 #[derive(Args, Debug, Clone)]
 pub struct ReportArgs {
@@ -69,7 +67,7 @@ pub fn write_report(
     let inputs = Inputs {
         title,
         has_decoder,
-        test: examples(test_set),
+        test: test_set.examples(),
         class_names,
         metrics,
     };
@@ -107,53 +105,27 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     set_threads(args.threads)?;
     // Which data: the one the model records (else MNIST), or --data-dir; refused if it is not
     // what the model was trained on.
-    let file = checkpoint::read(&args.model)?;
-    let model = ModelData::of(&file);
-    let source = data_source(
-        None,
-        &args.data_dir,
-        args.no_verify,
-        Some((&model, &args.model)),
-    )?;
+    let mut model = open_model(&args.model)?;
     let metrics = args.metrics.as_deref().map(read_metrics).transpose()?;
-    let classes = file
-        .tensors
-        .get("stage2.2.weight")
-        .and_then(|t| t.shape.first().copied())
-        .unwrap_or(Dims::MNIST.classes);
-    let dims = Dims {
-        classes,
-        ..Dims::MNIST
-    };
-    let mut network = TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(0));
-    let loaded = checkpoint::load_into(
-        &mut network,
-        &file,
-        "",
-        &[Part::Stage1, Part::Stage2],
-        &args.model,
-    )?;
-    // Reconstructions only from a decoder the checkpoint really holds, all of it.
-    let has_decoder = loaded.iter().filter(|n| n.starts_with("decoder.")).count() == 4;
-    let test_set = load_split(&source, Split::Test)?;
-    let names = check_data_fits_model(
+    let data = test_data_for(
         &model,
-        &args.model,
-        network.dims.classes,
-        &source,
-        &test_set,
-        false,
+        &DataFlags {
+            dataset: None,
+            data_dir: &args.data_dir,
+            no_verify: args.no_verify,
+            force: false,
+        },
     )?;
     if let Some(directory) = resolved[0].parent() {
         sweep_stale(directory);
     }
     let title = args.model.display().to_string();
     let bytes = write_report(
-        &mut network,
-        has_decoder,
-        &test_set,
+        &mut model.network,
+        model.has_decoder,
+        &data.test,
         metrics.as_ref(),
-        &names,
+        &data.class_names,
         &title,
         &resolved[0],
     )?;

@@ -1,7 +1,7 @@
 //! `twostage train`: stage 1, stage 2, optional fine-tuning; test accuracy; checkpoint.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use twostage::checkpoint::{self, TensorFile};
@@ -14,14 +14,13 @@ use super::console::{errln, outln};
 use super::error::{Error, invalid};
 use super::output::{self, Baseline, ConsoleObserver};
 use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
-use super::{
-    DatasetChoice, Identity, data_class_names, data_source, ensure_files, examples, full_identity,
-    load_split, set_threads,
-};
+use super::{DataSource, DatasetChoice, data_source, ensure_files, load_split, set_threads};
 use twostage::Error as Engine;
 use twostage::checkpoint::{METADATA_KEY, encode_list, metadata_value};
 use twostage::data::DataError;
 use twostage::data::dataset::CLASSES_FILE;
+use twostage::data::identity::{Identity, describe_id, label_numbers};
+use twostage::data::mnist::Mnist;
 use twostage::data::mnist::{Split, find_file};
 
 /// `--stage1` values.
@@ -263,98 +262,139 @@ fn with_hint(error: twostage::Error, args: &TrainArgs) -> Error {
     }
 }
 
-/// `twostage train`.
-pub fn run(args: &TrainArgs) -> Result<(), Error> {
-    // Every argument is checked before any work.
-    if args.batch_size == 0 {
-        return Err(invalid("--batch-size", "must be at least 1"));
-    }
-    check_lr("--lr", args.lr)?;
-    check_lr("--finetune-lr", args.finetune_lr)?;
-    if args.train_limit == Some(0) {
-        return Err(invalid("--train-limit", "must be at least 1 image"));
-    }
-    if args.overfit == Some(0) {
-        return Err(invalid("--overfit", "must be at least 1 image"));
-    }
-    let source = data_source(Some(args.dataset), &args.data_dir, args.no_verify, None)?;
-    let dir = source.dir.clone();
-    // Outputs go where they can be written, never onto an input or each other, or the run
-    // would be lost at the end (or destroy what it read).
-    let mut inputs = data_inputs(&dir);
-    if let Some(init) = &args.init {
-        inputs.push(("--init".to_string(), init.clone()));
-    }
-    let mut outputs = vec![Output {
-        flag: "--save",
-        path: &args.save,
-        contents: Contents::Checkpoint,
-    }];
-    if let Some(metrics) = &args.metrics {
-        outputs.push(Output {
-            flag: "--metrics",
-            path: metrics,
-            contents: Contents::JsonLines,
-        });
-    }
-    let report_at = args.report.as_ref().map(|path| {
-        outputs.push(Output {
-            flag: "--report",
-            path,
-            contents: Contents::Html,
-        });
-        outputs.len() - 1
-    });
-    let resolved = check_outputs(&outputs, &inputs)?;
-    let init: Option<TensorFile> = match &args.init {
-        Some(path) => Some(checkpoint::read(path)?),
-        None => None,
-    };
-    if let (Some(file), Some(path)) = (&init, &args.init) {
-        // Checked before any data is read: every tensor's name, dtype and values, and every
-        // shape but the head's, which waits for the data's number of classes.
-        let classes = file
-            .tensors
-            .get("stage2.2.weight")
-            .and_then(|t| t.shape.first().copied())
-            .unwrap_or(Dims::MNIST.classes);
-        let dims = Dims {
-            classes,
-            ..Dims::MNIST
-        };
-        let mut probe = TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(0));
-        checkpoint::load_into(&mut probe, file, "", &[], path)?;
-    }
-    set_threads(args.threads)?;
-    for path in &resolved {
-        if let Some(directory) = path.parent() {
-            sweep_stale(directory);
-        }
-    }
+/// What `twostage train` will do, checked before any work: the data, the output files
+/// (resolved, never onto an input or each other) and the `--init` checkpoint, read and checked
+/// against the network's parameters.
+struct Plan {
+    source: DataSource,
+    /// `--save`, then `--metrics` and `--report` when given, resolved.
+    resolved: Vec<PathBuf>,
+    /// The index of `--report` in `resolved`.
+    report_at: Option<usize>,
+    /// The `--init` checkpoint and its path.
+    init: Option<(TensorFile, PathBuf)>,
+}
 
-    // All four files first, so a set that is incomplete is reported as such before any load.
-    ensure_files(&source, &[Split::Train, Split::Test])?;
-    let train_set = load_split(&source, Split::Train)?;
-    let test_set = load_split(&source, Split::Test)?;
-    let identity = full_identity(&source, &train_set, &test_set);
-    let (classes, class_names) = classes_of(&identity, &dir, &train_set, &test_set)?;
+impl Plan {
+    fn of(args: &TrainArgs) -> Result<Plan, Error> {
+        if args.batch_size == 0 {
+            return Err(invalid("--batch-size", "must be at least 1"));
+        }
+        check_lr("--lr", args.lr)?;
+        check_lr("--finetune-lr", args.finetune_lr)?;
+        if args.train_limit == Some(0) {
+            return Err(invalid("--train-limit", "must be at least 1 image"));
+        }
+        if args.overfit == Some(0) {
+            return Err(invalid("--overfit", "must be at least 1 image"));
+        }
+        let source = data_source(Some(args.dataset), &args.data_dir, args.no_verify, None)?;
+        // Outputs go where they can be written, never onto an input or each other, or the run
+        // would be lost at the end (or destroy what it read).
+        let mut inputs = data_inputs(&source.dir);
+        if let Some(init) = &args.init {
+            inputs.push(("--init".to_string(), init.clone()));
+        }
+        let mut outputs = vec![Output {
+            flag: "--save",
+            path: &args.save,
+            contents: Contents::Checkpoint,
+        }];
+        if let Some(metrics) = &args.metrics {
+            outputs.push(Output {
+                flag: "--metrics",
+                path: metrics,
+                contents: Contents::JsonLines,
+            });
+        }
+        let report_at = args.report.as_ref().map(|path| {
+            outputs.push(Output {
+                flag: "--report",
+                path,
+                contents: Contents::Html,
+            });
+            outputs.len() - 1
+        });
+        let resolved = check_outputs(&outputs, &inputs)?;
+        let init = match &args.init {
+            Some(path) => Some((check_init(path)?, path.clone())),
+            None => None,
+        };
+        Ok(Plan {
+            source,
+            resolved,
+            report_at,
+            init,
+        })
+    }
+}
+
+/// Reads an `--init` checkpoint and checks, before any data is read, every tensor's name,
+/// dtype and values, and every shape but the head's, which waits for the data's classes.
+fn check_init(path: &Path) -> Result<TensorFile, Error> {
+    let file = checkpoint::read(path)?;
+    let classes = file
+        .tensors
+        .get("stage2.2.weight")
+        .and_then(|t| t.shape.first().copied())
+        .unwrap_or(Dims::MNIST.classes);
+    let dims = Dims {
+        classes,
+        ..Dims::MNIST
+    };
+    let mut probe = TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(0));
+    checkpoint::load_into(&mut probe, &file, "", &[], path)?;
+    Ok(file)
+}
+
+/// The data of a run: both splits, what they are, and their classes.
+struct Data {
+    train: Mnist,
+    test: Mnist,
+    identity: Identity,
+    classes: usize,
+    class_names: Vec<String>,
+}
+
+/// Loads both splits (all four files fetched first, so an incomplete set is reported as such
+/// before any load) and finds their classes.
+fn load_data(source: &DataSource) -> Result<Data, Error> {
+    ensure_files(source, &[Split::Train, Split::Test])?;
+    let train = load_split(source, Split::Train)?;
+    let test = load_split(source, Split::Test)?;
+    let identity = Identity::of_both(source.verify, &train, &test);
+    let (classes, class_names) = classes_of(&identity, &source.dir, &train, &test)?;
     if identity != Identity::Known(&twostage::data::dataset::MNIST) {
         errln!(
             "data: {} in {}, {classes} classes",
-            super::describe_id(&identity.id().unwrap_or_default()),
-            dir.display()
+            describe_id(&identity.id().unwrap_or_default()),
+            source.dir.display()
         );
     }
+    Ok(Data {
+        train,
+        test,
+        identity,
+        classes,
+        class_names,
+    })
+}
 
-    // The network is drawn after the data is read, since the data gives the number of
-    // classes; the seed alone fixes the draw, so MNIST's network is the same as ever.
+/// The network, drawn after the data is read since the data gives the number of classes (the
+/// seed alone fixes the draw, so MNIST's network is the same as ever), then `--init` loaded
+/// into it. Returns the names of the tensors loaded.
+fn network_for(
+    args: &TrainArgs,
+    classes: usize,
+    init: &Option<(TensorFile, PathBuf)>,
+) -> Result<(TwoStageNetwork<f32>, Vec<String>), Error> {
     let dims = Dims {
         classes,
         ..Dims::MNIST
     };
     let mut network = TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(args.seed));
     let mut loaded = Vec::new();
-    if let (Some(file), Some(path)) = (&init, &args.init) {
+    if let Some((file, path)) = init {
         loaded = checkpoint::load_into(&mut network, file, "", &[], path)?;
         errln!(
             "initialised {} tensors from {}",
@@ -362,7 +402,69 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
             path.display()
         );
     }
-    let used = examples(&train_set).first(args.train_limit.unwrap_or(usize::MAX));
+    Ok((network, loaded))
+}
+
+/// The training schedule the flags ask for.
+fn schedule_of(args: &TrainArgs) -> Schedule {
+    Schedule {
+        stage1: args.stage1.into(),
+        stage1_epochs: args.stage1_epochs,
+        stage2_epochs: args.stage2_epochs,
+        finetune_epochs: args.finetune_epochs,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        finetune_lr: args.finetune_lr,
+        shuffle: !args.no_shuffle,
+        seed: args.seed,
+    }
+}
+
+/// The console observer of a run, with each stage's sanity baseline for its first loss: what
+/// a network that learned nothing gets.
+fn observer_for(schedule: &Schedule, train_examples: Examples, classes: usize) -> ConsoleObserver {
+    let stage1_epochs = if schedule.stage1 == Stage1Mode::None {
+        0
+    } else {
+        schedule.stage1_epochs
+    };
+    let epochs = stage1_epochs + schedule.stage2_epochs + schedule.finetune_epochs;
+    let batches_per_epoch = train_examples.len().div_ceil(schedule.batch_size);
+    let mut observer = ConsoleObserver::new(epochs * batches_per_epoch);
+    if schedule.stage1 == Stage1Mode::Autoencoder && stage1_epochs > 0 {
+        observer.baselines.push((
+            Stage::Stage1,
+            Baseline {
+                loss: train::mean_image_mse(train_examples),
+                what: "predicting the mean image".into(),
+            },
+        ));
+    }
+    observer.baselines.push((
+        Stage::Stage2,
+        Baseline {
+            loss: (classes as f64).ln(),
+            what: format!("ln {classes}, a uniform guess"),
+        },
+    ));
+    observer
+}
+
+/// `twostage train`.
+pub fn run(args: &TrainArgs) -> Result<(), Error> {
+    let plan = Plan::of(args)?;
+    set_threads(args.threads)?;
+    for path in &plan.resolved {
+        if let Some(directory) = path.parent() {
+            sweep_stale(directory);
+        }
+    }
+    let data = load_data(&plan.source)?;
+    let (mut network, loaded) = network_for(args, data.classes, &plan.init)?;
+    let used = data
+        .train
+        .examples()
+        .first(args.train_limit.unwrap_or(usize::MAX));
     if args.val_split >= used.len() {
         return Err(invalid(
             "--val-split",
@@ -380,50 +482,17 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         labels: &used.labels[train_examples.labels.len()..],
         width: used.width,
     };
-
-    let schedule = Schedule {
-        stage1: args.stage1.into(),
-        stage1_epochs: args.stage1_epochs,
-        stage2_epochs: args.stage2_epochs,
-        finetune_epochs: args.finetune_epochs,
-        batch_size: args.batch_size,
-        lr: args.lr,
-        finetune_lr: args.finetune_lr,
-        shuffle: !args.no_shuffle,
-        seed: args.seed,
-    };
+    let schedule = schedule_of(args);
     if schedule.stage1 == Stage1Mode::Seed && schedule.stage1_epochs > 0 {
         errln!(
             "warning: --stage1 seed runs the reference script's literal loss MSE(f, f.detach()), \
              which is identically zero with a zero gradient: stage 1 keeps its random init"
         );
     }
-    let batches_per_epoch = train_examples.len().div_ceil(args.batch_size);
-    let stage1_epochs = if schedule.stage1 == Stage1Mode::None {
-        0
-    } else {
-        args.stage1_epochs
-    };
-    let total_batches =
-        (stage1_epochs + args.stage2_epochs + args.finetune_epochs) * batches_per_epoch;
     if args.overfit.is_some() {
         return overfit(args, &mut network, train_examples, &schedule);
     }
-    let mut observer = ConsoleObserver::new(total_batches);
-    // Sanity baselines for each stage's first loss: what a network that learned nothing gets.
-    if schedule.stage1 == Stage1Mode::Autoencoder && stage1_epochs > 0 {
-        observer.baselines.push(Baseline {
-            stage: Stage::Stage1,
-            loss: train::mean_image_mse(train_examples),
-            what: "predicting the mean image".into(),
-        });
-    }
-    let classes = network.dims.classes;
-    observer.baselines.push(Baseline {
-        stage: Stage::Stage2,
-        loss: (classes as f64).ln(),
-        what: format!("ln {classes}, a uniform guess"),
-    });
+    let mut observer = observer_for(&schedule, train_examples, network.dims.classes);
     train::run_with_validation(
         &mut network,
         train_examples,
@@ -432,13 +501,32 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         &mut observer,
     )
     .map_err(|e| with_hint(e, args))?;
-
-    let evaluation =
-        train::evaluate(&mut network, examples(&test_set), 1000).map_err(|e| with_hint(e, args))?;
+    let evaluation = train::evaluate(&mut network, data.test.examples(), 1000)
+        .map_err(|e| with_hint(e, args))?;
     outln!("Test Accuracy: {:.2}%", 100.0 * evaluation.accuracy);
+    save_outputs(
+        args,
+        &plan,
+        &data,
+        &mut network,
+        &loaded,
+        &observer,
+        &evaluation,
+    )
+}
 
+/// Writes the checkpoint, and the metrics file and the report when asked for.
+fn save_outputs(
+    args: &TrainArgs,
+    plan: &Plan,
+    data: &Data,
+    network: &mut TwoStageNetwork<f32>,
+    loaded: &[String],
+    observer: &ConsoleObserver,
+    evaluation: &train::Evaluation,
+) -> Result<(), Error> {
     // The decoder is saved when it was trained here or came with --init.
-    let decoder_trained = schedule.stage1 == Stage1Mode::Autoencoder && schedule.stage1_epochs > 0;
+    let decoder_trained = args.stage1 == Stage1Choice::Autoencoder && args.stage1_epochs > 0;
     let decoder_loaded = loaded.iter().any(|n| n.starts_with("decoder."));
     let parts: &[Part] = if decoder_trained || decoder_loaded {
         &Part::ALL
@@ -454,30 +542,29 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
             ("stage1", format!("{:?}", args.stage1).to_lowercase()),
             ("seed", args.seed.to_string()),
             ("test_accuracy", format!("{:.4}", evaluation.accuracy)),
-            ("dataset", identity.id().unwrap_or_default()),
-            ("classes", classes.to_string()),
-            ("class_names", encode_list(&class_names)),
+            ("dataset", data.identity.id().unwrap_or_default()),
+            ("classes", data.classes.to_string()),
+            ("class_names", encode_list(&data.class_names)),
         ]),
     )]);
-    checkpoint::save(&mut network, parts, metadata, &resolved[0])?;
+    checkpoint::save(network, parts, metadata, &plan.resolved[0])?;
     outln!("Saved {}", args.save.display());
-    let text = output::metrics_jsonl(&observer.epochs, &observer.batches, &evaluation);
+    let text = output::metrics_jsonl(&observer.epochs, &observer.batches, evaluation);
     if args.metrics.is_some() {
-        checkpoint::write_atomically(&resolved[1], text.as_bytes())?;
+        checkpoint::write_atomically(&plan.resolved[1], text.as_bytes())?;
     }
-    if let (Some(at), Some(report)) = (report_at, &args.report) {
+    if let (Some(at), Some(report)) = (plan.report_at, &args.report) {
         // The page reads the same rows the metrics file holds.
         let metrics = twostage::report::metrics::parse(&text, report)?;
         let title = args.save.display().to_string();
-        let has_decoder = parts.contains(&Part::Decoder);
         super::report::write_report(
-            &mut network,
-            has_decoder,
-            &test_set,
+            network,
+            parts.contains(&Part::Decoder),
+            &data.test,
             Some(&metrics),
-            &class_names,
+            &data.class_names,
             &title,
-            &resolved[at],
+            &plan.resolved[at],
         )?;
         outln!("Wrote {}", report.display());
     }
@@ -490,14 +577,14 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
 fn classes_of(
     identity: &Identity,
     dir: &std::path::Path,
-    train: &twostage::data::mnist::Mnist,
-    test: &twostage::data::mnist::Mnist,
+    train: &Mnist,
+    test: &Mnist,
 ) -> Result<(usize, Vec<String>), Error> {
     if let Identity::Known(dataset) = identity {
         return Ok((dataset.class_count(), dataset.class_names()));
     }
     let from_labels = train.class_count().max(test.class_count());
-    let names = data_class_names(identity, dir)?;
+    let names = identity.class_names(dir)?;
     if let Some(names) = &names
         && names.len() < from_labels
     {
@@ -531,8 +618,5 @@ fn classes_of(
             ),
         ));
     }
-    Ok((
-        classes,
-        names.unwrap_or_else(|| super::label_numbers(classes)),
-    ))
+    Ok((classes, names.unwrap_or_else(|| label_numbers(classes))))
 }

@@ -85,14 +85,6 @@ pub fn by_name(name: &str) -> Option<&'static KnownFile> {
     MNIST_FILES.iter().find(|f| f.name == name)
 }
 
-/// The published SHA-256 (hex) of the MNIST file called `name` (without `.gz`), if it is one.
-pub fn expected_sha256(name: &str) -> Option<&'static str> {
-    MNIST_FILES
-        .iter()
-        .find(|f| f.name == name)
-        .map(|f| f.sha256)
-}
-
 /// The file of a known dataset (MNIST or Fashion-MNIST) whose published SHA-256 is `hex`, if any.
 pub fn by_hash(hex: &str) -> Option<&'static KnownFile> {
     MNIST_FILES

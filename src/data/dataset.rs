@@ -13,8 +13,15 @@ use sha2::{Digest, Sha256};
 
 use super::checksums::{FASHION_MNIST_FILES, KnownFile, MNIST_FILES, hex};
 use super::idx::open_regular;
-use super::mnist::FILE_NAMES;
 use super::{DataError, kind_of};
+
+/// The names (without `.gz`) of the four MNIST files.
+pub const FILE_NAMES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
 
 /// A dataset twostage knows by name: everything needed to fetch, verify and label it.
 #[derive(Debug, PartialEq, Eq)]
@@ -169,7 +176,7 @@ pub fn read_class_names(dir: &Path) -> Result<Option<Vec<String>>, DataError> {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(DataError::Io {
+            return Err(DataError::FileIo {
                 file: path,
                 source: e,
             });
@@ -185,7 +192,7 @@ pub fn read_class_names(dir: &Path) -> Result<Option<Vec<String>>, DataError> {
     let mut bytes = Vec::new();
     file.take(MAX_CLASSES_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| DataError::Io {
+        .map_err(|e| DataError::FileIo {
             file: path.clone(),
             source: e,
         })?;
@@ -222,9 +229,4 @@ pub fn read_class_names(dir: &Path) -> Result<Option<Vec<String>>, DataError> {
         )));
     }
     Ok(Some(names))
-}
-
-/// The four file names, for messages.
-pub fn file_list() -> String {
-    FILE_NAMES.join(", ")
 }

@@ -20,21 +20,99 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::Arc;
 
 use super::checksums::KnownFile;
-use super::dataset::{Dataset, MNIST, MNIST_MIRRORS};
+use super::dataset::{Dataset, MNIST};
 use super::mnist::{find_file, verify_mnist_file};
-use super::{Attempt, DataError, Foreign, kind_of, log_line};
+use super::{Attempt, DataError, Foreign, kind_of};
 use crate::temp_files::{Kind, TempFile, remove_stale, sibling};
 
 /// No file of a known dataset is larger than 30 MB compressed; a mirror sending more is broken,
 /// and is not allowed to fill the disk.
 const MAX_DOWNLOAD_BYTES: u64 = 64 << 20;
 
-/// MNIST's mirrors, tried in order; each holds `<name>.gz` for the four MNIST files. Every
-/// dataset's list is in its table entry ([`Dataset::mirrors`]).
-pub const DEFAULT_MIRRORS: [&str; 3] = MNIST_MIRRORS;
+/// How a download attempt ended, for [`Progress::ended`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome<'a> {
+    /// The file is in place: `bytes` were received and verified.
+    Done {
+        /// Bytes received (compressed).
+        bytes: u64,
+    },
+    /// The mirror failed, for `reason`; the next one is tried.
+    MirrorFailed {
+        /// One line, e.g. `HTTP 404 Not Found`.
+        reason: &'a str,
+    },
+    /// Our side failed (the disk): the error is returned, no other mirror is tried.
+    LocalFailed,
+}
+
+/// What a download reports as it goes. The library never prints: the caller shows these as it
+/// likes (the command line: log lines on stderr, or a progress bar on a terminal). Every
+/// method does nothing by default.
+pub trait Progress: Send + Sync {
+    /// A whole line about the directory: created, a file already verified, a stale file removed.
+    fn note(&self, _line: &str) {}
+    /// An attempt to fetch `url` (password redacted) begins.
+    fn attempt(&self, _url: &str) {}
+    /// The mirror answered; it announced `total` bytes, if it did.
+    fn body(&self, _total: Option<u64>) {}
+    /// `received` bytes of the body so far.
+    fn received(&self, _received: u64) {}
+    /// The attempt on `url` ended.
+    fn ended(&self, _url: &str, _outcome: Outcome<'_>) {}
+}
+
+/// Where a download's [`Progress`] goes: nowhere by default.
+#[derive(Clone, Default)]
+pub struct Reporter(Option<Arc<dyn Progress>>);
+
+impl Reporter {
+    /// Reports to `progress`.
+    pub fn new(progress: impl Progress + 'static) -> Reporter {
+        Reporter(Some(Arc::new(progress)))
+    }
+
+    /// Reports nothing.
+    pub fn silent() -> Reporter {
+        Reporter(None)
+    }
+
+    fn get(&self) -> Option<&dyn Progress> {
+        self.0.as_deref()
+    }
+
+    fn note(&self, line: std::fmt::Arguments<'_>) {
+        if let Some(p) = self.get() {
+            p.note(&line.to_string());
+        }
+    }
+}
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Reporter(..)"
+        } else {
+            "Reporter(silent)"
+        })
+    }
+}
+
+/// Two reporters are equal when they report to the same place.
+impl PartialEq for Reporter {
+    fn eq(&self, other: &Reporter) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Reporter {}
 
 /// How to download.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,9 +128,8 @@ pub struct DownloadOptions {
     /// It catches a mirror that trickles a byte now and then, which `read_timeout` never does.
     /// Checked between reads, so it may be overrun by at most `read_timeout`.
     pub file_deadline: Duration,
-    /// Show an `indicatif` progress bar (set it from `std::io::stderr().is_terminal()`);
-    /// otherwise plain log lines go to stderr.
-    pub progress: bool,
+    /// Where the progress of the download goes ([`Reporter::silent`] by default).
+    pub progress: Reporter,
 }
 
 /// The default [`DownloadOptions::file_deadline`]: 10 minutes, i.e. MNIST's largest file
@@ -60,21 +137,21 @@ pub struct DownloadOptions {
 pub const DEFAULT_FILE_DEADLINE: Duration = Duration::from_secs(600);
 
 impl Default for DownloadOptions {
-    /// MNIST's mirrors, 10 s to connect, 30 s per read, 10 minutes per file, no progress bar.
+    /// MNIST's mirrors, 10 s to connect, 30 s per read, 10 minutes per file, no progress reported.
     fn default() -> Self {
         DownloadOptions::for_dataset(&MNIST)
     }
 }
 
 impl DownloadOptions {
-    /// `dataset`'s mirrors, 10 s to connect, 30 s per read, 10 minutes per file, no progress bar.
+    /// `dataset`'s mirrors, 10 s to connect, 30 s per read, 10 minutes per file, no progress reported.
     pub fn for_dataset(dataset: &Dataset) -> Self {
         DownloadOptions {
             mirrors: dataset.mirrors.iter().map(|m| m.to_string()).collect(),
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
             file_deadline: DEFAULT_FILE_DEADLINE,
-            progress: false,
+            progress: Reporter::silent(),
         }
     }
 }
@@ -134,7 +211,7 @@ pub fn ensure_dataset(
         }
         missing
     } else {
-        log_line(format_args!(
+        opts.progress.note(format_args!(
             "{} does not exist: creating it and downloading {} there",
             dir.display(),
             dataset.title
@@ -142,7 +219,7 @@ pub fn ensure_dataset(
         create_dir(dir)?;
         needed
     };
-    sweep(dir);
+    sweep(dir, opts);
     let client = build_client(opts)?;
     for known in missing {
         download_file(&client, dir, known, false, opts)?;
@@ -170,13 +247,13 @@ pub fn download_dataset(
     opts: &DownloadOptions,
 ) -> Result<(), DataError> {
     if !directory_exists(dir)? {
-        log_line(format_args!(
+        opts.progress.note(format_args!(
             "{} does not exist: creating it",
             dir.display()
         ));
         create_dir(dir)?;
     }
-    sweep(dir);
+    sweep(dir, opts);
     let mut fetch = Vec::new();
     let mut foreign = Vec::new();
     for known in dataset.files {
@@ -185,15 +262,15 @@ pub fn download_dataset(
             continue;
         };
         match verify_mnist_file(&existing, known) {
-            Ok(()) => log_line(format_args!(
+            Ok(()) => opts.progress.note(format_args!(
                 "{} already present and verified",
                 existing.display()
             )),
             // A directory or FIFO cannot be renamed over: the error says what it is.
             Err(error @ DataError::NotAFile { .. }) => return Err(error),
             Err(error) if force => {
-                log_line(format_args!(
-                    "{} is not {} ({}): replacing it (--force)",
+                opts.progress.note(format_args!(
+                    "{} is not {} ({}): replacing it (forced)",
                     existing.display(),
                     dataset.title,
                     why_not_mnist(&error, &existing)
@@ -222,12 +299,12 @@ pub fn download_dataset(
         download_file(&client, dir, known, force, opts)?;
         if let Some(plain) = replaced_plain {
             // Forced: the verified `.gz` is in place, and would be read before this anyway.
-            fs::remove_file(&plain).map_err(|e| DataError::Io {
+            fs::remove_file(&plain).map_err(|e| DataError::FileIo {
                 file: plain.clone(),
                 source: e,
             })?;
-            log_line(format_args!(
-                "removed {} (replaced by its .gz, --force)",
+            opts.progress.note(format_args!(
+                "removed {} (replaced by its .gz, forced)",
                 plain.display()
             ));
         }
@@ -258,7 +335,7 @@ fn directory_exists(dir: &Path) -> Result<bool, DataError> {
             kind: "a symbolic link to nothing",
         }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(DataError::Io {
+        Err(e) => Err(DataError::FileIo {
             file: dir.to_path_buf(),
             source: e,
         }),
@@ -266,16 +343,16 @@ fn directory_exists(dir: &Path) -> Result<bool, DataError> {
 }
 
 fn create_dir(dir: &Path) -> Result<(), DataError> {
-    fs::create_dir_all(dir).map_err(|e| DataError::Io {
+    fs::create_dir_all(dir).map_err(|e| DataError::FileIo {
         file: dir.to_path_buf(),
         source: e,
     })
 }
 
 /// Removes the temporary files that dead processes left in `dir`, saying which.
-fn sweep(dir: &Path) {
+fn sweep(dir: &Path, opts: &DownloadOptions) {
     for stale in remove_stale(dir) {
-        log_line(format_args!(
+        opts.progress.note(format_args!(
             "removed {}, left by an interrupted run",
             stale.display()
         ));
@@ -388,21 +465,20 @@ fn download_file(
     for mirror in &opts.mirrors {
         let url = join_url(mirror, &file_name);
         let shown = redact_url(&url);
-        let part_path = sibling(&final_path, Kind::Download).ok_or_else(|| DataError::Io {
+        let part_path = sibling(&final_path, Kind::Download).ok_or_else(|| DataError::FileIo {
             file: final_path.clone(),
             source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
         })?;
-        if !opts.progress {
-            let mut stderr = io::stderr().lock();
-            let _ = write!(stderr, "downloading {shown} … ").and_then(|()| stderr.flush());
+        let progress = opts.progress.get();
+        if let Some(p) = progress {
+            p.attempt(&shown);
         }
-        let outcome = fetch(client, &url, &shown, &part_path, known, opts);
-        // One line per attempt: the plain log finishes the line begun above.
-        let prefix = if opts.progress {
-            format!("{shown}: ")
-        } else {
-            String::new()
+        let ended = |outcome| {
+            if let Some(p) = progress {
+                p.ended(&shown, outcome);
+            }
         };
+        let outcome = fetch(client, &url, &part_path, known, opts);
         match outcome {
             Ok((part, bytes)) => {
                 let persisted = if replace {
@@ -410,15 +486,15 @@ fn download_file(
                 } else {
                     part.persist_new(&final_path)
                 };
-                persisted.map_err(|e| DataError::Io {
+                persisted.map_err(|e| DataError::FileIo {
                     file: final_path.clone(),
                     source: e,
                 })?;
-                log_line(format_args!("{prefix}done, {bytes} bytes"));
+                ended(Outcome::Done { bytes });
                 return Ok(());
             }
             Err(Failure::Local(error)) => {
-                log_line(format_args!("{prefix}failed"));
+                ended(Outcome::LocalFailed);
                 return Err(error);
             }
             Err(Failure::Mirror(reason)) => {
@@ -427,7 +503,7 @@ fn download_file(
                     Some(secret) => reason.replace(secret, "***"),
                     None => reason,
                 };
-                log_line(format_args!("{prefix}failed: {reason}"));
+                ended(Outcome::MirrorFailed { reason: &reason });
                 attempts.push(Attempt { url: shown, reason });
             }
         }
@@ -446,12 +522,10 @@ enum Failure {
 }
 
 /// Downloads `url` into the temporary file `part` and checks its decompressed content; returns
-/// the temporary file (removed on drop unless persisted) and the byte count. `shown` is the URL
-/// as it may be displayed (password redacted).
+/// the temporary file (removed on drop unless persisted) and the byte count.
 fn fetch(
     client: &reqwest::blocking::Client,
     url: &str,
-    shown: &str,
     part: &Path,
     known: &KnownFile,
     opts: &DownloadOptions,
@@ -467,17 +541,20 @@ fn fetch(
     }
     let announced = response.content_length();
     let local = |e: io::Error| {
-        Failure::Local(DataError::Io {
+        Failure::Local(DataError::FileIo {
             file: part.to_path_buf(),
             source: e,
         })
     };
     let (temp, file) = TempFile::create(part.to_path_buf()).map_err(local)?;
     let mut out = BufWriter::new(file);
-    let bar = progress_bar(opts.progress, shown, announced);
+    let progress = opts.progress.get();
+    if let Some(p) = progress {
+        p.body(announced);
+    }
     let mut received: u64 = 0;
     let mut chunk = vec![0u8; 64 * 1024];
-    let progress = |received: u64| match announced {
+    let so_far = |received: u64| match announced {
         Some(total) => format!("after {received} of {total} announced bytes"),
         None => format!("after {received} bytes"),
     };
@@ -487,7 +564,6 @@ fn fetch(
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                bar.abandon();
                 let why = if is_timeout(&e) {
                     format!("no data for {:?} (read timeout)", opts.read_timeout)
                 } else {
@@ -495,33 +571,32 @@ fn fetch(
                 };
                 return Err(Failure::Mirror(format!(
                     "body failed {}: {why}",
-                    progress(received)
+                    so_far(received)
                 )));
             }
         };
         received += n as u64;
         if received > MAX_DOWNLOAD_BYTES {
-            bar.abandon();
             return Err(Failure::Mirror(format!(
                 "body exceeds {MAX_DOWNLOAD_BYTES} bytes, far more than any {} file",
                 known.dataset
             )));
         }
         out.write_all(&chunk[..n]).map_err(local)?;
-        bar.set_position(received);
+        if let Some(p) = progress {
+            p.received(received);
+        }
         // A mirror that trickles never trips the read timeout: bound the whole file.
         let elapsed = started.elapsed();
         if elapsed > opts.file_deadline {
-            bar.abandon();
             let rate = received as f64 / elapsed.as_secs_f64();
             return Err(Failure::Mirror(format!(
                 "too slow: not complete within the file deadline of {:?} ({}, {rate:.0} bytes/s)",
                 opts.file_deadline,
-                progress(received)
+                so_far(received)
             )));
         }
     }
-    bar.finish_and_clear();
     out.into_inner()
         .map_err(|e| local(e.into_error()))?
         .sync_all()
@@ -533,8 +608,14 @@ fn fetch(
             "body ended after {received} of {total} announced bytes"
         )));
     }
+    check_content(part, known)?;
+    Ok((temp, received))
+}
+
+/// Whether the downloaded file `part` is `known`'s content: if not, whose fault that is.
+fn check_content(part: &Path, known: &KnownFile) -> Result<(), Failure> {
     match verify_mnist_file(part, known) {
-        Ok(()) => Ok((temp, received)),
+        Ok(()) => Ok(()),
         Err(DataError::ChecksumMismatch {
             expected, actual, ..
         }) => Err(Failure::Mirror(format!(
@@ -550,7 +631,7 @@ fn fetch(
             why_not_mnist(&error, part)
         ))),
         // Our own disk failing is not the mirror's fault: stop.
-        Err(error @ (DataError::Io { .. } | DataError::NotAFile { .. })) => {
+        Err(error @ (DataError::FileIo { .. } | DataError::NotAFile { .. })) => {
             Err(Failure::Local(error))
         }
         // Anything else is content that is not the MNIST file: a header declaring other
@@ -562,28 +643,6 @@ fn fetch(
             without_file(&other, part)
         ))),
     }
-}
-
-/// A progress bar with bytes and rate, or a hidden one when `show` is false.
-fn progress_bar(show: bool, shown_url: &str, total: Option<u64>) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let (bar, template) = match total {
-        Some(total) => (
-            ProgressBar::new(total),
-            "{msg}\n{wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
-        ),
-        None => (
-            ProgressBar::new_spinner(),
-            "{msg}\n{spinner} {bytes} {binary_bytes_per_sec}",
-        ),
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
-    bar.set_message(format!("downloading {shown_url}"));
-    bar
 }
 
 /// `mirror` + `file_name`, with exactly one `/` between them.

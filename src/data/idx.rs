@@ -377,7 +377,7 @@ fn read_error(source: &Path, gzip: bool, error: io::Error) -> DataError {
             source: error,
         }
     } else {
-        DataError::Io {
+        DataError::FileIo {
             file: source.to_path_buf(),
             source: error,
         }
@@ -497,7 +497,7 @@ fn parse<R: Read>(
     check: HeaderCheck<'_>,
     keep: bool,
 ) -> Result<Parsed, DataError> {
-    let content = Content::sniff(reader).map_err(|e| DataError::Io {
+    let content = Content::sniff(reader).map_err(|e| DataError::FileIo {
         file: source.to_path_buf(),
         source: e,
     })?;
@@ -610,7 +610,7 @@ pub fn read_idx_checked<R: Read>(
 /// A directory, FIFO, device or socket is refused before it is opened: opening a FIFO blocks
 /// until a writer comes, and a device like `/dev/zero` never ends.
 pub fn open_regular(path: &Path) -> Result<(File, u64), DataError> {
-    let io_error = |e| DataError::Io {
+    let io_error = |e| DataError::FileIo {
         file: path.to_path_buf(),
         source: e,
     };

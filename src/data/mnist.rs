@@ -5,10 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
+use super::DataError;
 use super::checksums::{KnownFile, hex};
+pub use super::dataset::FILE_NAMES;
 use super::dataset::{Dataset, MNIST};
 use super::idx::{Dtype, IdxData, IdxFile, IdxHeader, idx_file_sha256, read_idx_file_checked};
-use super::{DataError, log_line};
 
 /// Image height in pixels.
 pub const ROWS: usize = 28;
@@ -16,9 +17,6 @@ pub const ROWS: usize = 28;
 pub const COLS: usize = 28;
 /// Pixels per image.
 pub const PIXELS: usize = ROWS * COLS;
-/// Number of classes of MNIST (digits 0–9). Other sets have their own: see
-/// [`Dataset::class_count`] and [`Mnist::class_count`].
-pub const CLASSES: usize = 10;
 
 /// Which half of MNIST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,14 +51,6 @@ impl Split {
     }
 }
 
-/// The names (without `.gz`) of the four MNIST files.
-pub const FILE_NAMES: [&str; 4] = [
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-];
-
 /// One split of an MNIST-shaped set in memory, pixels kept as u8 (normalisation happens in
 /// `batches`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,11 +67,20 @@ pub struct Mnist {
 }
 
 impl Mnist {
+    /// The examples, for training or evaluating on them: borrowed pixels and labels, 784 a row.
+    pub fn examples(&self) -> crate::train::Examples<'_> {
+        crate::train::Examples {
+            pixels: &self.images,
+            labels: &self.labels,
+            width: PIXELS,
+        }
+    }
+
     /// Loads `split` from `dir`, where each file is `<name>.gz` or `<name>`.
     ///
     /// With `verify`, the files must be MNIST's (see [`Mnist::load_dataset`]); without it,
     /// any IDX files of the right shape are accepted, with any labels.
-    pub fn load(dir: &Path, split: Split, verify: bool) -> Result<Mnist, DataError> {
+    pub fn load(dir: impl AsRef<Path>, split: Split, verify: bool) -> Result<Mnist, DataError> {
         Mnist::load_dataset(dir, split, verify.then_some(&MNIST))
     }
 
@@ -90,25 +89,20 @@ impl Mnist {
     /// With `verify` set to a known dataset, the SHA-256 of each uncompressed file must match
     /// that dataset's published one and every label must be below its number of classes;
     /// with `None`, any IDX files of the right shape are accepted. When both `<name>.gz` and
-    /// `<name>` exist, `<name>.gz` is read, a line on stderr says so, and an error reading it
-    /// mentions the other.
+    /// `<name>` exist, `<name>.gz` is read (a caller may say so: [`twins`]) and an error reading
+    /// it mentions the other.
     pub fn load_dataset(
-        dir: &Path,
+        dir: impl AsRef<Path>,
         split: Split,
         verify: Option<&'static Dataset>,
     ) -> Result<Mnist, DataError> {
+        let dir = dir.as_ref();
         let hint = verify.unwrap_or(&MNIST);
         let images = require_file(dir, split.images_name(), hint)?;
         let labels = require_file(dir, split.labels_name(), hint)?;
         let mut unread = Vec::new();
         for (path, other) in [&images, &labels] {
             if let Some(other) = other {
-                log_line(format_args!(
-                    "{} and {} are both present: reading {}",
-                    path.display(),
-                    other.display(),
-                    path.display()
-                ));
                 unread.push((path.clone(), other.clone()));
             }
         }
@@ -419,6 +413,19 @@ fn require_file(
         dataset,
     })?;
     Ok((chosen, found.next()))
+}
+
+/// The files of `split` in `dir` present twice, as `<name>.gz` and `<name>`: for each, the one
+/// [`Mnist::load`] reads and the one it leaves unread.
+pub fn twins(dir: &Path, split: Split) -> Vec<(PathBuf, PathBuf)> {
+    split
+        .file_names()
+        .into_iter()
+        .filter_map(|name| {
+            let mut found = candidates(dir, name).into_iter();
+            Some((found.next()?, found.next()?))
+        })
+        .collect()
 }
 
 /// The MNIST files (names without `.gz`) missing from `dir`.

@@ -13,6 +13,8 @@
 //! * [`mnist`] checks that the files really are MNIST (shape, label range, counts, checksums),
 //!   refusing a header of the wrong shape (or, when verifying, other than MNIST's published
 //!   dimensions) before reading its data.
+//! * [`identity`] says which data a set is, what a checkpoint was trained on, and whether
+//!   the two fit.
 //! * [`download`] fetches missing files from a list of mirrors, atomically, and never replaces
 //!   a file the user has unless told to (`twostage download --force`).
 //! * [`inspect`] describes any IDX file for `twostage inspect FILE`.
@@ -23,6 +25,7 @@ pub mod checksums;
 pub mod dataset;
 #[cfg(feature = "download")]
 pub mod download;
+pub mod identity;
 pub mod idx;
 pub mod mnist;
 
@@ -35,7 +38,7 @@ use std::path::{Path, PathBuf};
 pub enum DataError {
     /// An operating-system error while reading or writing `file`.
     #[error("{}: {source}", file.display())]
-    Io {
+    FileIo {
         /// The file being read or written.
         file: PathBuf,
         /// The underlying error.
@@ -146,7 +149,7 @@ pub enum DataError {
 
     /// The data directory exists but is not a directory.
     #[error(
-        "{} is {kind}, not a directory: pass --data-dir a directory (it is created if missing)",
+        "{} is {kind}, not a directory",
         dir.display()
     )]
     NotADirectory {
@@ -160,7 +163,7 @@ pub enum DataError {
     /// dimensions than the published ones; refused before any data is read.
     #[error(
         "{}: the IDX header declares {found}, but {dataset} {name} is {expected}; nothing more \
-         was read (if this is your own IDX data rather than the published {dataset}, pass --no-verify)",
+         was read",
         file.display()
     )]
     NotMnistHeader {
@@ -284,8 +287,7 @@ pub enum DataError {
 
     /// The SHA-256 of the uncompressed content differs from the published one.
     #[error(
-        "{}: SHA-256 of the uncompressed content is {actual}, expected {expected} \
-         (if this is your own IDX data rather than the published {dataset}, pass --no-verify)",
+        "{}: SHA-256 of the uncompressed content is {actual}, expected {expected}",
         file.display()
     )]
     ChecksumMismatch {
@@ -300,15 +302,7 @@ pub enum DataError {
     },
 
     /// Neither `<name>.gz` nor `<name>` exists in the data directory.
-    #[error(
-        "{name}(.gz) is missing in {}: add {name} or {name}.gz there, pass --data-dir the \
-         directory that holds it, or run `twostage download{}{} --data-dir {}` to fetch {}",
-        dir.display(),
-        if dataset.name == "mnist" { "" } else { " --dataset " },
-        if dataset.name == "mnist" { "" } else { dataset.name },
-        dir.display(),
-        dataset.title
-    )]
+    #[error("{name}(.gz) is missing in {}", dir.display())]
     MissingFile {
         /// The directory searched.
         dir: PathBuf,
@@ -373,10 +367,7 @@ pub enum DataError {
 
     /// Every mirror failed for one file.
     #[error(
-        "could not download {file} from any mirror:\n{}\
-         To use a local copy instead, pass --data-dir DIR pointing at a directory holding the four \
-         {dataset} files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, \
-         t10k-labels-idx1-ubyte, each plain or .gz)",
+        "could not download {file} from any mirror:\n{}",
         list_attempts(attempts)
     )]
     DownloadFailed {
@@ -412,7 +403,7 @@ impl DataError {
     /// a URL or two files).
     pub fn file(&self) -> Option<&Path> {
         match self {
-            DataError::Io { file, .. }
+            DataError::FileIo { file, .. }
             | DataError::TooShort { file, .. }
             | DataError::BadMagic { file, .. }
             | DataError::UnknownDtype { file, .. }
@@ -436,8 +427,8 @@ impl DataError {
     }
 }
 
-/// What a path is when it is not what was wanted: `a directory`, `a FIFO`, ….
-pub(crate) fn kind_of(file_type: std::fs::FileType) -> &'static str {
+/// What a path is when it is not what was wanted, for messages: `a directory`, `a FIFO`, ….
+pub fn kind_of(file_type: std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt as _;
@@ -463,16 +454,6 @@ pub(crate) fn kind_of(file_type: std::fs::FileType) -> &'static str {
     } else {
         "not a regular file"
     }
-}
-
-/// Writes one line to stderr. A closed or broken stderr is ignored: a log line is never worth
-/// a panic or a lost download (`eprintln!` would panic).
-pub(crate) fn log_line(args: std::fmt::Arguments<'_>) {
-    use std::io::Write as _;
-    let mut stderr = io::stderr().lock();
-    let _ = stderr
-        .write_fmt(args)
-        .and_then(|()| stderr.write_all(b"\n"));
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -501,19 +482,14 @@ fn incomplete_set(
         .iter()
         .map(|f| format!("{} ({})", file_name(&f.file), f.reason))
         .collect();
-    let (is, file) = if missing.len() == 1 {
-        ("is", "file")
-    } else {
-        ("are", "files")
-    };
+    let is = if missing.len() == 1 { "is" } else { "are" };
     let which = if foreign.len() == 1 {
         format!("which is not {dataset}")
     } else {
         format!("which are not {dataset}")
     };
     format!(
-        "{} {is} missing in {dir}; {dir} also holds {}, {which}, so nothing was downloaded: \
-         add the missing {file}, or pass --data-dir an empty directory to download {dataset} there",
+        "{} {is} missing in {dir}; {dir} also holds {}, {which}, so nothing was downloaded",
         and_list(&missing_names),
         and_list(&foreign_names),
         dir = dir.display(),
@@ -525,20 +501,11 @@ fn present_not_mnist(dataset: &str, dir: &Path, files: &[Foreign]) -> String {
         .iter()
         .map(|f| format!("{} ({})", file_name(&f.file), f.reason))
         .collect();
-    let (is, it) = if files.len() == 1 {
-        ("is", "it")
-    } else {
-        ("are", "them")
-    };
+    let is = if files.len() == 1 { "is" } else { "are" };
     format!(
-        "{} in {} {is} not {dataset} and nothing was downloaded: move {it} away, or run \
-         `twostage download{} --force` to replace {it} with {dataset}",
+        "{} in {} {is} not {dataset} and nothing was downloaded",
         and_list(&names),
         dir.display(),
-        match dataset::DATASETS.iter().find(|d| d.title == dataset) {
-            Some(d) if d.name != "mnist" => format!(" --dataset {}", d.name),
-            _ => String::new(),
-        }
     )
 }
 
@@ -555,14 +522,13 @@ fn hex_bytes(bytes: &[u8]) -> String {
 
 fn list_attempts(attempts: &[Attempt]) -> String {
     if attempts.is_empty() {
-        return "  (no mirrors configured)\n".to_string();
+        return "  (no mirrors configured)".to_string();
     }
-    let mut listing = String::new();
-    for attempt in attempts {
-        // Writing to a String cannot fail.
-        let _ = writeln!(listing, "  {}: {}", attempt.url, attempt.reason);
-    }
-    listing
+    let lines: Vec<String> = attempts
+        .iter()
+        .map(|attempt| format!("  {}: {}", attempt.url, attempt.reason))
+        .collect();
+    lines.join("\n")
 }
 
 /// Describes an IDX file for humans: path, compression, data type, dimensions, element count,

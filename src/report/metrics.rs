@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::error::Error;
+use super::error::ReportError as Error;
 
 /// One epoch of one stage.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,14 +60,10 @@ impl Metrics {
 }
 
 fn bad(file: &Path, line: usize, message: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: file.to_path_buf(),
-        source: std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!(
-                "line {line}: {message} (expected the JSON Lines that `twostage train --metrics` writes)"
-            ),
-        ),
+    Error::Metrics {
+        file: file.to_path_buf(),
+        line,
+        message: message.to_string(),
     }
 }
 

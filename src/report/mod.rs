@@ -15,6 +15,7 @@
 //! | [`metrics`] | the metrics file read back, and the smoothing of its batch losses |
 //! | [`plots`] | the charts, as SVG |
 
+pub mod error;
 pub mod image;
 pub mod metrics;
 pub mod pca;
@@ -27,14 +28,15 @@ use serde_json::json;
 
 use crate::batches::gather_normalised;
 use crate::data::mnist::{COLS, ROWS};
-use crate::error::Error;
 use crate::model::TwoStageNetwork;
 use crate::nn::Parameters;
 use crate::train::{self, Evaluation, Examples};
+pub use error::ReportError;
+use error::ReportError as Error;
 use image::{base64, class_colour, diverging, encode_png, hex, png_data_uri, sequential, to_pixel};
 use metrics::Metrics;
 use pca::Pca;
-use plots::Baseline;
+pub use plots::Baseline;
 
 /// How many test images the reconstruction section shows.
 pub const RECONSTRUCTIONS: usize = 16;
@@ -42,11 +44,6 @@ pub const RECONSTRUCTIONS: usize = 16;
 pub const MISTAKES: usize = 24;
 /// How many test images the page's self-test runs through its JavaScript forward.
 pub const SELFTEST_IMAGES: usize = 100;
-
-/// The class names of MNIST: the digits `0`–`9`.
-pub fn digit_names() -> Vec<String> {
-    (0..10).map(|d| d.to_string()).collect()
-}
 
 /// What the page is made from, besides the network.
 pub struct Inputs<'a> {
@@ -176,7 +173,7 @@ pub fn analyse(
     let mean_image_mse = train::mean_image_mse(test);
     let selftest = (0..SELFTEST_IMAGES.min(n))
         .map(|i| train::probabilities(network, &test.pixels[i * width..(i + 1) * width]))
-        .collect::<Result<Vec<_>, Error>>()?;
+        .collect::<Result<Vec<_>, crate::Error>>()?;
     Ok(Analysis {
         evaluation,
         probabilities,
@@ -211,13 +208,13 @@ fn digit_img(pixels: &[u8], size: usize, attributes: &str) -> String {
 pub fn baseline(stage: &str, mean_image_mse: f64, classes: usize) -> Baseline {
     if stage == "stage1" {
         Baseline {
-            label: "MSE of the mean image".into(),
-            value: mean_image_mse,
+            what: "MSE of the mean image".into(),
+            loss: mean_image_mse,
         }
     } else {
         Baseline {
-            label: format!("ln {classes} (uniform guess)"),
-            value: (classes as f64).ln(),
+            what: format!("ln {classes} (uniform guess)"),
+            loss: (classes as f64).ln(),
         }
     }
 }
@@ -249,7 +246,7 @@ pub fn section_curves(
             html,
             "<figure class=\"chart\" data-stage=\"{}\" data-baseline=\"{}\">{}</figure>",
             escape(&stage),
-            b.value,
+            b.loss,
             plots::loss_chart(metrics, &stage, Some(&b))?
         );
     }
@@ -587,12 +584,9 @@ pub fn page(
 ) -> Result<String, Error> {
     let classes = inputs.class_names.len();
     if classes != network.dims.classes {
-        return Err(Error::Mismatch {
-            what: "class names".into(),
-            message: format!(
-                "{classes} names for a network with {} classes",
-                network.dims.classes
-            ),
+        return Err(Error::ClassNames {
+            names: classes,
+            classes: network.dims.classes,
         });
     }
     let filters = {

@@ -2,17 +2,17 @@
 
 use plotters::prelude::*;
 
+use super::error::ReportError as Error;
 use super::image::{Rgb, class_colour};
 use super::metrics::{EpochRow, Metrics, smooth};
-use crate::error::Error;
 
 /// Smoothing weight of the per-batch loss line.
 pub const SMOOTHING: f64 = 0.9;
 
 fn plot_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: std::path::PathBuf::from(format!("<{what} plot>")),
-        source: std::io::Error::other(e.to_string()),
+    Error::Plot {
+        what: what.to_string(),
+        message: e.to_string(),
     }
 }
 
@@ -34,13 +34,14 @@ pub fn batch_positions(metrics: &Metrics, stage: &str) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// A horizontal dashed reference line: its label and height.
+/// What a network that learned nothing gets on a stage's loss: the console prints it beside
+/// the first batch loss, the report draws it as a dashed line.
 #[derive(Clone, Debug)]
 pub struct Baseline {
-    /// What the line stands for, in the legend.
-    pub label: String,
-    /// Its height, in the chart's loss units.
-    pub value: f64,
+    /// What it is, e.g. `ln 10, a uniform guess`: the chart's legend, the console's note.
+    pub what: String,
+    /// Its value, in the loss's units.
+    pub loss: f64,
 }
 
 /// One stage's loss: the sampled batch losses (faint), their smoothed line, the epoch means
@@ -70,7 +71,7 @@ pub fn loss_chart(
         .iter()
         .chain(&epochs)
         .map(|p| p.1)
-        .chain(baseline.map(|b| b.value))
+        .chain(baseline.map(|b| b.loss))
         .filter(finite)
         .collect();
     let x_max = batches
@@ -135,17 +136,17 @@ pub fn loss_chart(
                 .draw_series(epochs.iter().map(|&p| Circle::new(p, 4, orange.filled())))
                 .map_err(|e| plot_error(stage, e))?;
         }
-        if let Some(b) = baseline.filter(|b| b.value.is_finite()) {
+        if let Some(b) = baseline.filter(|b| b.loss.is_finite()) {
             let grey = RGBColor(90, 90, 90);
             chart
                 .draw_series(DashedLineSeries::new(
-                    [(0.0, b.value), (x_max, b.value)],
+                    [(0.0, b.loss), (x_max, b.loss)],
                     8,
                     5,
                     grey.stroke_width(1),
                 ))
                 .map_err(|e| plot_error(stage, e))?
-                .label(format!("{} = {:.4}", b.label, b.value))
+                .label(format!("{} = {:.4}", b.what, b.loss))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey));
         }
         chart

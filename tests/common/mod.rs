@@ -116,3 +116,36 @@ pub fn panic_message(f: impl FnOnce()) -> String {
         .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default()
 }
+
+/// Runs the `twostage` binary with `args` and the environment variables `env`.
+#[cfg(feature = "cli")]
+pub fn twostage_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_twostage"));
+    command.args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("the binary runs")
+}
+
+/// Runs the `twostage` binary with `args`.
+#[cfg(feature = "cli")]
+pub fn twostage(args: &[&str]) -> std::process::Output {
+    twostage_env(args, &[])
+}
+
+/// The bytes of an uncompressed IDX file: the magic (two zeros, `dtype`, the number of
+/// dimensions), each dimension big-endian, then `data`.
+pub fn idx_of(dtype: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0, 0, dtype, dims.len() as u8];
+    for d in dims {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+/// The bytes of an uncompressed IDX file of u8 data.
+pub fn idx_u8(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    idx_of(0x08, dims, data)
+}
