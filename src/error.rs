@@ -1,26 +1,18 @@
 //! The engine's error type. Every variant names what is at fault (the layer, the tensor, the
 //! stage, the file), so a caller can act on the message alone; none names a command-line flag.
 //! `Display` is written out by hand, so the numeric core needs no derive-macro crates.
-//!
-//! `Data`, `Checkpoint`, `Io` and `Mismatch` are the data layer's and the report's, kept here
-//! only until they have errors of their own: no engine code returns them.
+//! The data layer (`DataError`), checkpoints (`CheckpointError`) and the report (`ReportError`)
+//! have errors of their own; this one carries nothing of files, data or I/O.
 
 use std::fmt;
-use std::path::PathBuf;
 
-#[cfg(feature = "data")]
-pub use crate::data::DataError;
 pub use crate::train::Stage;
 
 /// Everything the engine can report. Non-exhaustive: a match needs a `_` arm, so a variant
-/// added later (or one the `data` feature adds) breaks no caller.
+/// added later breaks no caller. Its shape does not depend on the crate's features.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// Reading MNIST or an IDX file failed.
-    #[cfg(feature = "data")]
-    Data(DataError),
-
     /// A gradient check that had nothing to check (a layer without parameters): a report that
     /// would pass having checked nothing.
     NothingToCheck {
@@ -36,14 +28,6 @@ pub enum Error {
         row: usize,
         /// The number of classes.
         classes: usize,
-    },
-
-    /// A checkpoint that cannot be read or does not fit the network.
-    Checkpoint {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong, naming the tensor.
-        message: String,
     },
 
     /// A training schedule that cannot run, e.g. a batch size of 0.
@@ -92,14 +76,6 @@ pub enum Error {
         largest: f32,
     },
 
-    /// Two things that must agree do not, e.g. class names and the network's classes.
-    Mismatch {
-        /// What does not fit.
-        what: String,
-        /// How.
-        message: String,
-    },
-
     /// Nothing to train on or to evaluate.
     Empty {
         /// `training set`, `test set`, `overfitting set`.
@@ -107,21 +83,11 @@ pub enum Error {
         /// `train on` or `evaluate on`.
         purpose: &'static str,
     },
-
-    /// An I/O operation on a named file failed.
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
-    },
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            #[cfg(feature = "data")]
-            Error::Data(e) => fmt::Display::fmt(e, f),
             Error::NothingToCheck { what } => write!(
                 f,
                 "{what} has no parameters: a parameter check would pass having checked nothing \
@@ -136,9 +102,6 @@ impl fmt::Display for Error {
                 "label {label} at batch row {row} is not a class index (the network has \
                  {classes} classes)"
             ),
-            Error::Checkpoint { path, message } => {
-                write!(f, "checkpoint {}: {message}", path.display())
-            }
             Error::Schedule { field, message } => write!(f, "invalid schedule: {field} {message}"),
             Error::Diverged {
                 stage,
@@ -173,39 +136,11 @@ impl fmt::Display for Error {
                 "the network's {what} are not finite ({value} on example {example}): its \
                  weights are too large to compute with (largest |w| = {largest:e} in {tensor:?})"
             ),
-            Error::Mismatch { what, message } => write!(f, "{what}: {message}"),
             Error::Empty { what, purpose } => {
                 write!(f, "the {what} is empty: there is nothing to {purpose}")
             }
-            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
         }
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            #[cfg(feature = "data")]
-            Error::Data(e) => Some(e),
-            Error::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
-
-#[cfg(feature = "data")]
-impl From<DataError> for Error {
-    fn from(e: DataError) -> Error {
-        Error::Data(e)
-    }
-}
-
-impl Error {
-    /// Wraps an I/O error with the path it concerns.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
-    }
-}
+impl std::error::Error for Error {}

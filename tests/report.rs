@@ -464,7 +464,7 @@ fn every_section_of_the_page_shows_the_engines_numbers() {
     assert_eq!(attributes(&html, "data-filters"), ["256"]);
 
     // The feature space: the page's axes are the PCA of the test features, orthonormal, ordered.
-    let features = train::features_of(&mut network, test, 1000);
+    let features = train::features_of(&mut network, test);
     let pca = Pca::fit(features.view());
     let json: serde_json::Value =
         serde_json::from_str(element_text(&html, "id=\"pca-data\">", "</script>")).unwrap();

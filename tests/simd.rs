@@ -14,7 +14,7 @@ use twostage::nn::Parameters;
 use twostage::optim::Adam;
 use twostage::rand::rngs::SmallRng;
 use twostage::rand::{Rng, SeedableRng};
-use twostage::train::{Batches, EpochLoss, Examples, Silent, Stage, autoencoder_epoch};
+use twostage::train::{Batches, EpochLoss, Examples, Order, Silent, Stage, autoencoder_epoch};
 use twostage::{Dims, TwoStageNetwork};
 
 /// Two autoencoder epochs over 320 random images on a pool of `threads`: every weight's bits.
@@ -35,7 +35,7 @@ fn trained_bits(threads: usize) -> Vec<u32> {
     pool.install(|| {
         let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
         let mut adam = Adam::new(1e-3);
-        let mut batches = Batches::new(32, true, 1);
+        let mut batches = Batches::new(32, Order::Shuffled { seed: 1 });
         for epoch in 1..=2 {
             autoencoder_epoch(
                 &mut network,

@@ -48,7 +48,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Error> {
             force: args.force,
         },
     )?;
-    let evaluation = train::evaluate(&mut model.network, data.test.examples(), 1000)?;
+    let evaluation = train::evaluate(&mut model.network, data.test.examples())?;
     out!(
         "{}",
         output::evaluation_table(&evaluation, &data.class_names)

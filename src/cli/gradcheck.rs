@@ -91,10 +91,10 @@ impl Layer<f64> for MasklessRelu {
     fn describe(&self) -> String {
         "ReLU() [broken]".into()
     }
-    fn forward<'a>(&'a mut self, x: ArrayView2<'a, f64>) -> ArrayView2<'a, f64> {
+    fn forward(&mut self, x: ArrayView2<f64>) -> ArrayView2<'_, f64> {
         self.inner.forward(x)
     }
-    fn backward<'a>(&'a mut self, dy: ArrayView2<'a, f64>) -> ArrayView2<'a, f64> {
+    fn backward(&mut self, dy: ArrayView2<f64>) -> ArrayView2<'_, f64> {
         self.dx = dy.to_owned(); // WRONG: dx = dy ⊙ [y > 0]
         self.dx.view()
     }
@@ -115,10 +115,10 @@ impl Layer<f64> for FirstRowBiasDense {
     fn describe(&self) -> String {
         format!("{} [broken]", self.inner.describe())
     }
-    fn forward<'a>(&'a mut self, x: ArrayView2<'a, f64>) -> ArrayView2<'a, f64> {
+    fn forward(&mut self, x: ArrayView2<f64>) -> ArrayView2<'_, f64> {
         self.inner.forward(x)
     }
-    fn backward<'a>(&'a mut self, dy: ArrayView2<'a, f64>) -> ArrayView2<'a, f64> {
+    fn backward(&mut self, dy: ArrayView2<f64>) -> ArrayView2<'_, f64> {
         self.break_bias(dy);
         self.inner.backward(dy)
     }

@@ -16,6 +16,7 @@ pub fn stage_heading(stage: Stage) -> &'static str {
         Stage::Stage1 => "Training Stage 1 (Feature Extraction)",
         Stage::Stage2 => "Training Stage 2 (Classification)",
         Stage::Finetune => "Fine-tuning (both stages, end to end)",
+        _ => "Training",
     }
 }
 

@@ -225,12 +225,12 @@ fn with_hint(error: twostage::Error, args: &TrainArgs) -> Error {
             // The first loss of a stage comes before its first update: its learning rate
             // cannot be the cause.
             let source = match (*stage, &init) {
-                ("stage1" | "finetune", Some(init)) | ("stage2", Some(init))
-                    if args.stage1_epochs == 0 || *stage != "stage2" =>
+                (Stage::Stage1 | Stage::Finetune, Some(init)) | (Stage::Stage2, Some(init))
+                    if args.stage1_epochs == 0 || *stage != Stage::Stage2 =>
                 {
                     format!("the weights{init}")
                 }
-                ("stage2" | "finetune", _) => {
+                (Stage::Stage2 | Stage::Finetune, _) => {
                     "the weights stage 1 ended with (try a smaller --lr for stage 1)".into()
                 }
                 _ => "the initial weights".into(),
@@ -243,7 +243,7 @@ fn with_hint(error: twostage::Error, args: &TrainArgs) -> Error {
         Error::Engine(
             Engine::Diverged { stage, .. } | Engine::NonFiniteParameter { stage, .. },
         ) => {
-            let (flag, lr) = if *stage == "finetune" {
+            let (flag, lr) = if *stage == Stage::Finetune {
                 ("--finetune-lr", args.finetune_lr)
             } else {
                 ("--lr", args.lr)
@@ -501,8 +501,8 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         &mut observer,
     )
     .map_err(|e| with_hint(e, args))?;
-    let evaluation = train::evaluate(&mut network, data.test.examples(), 1000)
-        .map_err(|e| with_hint(e, args))?;
+    let evaluation =
+        train::evaluate(&mut network, data.test.examples()).map_err(|e| with_hint(e, args))?;
     outln!("Test Accuracy: {:.2}%", 100.0 * evaluation.accuracy);
     save_outputs(
         args,

@@ -96,14 +96,6 @@ pub struct Analysis {
     pub selftest: Vec<Vec<f32>>,
 }
 
-/// Softmax of one row, computed as [`train::probabilities`] does.
-fn softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exps: Vec<f32> = logits.iter().map(|&z| (z - max).exp()).collect();
-    let sum: f32 = exps.iter().sum();
-    exps.iter().map(|e| e / sum).collect()
-}
-
 /// Indices sorted by decreasing value.
 pub fn ranked(values: &[f32]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..values.len()).collect();
@@ -117,7 +109,7 @@ pub fn analyse(
     test: Examples,
     has_decoder: bool,
 ) -> Result<Analysis, Error> {
-    let evaluation = train::evaluate(network, test, 1000)?;
+    let evaluation = train::evaluate(network, test)?;
     let (n, width, classes) = (test.len(), test.width, network.dims.classes);
     let mut probabilities = Array2::zeros((n, classes));
     let mut input = Array2::zeros((0, 0));
@@ -126,13 +118,13 @@ pub fn analyse(
         gather_normalised(test.pixels, width, indices, &mut input);
         let logits = network.logits(input.view());
         for (r, row) in logits.rows().into_iter().enumerate() {
-            let p = softmax(&row.to_vec());
+            let p = crate::nn::softmax(&row.to_vec());
             probabilities
                 .row_mut(c * 1000 + r)
                 .assign(&ndarray::ArrayView1::from(&p));
         }
     }
-    let features = train::features_of(network, test, 1000);
+    let features = train::features_of(network, test);
     let pca = Pca::fit(features.view());
     let projection = features
         .rows()
