@@ -161,7 +161,40 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! ## 5. Using twostage from your own crate
+//! ## 5. Training on MNIST from code
+//!
+//! What `twostage train` does, in a few library calls: load the two splits
+//! ([`crate::data::mnist::Mnist`], with the `data` feature), view them as
+//! [`crate::train::Examples`], train the stages of a [`crate::train::Schedule`], evaluate.
+//! Here on the first 6000 training images for one epoch each, to stay quick.
+//!
+//! ```
+//! # #[cfg(feature = "data")] {
+//! use twostage::data::mnist::{Mnist, Split};
+//! use twostage::model::{Dims, TwoStageNetwork};
+//! use twostage::rand::{rngs::SmallRng, SeedableRng};
+//! use twostage::train::{self, Schedule, Silent};
+//!
+//! // The four MNIST files (`twostage download` fetches them); CI sets MNIST_DIR.
+//! let Some(dir) = std::env::var_os("MNIST_DIR") else {
+//!     assert!(std::env::var("CI").is_err(), "CI=true: MNIST_DIR must name the MNIST files");
+//!     return Ok(()); // no data here: nothing to train on
+//! };
+//! let verify = true; // check the files are the canonical MNIST (by SHA-256)
+//! let train_set = Mnist::load(&dir, Split::Train, verify)?;
+//! let test_set = Mnist::load(&dir, Split::Test, verify)?;
+//!
+//! let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
+//! let schedule = Schedule { stage1_epochs: 1, stage2_epochs: 1, ..Schedule::default() };
+//! let epochs = train::run(&mut network, train_set.examples().first(6000), &schedule, &mut Silent)?;
+//! assert_eq!(epochs.len(), 2);
+//! let evaluation = train::evaluate(&mut network, test_set.examples())?;
+//! assert!(evaluation.accuracy > 0.8, "test accuracy {}", evaluation.accuracy); // chance: 0.1
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## 6. Using twostage from your own crate
 //!
 //! The engine alone (layers, optimizers, gradient checks, the model, the training loop) is
 //! `default-features = false`: about 24 crates instead of about 160. Add `data` for MNIST

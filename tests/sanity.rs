@@ -116,14 +116,7 @@ fn validation_reports_accuracy_and_changes_nothing() {
 
 #[cfg(feature = "cli")]
 mod command_line {
-    use std::process::Command;
-
-    fn twostage(args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_twostage"))
-            .args(args)
-            .output()
-            .expect("the binary runs")
-    }
+    use super::common::twostage;
 
     #[test]
     fn val_split_adds_accuracies_to_epoch_lines_and_metrics() {
