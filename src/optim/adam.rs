@@ -28,7 +28,7 @@
 //! epochs with this one) the checkpoints were byte-identical with and without the flush. An
 //! observation, not a proof.
 
-mod kernel;
+pub(crate) mod kernel;
 
 use kernel::{Coefficients, update};
 
