@@ -14,13 +14,11 @@ use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 use super::Scalar;
 use super::products::serial;
 
-/// A product is split only if each of the two halves gets at least this many multiply-adds.
-/// Splitting `32×64×64` gains nothing; `32×128×64` gains in isolation, but the stage-2 head's
-/// step, made of such products, is faster whole on the caller's thread than handed to the pool
-/// to split them. The threshold was measured with `benches/gemm_probe.rs` (one thread against
-/// split, from inside the pool); the figures are in `benches/README.md`. The 262k-MAC products
-/// of the stage-2 head still stay on one thread: its whole step then runs on the caller's
-/// thread without visiting the pool, which measured faster than splitting them (`on_pool`).
+/// A product is split only if each of the two halves gets at least this many multiply-adds:
+/// below it, handing half to another thread costs more than it saves. The stage-2 head's
+/// products (up to `32×128×64`, 262k) stay on one thread, so its whole step runs on the
+/// caller's thread without visiting the pool. Measured with `benches/gemm_probe.rs` (one thread
+/// against split, from inside the pool); the figures are in `benches/README.md`.
 pub const PARALLEL_MIN_MACS: usize = 1 << 18;
 
 /// Blocks are cut at multiples of this many rows/columns, so every thread gets whole
@@ -108,16 +106,16 @@ pub fn split_point(len: usize, left_pieces: usize, pieces: usize) -> usize {
 /// microsecond each) and then sleeps. A training step has serial stretches longer than that (the loss,
 /// gathering the batch, the bias and ReLU passes), so the other thread fell asleep between
 /// products, and the next `join` found nobody to steal its second half and ran both halves
-/// itself: `benches/join_probe.rs` shows a join after a serial stretch taking more than twice
-/// as long, most of them on one thread (figures in `benches/README.md`). So, as OpenMP's
+/// itself (`benches/join_probe.rs` times a join after a serial stretch; figures in
+/// `benches/README.md`). So, as OpenMP's
 /// active wait policy does, other pool threads run a *spinner* for the duration of `f` (one
 /// each, by `spawn_broadcast`): a loop that takes pool work as soon as there is any
 /// (`rayon::yield_now`) and otherwise spins. The cost is that those cores stay busy while `f`
 /// runs, so the spinners are kept polite:
 /// - there are never more of them than the cores the process may use ([`usable_cores`], which
 ///   respects CPU affinity and cgroup quotas) minus the one `f` runs on: with `--threads 1000`
-///   on 2 cores, one thread spins and the other 998 sleep as rayon's idle threads do (before
-///   this cap, 999 spinners left `f`'s thread a sliver of a core and an epoch never ended);
+///   on 2 cores, one thread spins and the other 998 sleep as rayon's idle threads do (999
+///   spinners would leave `f`'s thread a sliver of a core, `tests/threads.rs`);
 /// - they back off when they are not winning: a spinner that finds it was descheduled (another
 ///   process or thread wanted its core: two trainings side by side) stops spinning and sleeps
 ///   in growing naps instead, going back to spinning when a wake-up finds work waiting.
@@ -208,7 +206,8 @@ fn spin_until(done: &AtomicBool) {
     }
 }
 
-/// Fruitless polls between two looks at the clock (and two `sched_yield`s): about 10–30 µs.
+/// Fruitless polls between two looks at the clock (and two `sched_yield`s): tens of
+/// microseconds, well under [`DESCHEDULED`].
 const POLLS_PER_CHECK: u32 = 256;
 /// A gap between two looks at the clock longer than this means the spinner was descheduled.
 const DESCHEDULED: Duration = Duration::from_micros(500);
