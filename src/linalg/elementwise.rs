@@ -25,6 +25,12 @@ pub fn relu_mask<T: Scalar>(rung: Rung, dx: &mut [T], dy: &[T], y: &[T]) {
     (T::KERNELS.relu_mask)(rung, dx, dy, y)
 }
 
+/// `y = x` (a layer caching its input, a bias broadcast over rows): a copy that runs optimised
+/// even in a caller's debug build, where ndarray's generic `assign` would not.
+pub fn copy<T: Scalar>(rung: Rung, y: &mut [T], x: &[T]) {
+    (T::KERNELS.copy)(rung, y, x)
+}
+
 /// `d = p − t`.
 pub fn difference<T: Scalar>(rung: Rung, d: &mut [T], p: &[T], t: &[T]) {
     (T::KERNELS.difference)(rung, d, p, t)
@@ -102,6 +108,9 @@ mod tests {
                     .map(|i| if y[i] > 0.0 { dy[i] } else { 0.0 })
                     .collect();
                 assert_eq!(bits(&out), bits(&want), "relu_mask {rung} n={n}");
+
+                copy(rung, &mut out, &dy);
+                assert_eq!(bits(&out), bits(&dy), "copy {rung} n={n}");
 
                 difference(rung, &mut out, &x, &dy);
                 let want: Vec<f32> = (0..n).map(|i| x[i] - dy[i]).collect();

@@ -128,7 +128,8 @@ mod tests {
     /// stepping its own (moved, so its struct sits elsewhere; its tensors did not move).
     #[test]
     fn an_optimizer_refuses_a_second_network_with_the_same_names() {
-        let optimizers: [fn() -> Box<dyn Optimizer<f64>>; 3] = [
+        type Make = fn() -> Box<dyn Optimizer<f64>>;
+        let optimizers: [Make; 3] = [
             || Box::new(Adam::new(0.1)),
             || Box::new(TextbookAdam::new(0.1)),
             || Box::new(Sgd::new(0.1, 0.9)),

@@ -19,6 +19,11 @@ pub fn relu_mask<T: Scalar>(dx: &mut [T], dy: &[T], y: &[T]) {
 }
 
 #[target_feature(enable = "avx2,fma")]
+pub fn copy<T: Scalar>(y: &mut [T], x: &[T]) {
+    portable::copy(y, x)
+}
+
+#[target_feature(enable = "avx2,fma")]
 pub fn difference<T: Scalar>(d: &mut [T], p: &[T], t: &[T]) {
     portable::difference(d, p, t)
 }

@@ -132,6 +132,7 @@ pub struct Kernels<T: 'static> {
     pub(crate) raw_atb: RawAtb<T>,
     pub(crate) relu: fn(Rung, &mut [T], &[T]),
     pub(crate) relu_mask: fn(Rung, &mut [T], &[T], &[T]),
+    pub(crate) copy: fn(Rung, &mut [T], &[T]),
     pub(crate) difference: fn(Rung, &mut [T], &[T], &[T]),
     pub(crate) scaled: fn(Rung, &mut [T], T, &[T]),
     pub(crate) add_assign: fn(Rung, &mut [T], &[T]),
@@ -177,6 +178,10 @@ macro_rules! entry_points {
                 on_rung!(rung, relu_mask(dx, dy, y))
             }
             #[inline(never)]
+            fn copy(rung: Rung, y: &mut [T], x: &[T]) {
+                on_rung!(rung, copy(y, x))
+            }
+            #[inline(never)]
             fn difference(rung: Rung, d: &mut [T], p: &[T], t: &[T]) {
                 on_rung!(rung, difference(d, p, t))
             }
@@ -214,6 +219,7 @@ macro_rules! entry_points {
                 raw_atb: $atb,
                 relu,
                 relu_mask,
+                copy,
                 difference,
                 scaled,
                 add_assign,

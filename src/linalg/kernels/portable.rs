@@ -32,6 +32,13 @@ pub fn relu_mask<T: Scalar>(dx: &mut [T], dy: &[T], y: &[T]) {
     }
 }
 
+/// `y = x`.
+#[inline(always)]
+pub fn copy<T: Scalar>(y: &mut [T], x: &[T]) {
+    let n = y.len().min(x.len());
+    y[..n].copy_from_slice(&x[..n]);
+}
+
 /// `d = p − t`.
 #[inline(always)]
 pub fn difference<T: Scalar>(d: &mut [T], p: &[T], t: &[T]) {
