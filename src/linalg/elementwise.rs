@@ -31,6 +31,19 @@ pub fn copy<T: Scalar>(rung: Rung, y: &mut [T], x: &[T]) {
     (T::KERNELS.copy)(rung, y, x)
 }
 
+/// Every row of `y` (a `(B, n)` matrix stored row by row, `n = row.len()`) `= row`: a bias
+/// broadcast over a batch, in one call rather than one per row.
+pub fn fill_rows<T: Scalar>(rung: Rung, y: &mut [T], row: &[T]) {
+    (T::KERNELS.fill_rows)(rung, y, row)
+}
+
+/// `acc += x[r]` for each row `r` of `x` (a `(B, n)` matrix stored row by row,
+/// `n = acc.len()`), in row order: a bias gradient `db += Σ_b dy`, the same bits as one
+/// [`add_assign`] per row.
+pub fn add_rows<T: Scalar>(rung: Rung, acc: &mut [T], x: &[T]) {
+    (T::KERNELS.add_rows)(rung, acc, x)
+}
+
 /// `d = p − t`.
 pub fn difference<T: Scalar>(rung: Rung, d: &mut [T], p: &[T], t: &[T]) {
     (T::KERNELS.difference)(rung, d, p, t)
@@ -111,6 +124,24 @@ mod tests {
 
                 copy(rung, &mut out, &dy);
                 assert_eq!(bits(&out), bits(&dy), "copy {rung} n={n}");
+
+                // Rows of 4 (the leading multiple of 4 of n), the textbook way and in one call.
+                let (width, rows) = (4, n / 4);
+                let row: Vec<f32> = x.iter().copied().take(width).collect();
+                if row.len() == width {
+                    let mut filled = vec![0.0_f32; rows * width];
+                    fill_rows(rung, &mut filled, &row);
+                    let want: Vec<f32> = (0..rows * width).map(|i| row[i % width]).collect();
+                    assert_eq!(bits(&filled), bits(&want), "fill_rows {rung} n={n}");
+                    let (mut acc, mut want) = (row.clone(), row.clone());
+                    add_rows(rung, &mut acc, &dy[..rows * width]);
+                    for r in 0..rows {
+                        for j in 0..width {
+                            want[j] += dy[r * width + j];
+                        }
+                    }
+                    assert_eq!(bits(&acc), bits(&want), "add_rows {rung} n={n}");
+                }
 
                 difference(rung, &mut out, &x, &dy);
                 let want: Vec<f32> = (0..n).map(|i| x[i] - dy[i]).collect();

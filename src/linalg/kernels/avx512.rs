@@ -24,6 +24,16 @@ pub fn copy<T: Scalar>(y: &mut [T], x: &[T]) {
 }
 
 #[target_feature(enable = "avx512f")]
+pub fn fill_rows<T: Scalar>(y: &mut [T], row: &[T]) {
+    portable::fill_rows(y, row)
+}
+
+#[target_feature(enable = "avx512f")]
+pub fn add_rows<T: Scalar>(acc: &mut [T], x: &[T]) {
+    portable::add_rows(acc, x)
+}
+
+#[target_feature(enable = "avx512f")]
 pub fn difference<T: Scalar>(d: &mut [T], p: &[T], t: &[T]) {
     portable::difference(d, p, t)
 }

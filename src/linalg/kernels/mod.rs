@@ -133,6 +133,8 @@ pub struct Kernels<T: 'static> {
     pub(crate) relu: fn(Rung, &mut [T], &[T]),
     pub(crate) relu_mask: fn(Rung, &mut [T], &[T], &[T]),
     pub(crate) copy: fn(Rung, &mut [T], &[T]),
+    pub(crate) fill_rows: fn(Rung, &mut [T], &[T]),
+    pub(crate) add_rows: fn(Rung, &mut [T], &[T]),
     pub(crate) difference: fn(Rung, &mut [T], &[T], &[T]),
     pub(crate) scaled: fn(Rung, &mut [T], T, &[T]),
     pub(crate) add_assign: fn(Rung, &mut [T], &[T]),
@@ -182,6 +184,14 @@ macro_rules! entry_points {
                 on_rung!(rung, copy(y, x))
             }
             #[inline(never)]
+            fn fill_rows(rung: Rung, y: &mut [T], row: &[T]) {
+                on_rung!(rung, fill_rows(y, row))
+            }
+            #[inline(never)]
+            fn add_rows(rung: Rung, acc: &mut [T], x: &[T]) {
+                on_rung!(rung, add_rows(acc, x))
+            }
+            #[inline(never)]
             fn difference(rung: Rung, d: &mut [T], p: &[T], t: &[T]) {
                 on_rung!(rung, difference(d, p, t))
             }
@@ -220,6 +230,8 @@ macro_rules! entry_points {
                 relu,
                 relu_mask,
                 copy,
+                fill_rows,
+                add_rows,
                 difference,
                 scaled,
                 add_assign,

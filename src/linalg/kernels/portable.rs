@@ -39,6 +39,29 @@ pub fn copy<T: Scalar>(y: &mut [T], x: &[T]) {
     y[..n].copy_from_slice(&x[..n]);
 }
 
+/// Every row of `y` (rows as long as `row`) `= row`: a bias broadcast over a batch.
+#[inline(always)]
+pub fn fill_rows<T: Scalar>(y: &mut [T], row: &[T]) {
+    if row.is_empty() {
+        return;
+    }
+    for y in y.chunks_exact_mut(row.len()) {
+        y.copy_from_slice(row);
+    }
+}
+
+/// `acc += x[r]` for each row `r` of `x` (rows as long as `acc`), in row order: a bias
+/// gradient summed over a batch.
+#[inline(always)]
+pub fn add_rows<T: Scalar>(acc: &mut [T], x: &[T]) {
+    if acc.is_empty() {
+        return;
+    }
+    for row in x.chunks_exact(acc.len()) {
+        add_assign(acc, row);
+    }
+}
+
 /// `d = p − t`.
 #[inline(always)]
 pub fn difference<T: Scalar>(d: &mut [T], p: &[T], t: &[T]) {
