@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ndarray::Array2;
 use twostage::linalg::on_pool;
 use twostage::nn::MseLoss;
-use twostage::optim::Adam;
+use twostage::optim::{Adam, Optimizer};
 use twostage::rand::rngs::SmallRng;
 use twostage::rand::{Rng, SeedableRng};
 use twostage::{Dims, Part, TwoStageNetwork};

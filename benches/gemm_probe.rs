@@ -20,7 +20,7 @@ use ndarray::{Array2, ArrayView2, ShapeBuilder};
 use twostage::linalg::simd::{Rung, set_rung};
 use twostage::linalg::{gemm, gemm_matrixmultiply, gemm_serial, on_pool};
 use twostage::nn::{Dense, Parameters};
-use twostage::optim::Adam;
+use twostage::optim::{Adam, Optimizer};
 use twostage::rand::{SeedableRng, rngs::SmallRng};
 use twostage::{Dims, Part, TwoStageNetwork};
 

@@ -13,7 +13,7 @@ use std::time::Instant;
 use ndarray::Array2;
 use twostage::linalg::on_pool;
 use twostage::nn::{MseLoss, Parameters};
-use twostage::optim::Adam;
+use twostage::optim::{Adam, Optimizer};
 use twostage::rand::{SeedableRng, rngs::SmallRng};
 use twostage::{Dims, Part, TwoStageNetwork};
 

@@ -2,105 +2,79 @@
 //! (`linalg/simd.rs`): ReLU and its mask, the MSE's difference, scale and sum of squares, the
 //! bias gradient's row sums, and the pixel normalisation.
 //!
-//! Each body is the textbook loop; the ladder compiles it again for AVX2 and AVX-512 so the
-//! auto-vectoriser fills wider registers. Nothing here depends on the vector width (the sum of
-//! squares fixes its own eight running sums), so every rung gives the same bits, which the tests
-//! below check against the formulas written out element by element.
+//! Each body is the textbook loop (`linalg/kernels/portable.rs`); the AVX2 and AVX-512 modules
+//! compile it again so the auto-vectoriser fills wider registers, and `rung` picks the copy.
+//! Nothing here depends on the vector width (the sum of squares fixes its own eight running
+//! sums), so every rung gives the same bits, which the tests below check against the formulas
+//! written out element by element.
 //!
-//! Slices are cut to a common length first (`&x[..n]`) so the loops carry no bounds checks and
-//! vectorise.
+//! Each function hands its slices to the entry point of `T` ([`Scalar::KERNELS`]), compiled in
+//! this crate, so the loops run optimised even when the caller is a debug build.
 
 use super::Scalar;
-use super::simd::ladder;
+use super::kernels::on_rung;
+use super::simd::Rung;
 
-ladder! {
-    /// `y = max(x, 0)`, with `max(NaN, 0) = 0`.
-    pub fn relu<T: Scalar>(y: &mut [T], x: &[T]) {
-        let n = y.len().min(x.len());
-        let (y, x) = (&mut y[..n], &x[..n]);
-        for i in 0..n {
-            y[i] = if x[i] > T::zero() { x[i] } else { T::zero() };
-        }
-    }
+/// `y = max(x, 0)`, with `max(NaN, 0) = 0`.
+pub fn relu<T: Scalar>(rung: Rung, y: &mut [T], x: &[T]) {
+    (T::KERNELS.relu)(rung, y, x)
 }
 
-ladder! {
-    /// `dx = dy` where `y > 0`, else 0 (ReLU's backward from its output).
-    pub fn relu_mask<T: Scalar>(dx: &mut [T], dy: &[T], y: &[T]) {
-        let n = dx.len().min(dy.len()).min(y.len());
-        let (dx, dy, y) = (&mut dx[..n], &dy[..n], &y[..n]);
-        for i in 0..n {
-            dx[i] = if y[i] > T::zero() { dy[i] } else { T::zero() };
-        }
-    }
+/// `dx = dy` where `y > 0`, else 0 (ReLU's backward from its output).
+pub fn relu_mask<T: Scalar>(rung: Rung, dx: &mut [T], dy: &[T], y: &[T]) {
+    (T::KERNELS.relu_mask)(rung, dx, dy, y)
 }
 
-ladder! {
-    /// `d = p − t`.
-    pub fn difference<T: Scalar>(d: &mut [T], p: &[T], t: &[T]) {
-        let n = d.len().min(p.len()).min(t.len());
-        let (d, p, t) = (&mut d[..n], &p[..n], &t[..n]);
-        for i in 0..n {
-            d[i] = p[i] - t[i];
-        }
-    }
+/// `y = x` (a layer caching its input, a bias broadcast over rows): a copy that runs optimised
+/// even in a caller's debug build, where ndarray's generic `assign` would not.
+pub fn copy<T: Scalar>(rung: Rung, y: &mut [T], x: &[T]) {
+    (T::KERNELS.copy)(rung, y, x)
 }
 
-ladder! {
-    /// `g = s·d`.
-    pub fn scaled<T: Scalar>(g: &mut [T], s: T, d: &[T]) {
-        let n = g.len().min(d.len());
-        let (g, d) = (&mut g[..n], &d[..n]);
-        for i in 0..n {
-            g[i] = s * d[i];
-        }
-    }
+/// Every row of `y` (a `(B, n)` matrix stored row by row, `n = row.len()`) `= row`: a bias
+/// broadcast over a batch, in one call rather than one per row.
+pub fn fill_rows<T: Scalar>(rung: Rung, y: &mut [T], row: &[T]) {
+    (T::KERNELS.fill_rows)(rung, y, row)
 }
 
-ladder! {
-    /// `acc += x`.
-    pub fn add_assign<T: Scalar>(acc: &mut [T], x: &[T]) {
-        let n = acc.len().min(x.len());
-        let (acc, x) = (&mut acc[..n], &x[..n]);
-        for i in 0..n {
-            acc[i] += x[i];
-        }
-    }
+/// `acc += x[r]` for each row `r` of `x` (a `(B, n)` matrix stored row by row,
+/// `n = acc.len()`), in row order: a bias gradient `db += Σ_b dy`, the same bits as one
+/// [`add_assign`] per row.
+pub fn add_rows<T: Scalar>(rung: Rung, acc: &mut [T], x: &[T]) {
+    (T::KERNELS.add_rows)(rung, acc, x)
 }
 
-ladder! {
-    /// `Σ x²`, each square rounded in `T`, accumulated in `f64` in eight running sums (lane
-    /// `l` takes the elements at `i ≡ l mod 8` of the leading multiple of 8, in order), added
-    /// up lane 0 to 7, then the remainder: one sum would make every addition wait for the one
-    /// before it (a 25k-long chain per autoencoder batch).
-    pub fn sum_of_squares<T: Scalar>(values: &[T]) -> f64 {
-        let mut lanes = [0.0_f64; 8];
-        let chunks = values.chunks_exact(8);
-        let rest: f64 = chunks.remainder().iter().map(|&v| (v * v).to_f64()).sum();
-        for chunk in chunks {
-            for (lane, &v) in lanes.iter_mut().zip(chunk) {
-                *lane += (v * v).to_f64();
-            }
-        }
-        lanes.iter().sum::<f64>() + rest
-    }
+/// `d = p − t`.
+pub fn difference<T: Scalar>(rung: Rung, d: &mut [T], p: &[T], t: &[T]) {
+    (T::KERNELS.difference)(rung, d, p, t)
 }
 
-ladder! {
-    /// `x = (p/255 − 0.5)/0.5` for each pixel, in `f32` in that order, as the reference
-    /// script's `ToTensor()` + `Normalize((0.5,), (0.5,))` do.
-    pub fn normalise_pixels(x: &mut [f32], pixels: &[u8]) {
-        let n = x.len().min(pixels.len());
-        let (x, pixels) = (&mut x[..n], &pixels[..n]);
-        for i in 0..n {
-            x[i] = (pixels[i] as f32 / 255.0 - 0.5) / 0.5;
-        }
-    }
+/// `g = s·d`.
+pub fn scaled<T: Scalar>(rung: Rung, g: &mut [T], s: T, d: &[T]) {
+    (T::KERNELS.scaled)(rung, g, s, d)
+}
+
+/// `acc += x`.
+pub fn add_assign<T: Scalar>(rung: Rung, acc: &mut [T], x: &[T]) {
+    (T::KERNELS.add_assign)(rung, acc, x)
+}
+
+/// `Σ x²`, each square rounded in `T`, accumulated in `f64` in eight running sums (lane `l`
+/// takes the elements at `i ≡ l mod 8` of the leading multiple of 8, in order), added up lane 0
+/// to 7, then the remainder.
+pub fn sum_of_squares<T: Scalar>(rung: Rung, values: &[T]) -> f64 {
+    (T::KERNELS.sum_of_squares)(rung, values)
+}
+
+/// `x = (p/255 − 0.5)/0.5` for each pixel, in `f32` in that order, as the reference script's
+/// `ToTensor()` + `Normalize((0.5,), (0.5,))` do.
+#[inline(never)]
+pub fn normalise_pixels(rung: Rung, x: &mut [f32], pixels: &[u8]) {
+    on_rung!(rung, normalise_pixels(x, pixels))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::simd::Rung;
     use super::*;
 
     /// Awkward lengths: empty, shorter than a vector, not a multiple of 8 or 16.
@@ -147,6 +121,27 @@ mod tests {
                     .map(|i| if y[i] > 0.0 { dy[i] } else { 0.0 })
                     .collect();
                 assert_eq!(bits(&out), bits(&want), "relu_mask {rung} n={n}");
+
+                copy(rung, &mut out, &dy);
+                assert_eq!(bits(&out), bits(&dy), "copy {rung} n={n}");
+
+                // Rows of 4 (the leading multiple of 4 of n), the textbook way and in one call.
+                let (width, rows) = (4, n / 4);
+                let row: Vec<f32> = x.iter().copied().take(width).collect();
+                if row.len() == width {
+                    let mut filled = vec![0.0_f32; rows * width];
+                    fill_rows(rung, &mut filled, &row);
+                    let want: Vec<f32> = (0..rows * width).map(|i| row[i % width]).collect();
+                    assert_eq!(bits(&filled), bits(&want), "fill_rows {rung} n={n}");
+                    let (mut acc, mut want) = (row.clone(), row.clone());
+                    add_rows(rung, &mut acc, &dy[..rows * width]);
+                    for r in 0..rows {
+                        for j in 0..width {
+                            want[j] += dy[r * width + j];
+                        }
+                    }
+                    assert_eq!(bits(&acc), bits(&want), "add_rows {rung} n={n}");
+                }
 
                 difference(rung, &mut out, &x, &dy);
                 let want: Vec<f32> = (0..n).map(|i| x[i] - dy[i]).collect();

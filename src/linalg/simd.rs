@@ -13,8 +13,12 @@
 //! By default the highest rung the CPU has. The environment variable `TWOSTAGE_SIMD`
 //! (`avx512`, `avx2`, `portable`, or `auto`) forces a lower one, so that every path can be
 //! tested and measured on a machine that has the higher ones. Asking for a rung the CPU lacks,
-//! or for a name that is not a rung, prints a warning on stderr and uses the best rung the CPU
-//! has: a kernel never runs on a CPU without its instructions.
+//! or for a name that is not a rung, uses the best rung the CPU has (a kernel never runs on a
+//! CPU without its instructions), and [`env_problem`] says what was wrong, for the program to
+//! tell its user: the library itself never prints.
+//!
+//! Which copy of a kernel runs for a rung is decided in one place, `on_rung!` in
+//! `linalg/kernels/mod.rs`.
 //!
 //! Only the forward product `x·Wᵀ` sums in a rung-dependent order (16 or 8 lanes, or
 //! matrixmultiply's order), so weights trained on different rungs differ in their last bits.
@@ -106,14 +110,9 @@ impl std::fmt::Display for Rung {
     }
 }
 
-/// What `TWOSTAGE_SIMD` asks for: `Ok(None)` when unset, empty or `auto`; an error naming the
-/// problem when the value is not a rung or names one this CPU lacks. A command line can call
-/// this to refuse such a value outright; [`rung`] warns and falls back instead.
-pub fn requested() -> Result<Option<Rung>, String> {
-    let Some(value) = std::env::var_os(ENV) else {
-        return Ok(None);
-    };
-    let value = value.to_string_lossy();
+/// What a value of `TWOSTAGE_SIMD` asks for: `Ok(None)` when empty or `auto`; an error naming
+/// the problem when it is not a rung or names one this CPU lacks.
+pub fn parse_request(value: &str) -> Result<Option<Rung>, String> {
     let value = value.trim();
     if value.is_empty() || value == "auto" {
         return Ok(None);
@@ -136,6 +135,15 @@ pub fn requested() -> Result<Option<Rung>, String> {
     Ok(Some(rung))
 }
 
+/// What is wrong with this process's `TWOSTAGE_SIMD`, if anything, with the rung used instead:
+/// `"TWOSTAGE_SIMD=\"avx9000\" is not a rung: …; using avx512"`. [`rung`] falls back silently;
+/// a command line prints this as a warning.
+pub fn env_problem() -> Option<String> {
+    let value = std::env::var_os(ENV)?;
+    let problem = parse_request(&value.to_string_lossy()).err()?;
+    Some(format!("{problem}; using {}", Rung::best()))
+}
+
 /// 0 until the first call to [`rung`] or [`set_rung`], then the rung's code.
 static CURRENT: AtomicU8 = AtomicU8::new(0);
 
@@ -156,15 +164,13 @@ pub fn rung() -> Rung {
 
 static FROM_ENV: OnceLock<Rung> = OnceLock::new();
 
+/// `TWOSTAGE_SIMD`'s rung if it names one this CPU has, else the best one ([`env_problem`]
+/// says why).
 fn from_env() -> Rung {
-    match requested() {
-        Ok(Some(rung)) => rung,
-        Ok(None) => Rung::best(),
-        Err(problem) => {
-            let best = Rung::best();
-            eprintln!("twostage: warning: {problem}; using {best}");
-            best
-        }
+    let requested = std::env::var_os(ENV).map(|value| parse_request(&value.to_string_lossy()));
+    match requested {
+        Some(Ok(Some(rung))) => rung,
+        _ => Rung::best(),
     }
 }
 
@@ -178,50 +184,6 @@ pub fn set_rung(rung: Rung) -> Result<(), String> {
     CURRENT.store(rung.code(), Ordering::Relaxed);
     Ok(())
 }
-
-/// Defines `fn $name(rung, …)` three times over, from one body: as written (the portable
-/// rung), and compiled with AVX2 + FMA and with AVX-512F enabled, so the compiler's
-/// auto-vectoriser uses 8- or 16-lane registers. The function runs the copy for `rung` (callers
-/// pass [`rung()`]; tests pass each rung in turn), or the portable one if the CPU lacks `rung`.
-/// For loops whose result does not depend on the vector width (element-wise arithmetic, or sums
-/// whose order the body fixes itself), so every rung gives the same bits.
-macro_rules! ladder {
-    (
-        $(#[$attr:meta])*
-        $vis:vis fn $name:ident $(<$g:ident: $bound:path>)? ($($arg:ident: $ty:ty),* $(,)?)
-        $(-> $ret:ty)? $body:block
-    ) => {
-        $(#[$attr])*
-        $vis fn $name $(<$g: $bound>)? (
-            rung: $crate::linalg::simd::Rung,
-            $($arg: $ty),*
-        ) $(-> $ret)? {
-            #[inline(always)]
-            fn portable $(<$g: $bound>)? ($($arg: $ty),*) $(-> $ret)? $body
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2,fma")]
-            fn avx2 $(<$g: $bound>)? ($($arg: $ty),*) $(-> $ret)? {
-                portable($($arg),*)
-            }
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx512f")]
-            fn avx512 $(<$g: $bound>)? ($($arg: $ty),*) $(-> $ret)? {
-                portable($($arg),*)
-            }
-            #[cfg(target_arch = "x86_64")]
-            if rung == $crate::linalg::simd::Rung::Avx512 && rung.supported() {
-                // SAFETY: the CPU has AVX-512F (checked just above).
-                return unsafe { avx512($($arg),*) };
-            } else if rung == $crate::linalg::simd::Rung::Avx2 && rung.supported() {
-                // SAFETY: the CPU has AVX2 and FMA (checked just above).
-                return unsafe { avx2($($arg),*) };
-            }
-            let _ = rung;
-            portable($($arg),*)
-        }
-    };
-}
-pub(crate) use ladder;
 
 #[cfg(test)]
 mod tests {
@@ -239,6 +201,27 @@ mod tests {
         assert!(Rung::Portable.supported());
         assert!(Rung::best().supported());
         assert!(Rung::supported_rungs().contains(&Rung::best()));
+    }
+
+    #[test]
+    fn requests_parse_or_say_what_is_wrong() {
+        assert_eq!(parse_request(""), Ok(None));
+        assert_eq!(parse_request(" auto "), Ok(None));
+        assert_eq!(parse_request("portable"), Ok(Some(Rung::Portable)));
+        let problem = parse_request("avx9000").unwrap_err();
+        assert!(
+            problem.contains("TWOSTAGE_SIMD=\"avx9000\" is not a rung"),
+            "{problem}"
+        );
+        for rung in Rung::ALL {
+            match parse_request(rung.name()) {
+                Ok(got) => assert!(rung.supported() && got == Some(rung)),
+                Err(problem) => {
+                    assert!(!rung.supported(), "{problem}");
+                    assert!(problem.contains("asks for instructions this CPU lacks"));
+                }
+            }
+        }
     }
 
     #[test]

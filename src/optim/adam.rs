@@ -16,30 +16,46 @@
 //! Such values come from dead ReLU units: their gradient is exactly 0, so `m` shrinks by β₁ a
 //! step towards the subnormal range and, unflushed, stays there for good. Long before, its
 //! products in a step, `(1 − β₁)·m` and `lr_t·m`, are subnormal, and every x86 CPU we measured
-//! takes a slow microcode path for each of them (on the Intel machine of `benches/README.md` a
-//! third of Adam's time, 8–12 % of an autoencoder epoch). Flushed at the threshold, no
+//! takes a slow microcode path for each of them (a large share of Adam's time,
+//! `benches/README.md`). Flushed at the threshold, no
 //! decaying moment ever makes a subnormal. The step that produces such a moment updates `θ`
 //! with it unflushed; in later steps the unflushed `m` would have moved `θ` by less than
 //! `Σₖ (lr/(1 − β₁ᵗ))·m_k/ε ≤ 10·lr·10·threshold/ε ≈ 2.6e-28` (ε = 1e-8, any lr), below half an
 //! ulp of any weight larger than about 5e-21, and `v` that small adds less than 5e-18 to the
 //! denominator, below half an ulp of ε. So `θ` differs only if a weight is itself that close to
-//! 0, or a dead unit comes back with a gradient below ~1e-27: in the runs compared (5 + 5 + 3
-//! epochs seed 0, 8 + 1 epochs seed 1 with the first, smaller threshold; 1 + 0 and 2 + 2 + 1
-//! epochs with this one) the checkpoints were byte-identical with and without the flush. An
+//! 0, or a dead unit comes back with a gradient below ~1e-27; in the training runs compared
+//! (`benches/README.md`) the checkpoints were byte-identical with and without the flush. An
 //! observation, not a proof.
 
-mod kernel;
+pub(crate) mod kernel;
 
 use kernel::{Coefficients, update};
 
-use super::Keyed;
+use super::{Keyed, Optimizer};
 use crate::linalg::{self, Scalar};
 use crate::nn::{ParamMut, Parameters};
 
 /// Parameters shorter than this are updated on one thread.
 const PARALLEL_MIN_LEN: usize = 1 << 15;
 
-/// The optimizer and its per-parameter moments `m` and `v`.
+/// The optimizer and its per-parameter moments `m` and `v`. It steps through the
+/// [`Optimizer`] trait, so bring that into scope:
+///
+/// ```
+/// use twostage::ndarray::array;
+/// use twostage::nn::{Dense, Layer};
+/// use twostage::optim::{Adam, Optimizer};
+/// let mut layer = Dense::from_weights(array![[1.0_f32, -1.0]], array![0.0]);
+/// let mut adam = Adam::new(0.1);
+/// layer.forward(array![[1.0, 2.0]].view());
+/// layer.backward_params(array![[1.0]].view()); // dW = [1, 2], db = [1]
+/// adam.step_and_zero_grad(&mut layer);
+/// // The first step moves every parameter by about lr against its gradient's sign.
+/// assert!((layer.weight[[0, 0]] - 0.9).abs() < 1e-6 && (layer.bias[0] + 0.1).abs() < 1e-6);
+/// ```
+///
+/// One `Adam` per network: its moments belong to the tensors of its first step, and a step on
+/// another network (even with the same parameter names) panics rather than apply them there.
 pub struct Adam<T> {
     /// The learning rate.
     pub lr: f64,
@@ -68,21 +84,6 @@ impl<T: Scalar> Adam<T> {
         }
     }
 
-    /// One update of every parameter `params` visits, from the gradients they hold.
-    /// The same parameters must be visited, in the same order, at every step.
-    pub fn step(&mut self, params: &mut dyn Parameters<T>) {
-        self.update_all(params, false);
-    }
-
-    /// [`Adam::step`], then [`Parameters::zero_grad`], in one pass over memory: the update
-    /// reads every gradient anyway, so clearing it there costs one store, where a separate
-    /// `zero_grad` walks the autoencoder's 1.9 MB of gradients again (`cargo bench --bench
-    /// step_phases` times both). A training loop that uses it starts each step with
-    /// the gradients already zero.
-    pub fn step_and_zero_grad(&mut self, params: &mut dyn Parameters<T>) {
-        self.update_all(params, true);
-    }
-
     fn update_all(&mut self, params: &mut dyn Parameters<T>, zero_grad: bool) {
         self.steps += 1;
         let t = self.steps as f64;
@@ -105,7 +106,7 @@ impl<T: Scalar> Adam<T> {
                                       mut grad,
                                   }| {
             let n = value.len();
-            let (m, v) = moments.get(index, name, "Adam", || {
+            let (m, v) = moments.get(index, name, value.as_ptr(), "Adam", || {
                 (vec![T::zero(); n], vec![T::zero(); n])
             });
             assert_eq!(m.len(), n, "Adam: parameter {name} changed size");
@@ -119,8 +120,8 @@ impl<T: Scalar> Adam<T> {
             } else {
                 // One contiguous piece per core, cut where the gradient product cut `dW`: each
                 // core then updates rows whose gradient it wrote itself, and which are still in
-                // its cache. (Before, eight pieces went to whichever core took them first; a
-                // two-thread Adam pass is 15 % faster this way, simulated AVX2, benches/README.md.)
+                // its cache (faster than pieces taken by whichever core comes first,
+                // benches/README.md).
                 let pieces = rayon::current_num_threads().min(linalg::usable_cores());
                 update_split(rows, theta, g, m, v, c, zero_grad, pieces);
             }
@@ -170,12 +171,17 @@ fn update_split<T: Scalar>(
     );
 }
 
-impl<T: Scalar> super::Optimizer<T> for Adam<T> {
+/// Adam's [`Optimizer::step`] and, fused into the same pass over memory,
+/// [`Optimizer::step_and_zero_grad`]: the update reads every gradient anyway, so clearing it
+/// there costs one store, where a separate `zero_grad` walks the gradients again (`cargo bench
+/// --bench step_phases` times both). A training loop that uses it starts each step with the
+/// gradients already zero.
+impl<T: Scalar> Optimizer<T> for Adam<T> {
     fn step(&mut self, params: &mut dyn Parameters<T>) {
-        Adam::step(self, params);
+        self.update_all(params, false);
     }
 
     fn step_and_zero_grad(&mut self, params: &mut dyn Parameters<T>) {
-        Adam::step_and_zero_grad(self, params);
+        self.update_all(params, true);
     }
 }

@@ -55,9 +55,11 @@ impl<T: Scalar> Optimizer<T> for TextbookAdam<T> {
         let mut index = 0;
         params.visit_params(&mut |name, mut p| {
             let n = p.value.len();
-            let (m, v) = self.moments.get(index, name, "TextbookAdam", || {
-                (vec![T::zero(); n], vec![T::zero(); n])
-            });
+            let (m, v) = self
+                .moments
+                .get(index, name, p.value.as_ptr(), "TextbookAdam", || {
+                    (vec![T::zero(); n], vec![T::zero(); n])
+                });
             index += 1;
             for (i, (theta, &g)) in p.value.iter_mut().zip(p.grad.iter()).enumerate() {
                 m[i] = beta1 * m[i] + (one - beta1) * g;

@@ -7,7 +7,9 @@
 //! | [`Adam`] | the same update as PyTorch computes it, fused into one pass over memory |
 //!
 //! Each keeps its state (momentum, moments) per parameter, under the parameter's name, and
-//! refuses to be handed other parameters than the ones it started with.
+//! refuses to be handed other parameters than the ones it started with: other names, another
+//! order, or the same names on another network (it remembers where each tensor lives). One
+//! optimizer per network.
 
 pub mod adam;
 pub mod adam_textbook;
@@ -49,7 +51,8 @@ pub trait Optimizer<T: Scalar> {
     /// One update of every parameter `params` visits, from the gradients they hold.
     ///
     /// # Panics
-    /// If `params` are not the parameters of the first step (names and sizes).
+    /// If `params` are not the parameters of the first step (the same tensors, visited in the
+    /// same order): one optimizer per network.
     fn step(&mut self, params: &mut dyn Parameters<T>);
 
     /// Clears every gradient of `params`, as `optimizer.zero_grad()` does in PyTorch.
@@ -65,29 +68,35 @@ pub trait Optimizer<T: Scalar> {
 }
 
 /// Per-parameter state, kept under each parameter's name: the first step records the names
-/// and sizes, every later step must visit the same ones in the same order.
+/// and where each tensor's values live, every later step must visit the same tensors in the
+/// same order. The address is what tells two networks with the same parameter names apart:
+/// without it, an optimizer handed a second network would silently apply the first one's
+/// moments to it.
 #[derive(Debug, Default)]
 pub(crate) struct Keyed<S> {
-    entries: Vec<(String, S)>,
+    entries: Vec<(String, usize, S)>,
 }
 
 impl<S> Keyed<S> {
-    /// The state of the `index`-th parameter visited, `name` with `len` values: created by
-    /// `init` at the first step, checked against `name` afterwards.
+    /// The state of the `index`-th parameter visited, `name`, whose values start at `values`:
+    /// created by `init` at the first step, checked against `name` and `values` afterwards.
     ///
     /// # Panics
-    /// If a later step visits another parameter at this position.
-    pub(crate) fn get(
+    /// If a later step visits another parameter at this position, or a tensor of the same name
+    /// that is not the one of the first step (another network).
+    pub(crate) fn get<T>(
         &mut self,
         index: usize,
         name: &str,
+        values: *const T,
         optimizer: &str,
         init: impl FnOnce() -> S,
     ) -> &mut S {
+        let address = values as usize;
         if index == self.entries.len() {
-            self.entries.push((name.to_string(), init()));
+            self.entries.push((name.to_string(), address, init()));
         }
-        let Some((known, state)) = self.entries.get_mut(index) else {
+        let Some((known, known_address, state)) = self.entries.get_mut(index) else {
             panic!("{optimizer}: parameters must be visited in the same order at every step");
         };
         assert!(
@@ -95,6 +104,55 @@ impl<S> Keyed<S> {
             "{optimizer}: step got parameter {name:?} where it keeps the state of {known:?}; \
              use one optimizer per set of parameters"
         );
+        assert!(
+            *known_address == address,
+            "{optimizer}: parameter {name:?} is not the tensor this optimizer took its first \
+             step on (another network with the same parameter names?); its state belongs to \
+             the first one: use one optimizer per network"
+        );
         state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Adam, Optimizer, Sgd, TextbookAdam};
+    use crate::nn::Dense;
+    use ndarray::array;
+
+    fn layer() -> Dense<f64> {
+        Dense::from_weights(array![[0.5, -0.5]], array![0.1])
+    }
+
+    /// Each optimizer refuses a second network with the same parameter names, and keeps
+    /// stepping its own (moved, so its struct sits elsewhere; its tensors did not move).
+    #[test]
+    fn an_optimizer_refuses_a_second_network_with_the_same_names() {
+        type Make = fn() -> Box<dyn Optimizer<f64>>;
+        let optimizers: [Make; 3] = [
+            || Box::new(Adam::new(0.1)),
+            || Box::new(TextbookAdam::new(0.1)),
+            || Box::new(Sgd::new(0.1, 0.9)),
+        ];
+        for make in optimizers {
+            let mut optimizer = make();
+            let first = layer();
+            let mut moved = vec![first];
+            optimizer.step(&mut moved[0]);
+            let mut first = moved.pop().expect("the layer");
+            optimizer.step(&mut first);
+            let mut second = layer();
+            let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                optimizer.step(&mut second)
+            }));
+            let message = refused.expect_err("a second network must be refused");
+            let message = message
+                .downcast_ref::<String>()
+                .expect("a formatted message");
+            assert!(
+                message.contains("use one optimizer per network"),
+                "{message}"
+            );
+        }
     }
 }

@@ -39,7 +39,7 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
         let mut index = 0;
         params.visit_params(&mut |name, mut p| {
             let mut first = false;
-            let buffer = self.buffers.get(index, name, "SGD", || {
+            let buffer = self.buffers.get(index, name, p.value.as_ptr(), "SGD", || {
                 first = true;
                 vec![T::zero(); p.value.len()]
             });

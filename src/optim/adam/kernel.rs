@@ -1,29 +1,30 @@
-//! The fused Adam update of one chunk of a parameter, and its copies per rung of the kernel
-//! ladder (`linalg/simd.rs`): the formula in one loop, compiled again for AVX2 and AVX-512
-//! and picked at run time. [`super::Adam`] cuts each parameter into chunks and calls [`update`].
+//! The fused Adam update of one chunk of a parameter: the formula in one loop
+//! ([`update_loop`]), which the kernel modules of `linalg/kernels/` compile once per rung of
+//! the ladder (`linalg/simd.rs`) and `on_rung!` picks at run time. [`super::Adam`] cuts each
+//! parameter into chunks and calls [`update`].
 
 use crate::linalg::Scalar;
 use crate::linalg::simd::{self, Rung};
 
 /// The step's scalar coefficients, already rounded to `T`.
 #[derive(Clone, Copy)]
-pub(super) struct Coefficients<T> {
-    pub(super) one_minus_beta1: T,
-    pub(super) beta2: T,
-    pub(super) one_minus_beta2: T,
-    pub(super) neg_step_size: T,
-    pub(super) bias_correction2_sqrt: T,
+pub(crate) struct Coefficients<T> {
+    pub(crate) one_minus_beta1: T,
+    pub(crate) beta2: T,
+    pub(crate) one_minus_beta2: T,
+    pub(crate) neg_step_size: T,
+    pub(crate) bias_correction2_sqrt: T,
     /// `1 / bias_correction2_sqrt` in `f64`, for [`Scalar::div_by_constant`].
-    pub(super) bias_correction2_sqrt_reciprocal: f64,
-    pub(super) eps: T,
+    pub(crate) bias_correction2_sqrt_reciprocal: f64,
+    pub(crate) eps: T,
     /// A new `m` smaller in magnitude than this is stored as 0; a new `v`, below twice the
     /// smallest normal number (module docs of `optim::adam`).
-    pub(super) m_flush: T,
+    pub(crate) m_flush: T,
 }
 
 impl<T: Scalar> Coefficients<T> {
     /// The coefficients with `reciprocal` filled in from the others.
-    pub(super) fn new(
+    pub(crate) fn new(
         one_minus_beta1: T,
         beta2: T,
         one_minus_beta2: T,
@@ -47,7 +48,7 @@ impl<T: Scalar> Coefficients<T> {
     /// The smallest `|m|` Adam stores (module docs of `optim::adam`): twice the smallest normal
     /// number over the smallest factor a stored `m` meets in the next step, `1 − β₁` in the
     /// lerp and `β₁·lr_t ≥ β₁·lr` in the update; at most 2⁻⁶⁰.
-    pub(super) fn m_flush(lr: f64, beta1: f64) -> T {
+    pub(crate) fn m_flush(lr: f64, beta1: f64) -> T {
         let tiny = T::min_positive_value().to_f64();
         let smallest_factor = [1.0 - beta1, beta1 * lr]
             .into_iter()
@@ -67,11 +68,10 @@ impl<T: Scalar> Coefficients<T> {
 ///
 /// `RECIPROCAL` picks how `√v` is divided by the constant `√(1 − β₂ᵗ)`: by a multiply with its
 /// `f64` reciprocal ([`Scalar::div_by_constant`], on the AVX2 and AVX-512 rungs, where it
-/// frees the divider: Adam `Linear(784, 256)` 15–27 % faster, benches/README.md), or by the
-/// division (portable, where the SSE2 conversions to `f64` cost more than they save). The
-/// bits are the same either way.
+/// frees the divider, benches/README.md), or by the division (portable, where the SSE2
+/// conversions to `f64` cost more than they save). The bits are the same either way.
 #[inline(always)]
-fn update_loop<T: Scalar, const RECIPROCAL: bool>(
+pub(crate) fn update_loop<T: Scalar, const RECIPROCAL: bool>(
     theta: &mut [T],
     g: &mut [T],
     m: &mut [T],
@@ -104,11 +104,12 @@ fn update_loop<T: Scalar, const RECIPROCAL: bool>(
     }
 }
 
-/// [`update_loop`], dispatched on the rung (`linalg/simd.rs`): the loop is compiled again for
-/// AVX2 and for AVX-512 and picked at run time: the same IEEE operations (add, multiply, divide,
-/// square root; never fused multiply-add, which Rust does not introduce on its own), eight or
-/// sixteen lanes at a time instead of four, and one division replaced by a multiply that
-/// gives its bits, so the results are bit-identical on every rung (tested below).
+/// [`update_loop`] on the current rung: through `T`'s entry point ([`Scalar::KERNELS`],
+/// compiled in this crate) to the rung's copy of the loop (`linalg/kernels/`): the same IEEE
+/// operations (add, multiply, divide, square root; never fused multiply-add, which Rust does
+/// not introduce on its own), eight or sixteen lanes at a time instead of four, and one
+/// division replaced by a multiply that gives its bits, so the results are bit-identical on
+/// every rung (tested below).
 pub(super) fn update<T: Scalar>(
     theta: &mut [T],
     g: &mut [T],
@@ -129,46 +130,7 @@ fn update_on<T: Scalar>(
     c: Coefficients<T>,
     zero_grad: bool,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    match rung {
-        Rung::Avx512 if rung.supported() => {
-            // SAFETY: the CPU has AVX-512F, the only feature `update_avx512` is compiled for.
-            return unsafe { update_avx512(theta, g, m, v, c, zero_grad) };
-        }
-        Rung::Avx2 if rung.supported() => {
-            // SAFETY: the CPU has AVX2 and FMA, the features `update_avx2` is compiled for.
-            return unsafe { update_avx2(theta, g, m, v, c, zero_grad) };
-        }
-        _ => {}
-    }
-    let _ = rung;
-    update_loop::<T, false>(theta, g, m, v, c, zero_grad)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn update_avx512<T: Scalar>(
-    theta: &mut [T],
-    g: &mut [T],
-    m: &mut [T],
-    v: &mut [T],
-    c: Coefficients<T>,
-    zero_grad: bool,
-) {
-    update_loop::<T, true>(theta, g, m, v, c, zero_grad)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn update_avx2<T: Scalar>(
-    theta: &mut [T],
-    g: &mut [T],
-    m: &mut [T],
-    v: &mut [T],
-    c: Coefficients<T>,
-    zero_grad: bool,
-) {
-    update_loop::<T, true>(theta, g, m, v, c, zero_grad)
+    (T::KERNELS.adam_update)(rung, theta, g, m, v, c, zero_grad)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 14's two AVX2 criteria on whatever machine this is, in one command:
+# The two AVX2 targets of an autoencoder epoch on whatever machine this is, in one command:
 #   1. one-thread AE epoch as a share of matrixmultiply's one-thread floor (gemm_probe floor), ≥ 60 %;
 #   2. two-thread AE epoch against PyTorch's on the same machine, ≥ 5×;
 # and, to tell whether 2. is reachable at all here, the ceiling: the fastest two-thread epoch
@@ -10,7 +10,7 @@
 # MMTEST_FEATURE=fma,avx2,avx, our kernels forced with TWOSTAGE_SIMD=avx2, PyTorch limited with
 # ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2. N rounds, each
 # alternating the floor, a one-thread epoch, PyTorch's 1 + 1 run and ours; medians at the end.
-# Usage: benches/scripts/issue14.sh [N]   (from the repository root)
+# Usage: benches/scripts/avx2_vs_floor_and_torch.sh [N]   (from the repository root)
 # Paths (override by environment): MNIST_DIR, TORCH_PYTHON (a python with torch), TORCH_BASELINE.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -19,13 +19,13 @@ M=${MNIST_DIR:-$ROOT/../shared/mnist}
 PY=${TORCH_PYTHON:-$ROOT/../torchenv/bin/python}
 TB=${TORCH_BASELINE:-$ROOT/../shared/bench/torch_baseline.py}
 N=${1:-5}
-OUT=${TMPDIR:-/tmp}/issue14-$$
+OUT=${TMPDIR:-/tmp}/avx2-vs-floor-$$
 mkdir -p "$OUT"
 if grep -qw avx512f /proc/cpuinfo; then
   MODE="simulated AVX2 on an AVX-512 CPU"
   export MMTEST_FEATURE=fma,avx2,avx TWOSTAGE_SIMD=avx2
   export ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2
-  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${TMPDIR:-/tmp}/issue14-fma-target}
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${TMPDIR:-/tmp}/avx2-vs-floor-fma-target}
 else
   MODE="AVX2 CPU, ordinary builds"
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}

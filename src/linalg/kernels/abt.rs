@@ -3,8 +3,8 @@
 //!
 //! Why a kernel of its own: matrixmultiply first copies ("packs") `bᵀ` into panels sixteen
 //! columns wide. For `Wᵀ` those columns are `W`'s rows, so the copy gathers one float at a time
-//! from sixteen rows, and at batch 32 that gather costs as much as the multiply-adds it
-//! feeds (README, Performance). Here every output is a dot product of two contiguous rows, so
+//! from sixteen rows, and at batch 32 that gather costs about as much as the multiply-adds it
+//! feeds (`benches/README.md`). Here every output is a dot product of two contiguous rows, so
 //! nothing needs packing: a 4×4 tile of outputs keeps sixteen running sums of sixteen lanes
 //! each, walks the four rows of `a` and the four rows of `b` once, sixteen floats at a time, and
 //! adds up the lanes at the end.
@@ -13,7 +13,8 @@
 //! `k ≡ l mod 16` in order, then the lanes are added in a fixed tree), so cutting `c` into blocks
 //! across threads leaves every bit unchanged, as it does for matrixmultiply.
 //!
-//! Two copies, one per rung of the ladder (`linalg/simd.rs`): AVX-512F, 4×4 tiles of 16-lane
+//! Two copies, one per rung of the ladder (`linalg/simd.rs`; `kernels/avx512.rs` and
+//! `kernels/avx2.rs` name them for the dispatch): AVX-512F, 4×4 tiles of 16-lane
 //! sums; AVX2 + FMA, 8-lane sums in tiles of 4 rows of `a` by 3 rows of `b` (its 16 registers
 //! hold 12 running sums, the 3 rows of `b` and one row of `a` at a time; a 4×4 tile would
 //! spill). On the portable rung the caller uses matrixmultiply. The two copies add the products
@@ -32,7 +33,7 @@ use std::arch::x86_64::{
     _mm512_shuffle_ps, _mm512_storeu_ps,
 };
 
-use super::simd::Rung;
+use crate::linalg::simd::Rung;
 
 /// Rows of `a` (and of `b`) in one AVX-512 tile.
 const TILE: usize = 4;
@@ -47,13 +48,13 @@ const LANES2: usize = 8;
 /// Rows of `a` the AVX2 kernel runs through each tile column before moving on.
 const ROW_BLOCK: usize = 64;
 
-/// `c = α·a·bᵀ + β·c` by the kernel of `rung`, as [`sgemm_abt_avx512`] describes; returns
-/// `false`, having done nothing, on the portable rung or if the CPU lacks `rung`.
+/// `c = α·a·bᵀ + β·c` by the kernel of `rung` ([`super::on_rung`]), as [`sgemm_abt_avx512`]
+/// describes; returns `false`, having done nothing, on the portable rung or if the CPU lacks
+/// `rung`.
 ///
 /// # Safety
 /// As [`sgemm_abt_avx512`], less the CPU requirement.
 #[allow(clippy::too_many_arguments)]
-#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 pub unsafe fn sgemm_abt(
     rung: Rung,
     m: usize,
@@ -69,21 +70,11 @@ pub unsafe fn sgemm_abt(
     rsc: isize,
     csc: isize,
 ) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    match rung {
-        Rung::Avx512 if rung.supported() => {
-            // SAFETY: the CPU has AVX-512F; the rest is the caller's contract.
-            unsafe { sgemm_abt_avx512(m, k, n, alpha, a, lda, b, ldb, beta, c, rsc, csc) };
-            return true;
-        }
-        Rung::Avx2 if rung.supported() => {
-            // SAFETY: the CPU has AVX2 and FMA; the rest is the caller's contract.
-            unsafe { sgemm_abt_avx2(m, k, n, alpha, a, lda, b, ldb, beta, c, rsc, csc) };
-            return true;
-        }
-        _ => {}
-    }
-    false
+    // (The macro checks the CPU; the pointers are this function's contract.)
+    super::on_rung!(
+        rung,
+        sgemm_abt(m, k, n, alpha, a, lda, b, ldb, beta, c, rsc, csc)
+    )
 }
 
 /// Stores one tile's sums: `c[i0+i, j0+j] = α·sums[i][j] + β·c[…]` for the rows and columns
@@ -396,9 +387,9 @@ const LANE_OF: [usize; 8] = [0, 4, 1, 5, 2, 6, 3, 7];
 /// The lane sums of eight registers at once, each added in exactly [`lane_sum`]'s tree (lane
 /// `l` meets `l + 4`, then `l + 2`, then `l + 1`), so the bits are the same; the sum of
 /// register `r` lands in lane `LANE_OF[r]`. Seven additions and fourteen shuffles instead of
-/// eight separate trees (about fifty instructions). `perf` put a fifth of the kernel's time
-/// outside its inner loops (at `k` = 128 or 256 a tile is only 16 or 32 steps long); with
-/// this, the one-thread AE epoch on the AVX2 rung went from 3.23 to 3.08 s (`benches/README.md`).
+/// eight separate trees (about fifty instructions): at `k` = 128 or 256 a tile is only 16 or 32
+/// steps long, so the reduction outside the inner loop is a large share of the kernel's time
+/// (`benches/README.md`).
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
@@ -448,11 +439,7 @@ mod tests {
     /// both directions and `k` with and without a tail; and the same bits wherever a row sits.
     #[test]
     fn every_rung_matches_the_textbook_product() {
-        for rung in [Rung::Avx2, Rung::Avx512] {
-            if !rung.supported() {
-                eprintln!("skipping {rung}: this CPU lacks it");
-                continue;
-            }
+        for rung in super::super::rungs_under_test() {
             for (m, k, n) in [
                 (1, 1, 1),
                 (5, 7, 6),
@@ -549,7 +536,7 @@ mod tests {
     #[test]
     fn lane_sums8_adds_as_lane_sum_does() {
         if !Rung::Avx2.supported() {
-            eprintln!("skipping: this CPU lacks AVX2");
+            eprintln!("not testing lane_sums8: this CPU lacks AVX2");
             return;
         }
         let mut s = 3_u32;

@@ -4,8 +4,8 @@
 //! Why a kernel of its own: the sum runs over only `B = 32` products, so for matrixmultiply each
 //! 8×8 tile of `dW` is a short burst of 32 multiply-adds between packing `dy` and `x` and a
 //! read-modify-write of eight rows of `dW` that sit a whole row (1–3 KB) apart. In a training
-//! step `dW` comes from L3 (Adam walked 7.5 MB since it was last touched), and with two threads
-//! the product scaled 1.29× (`benches/README.md`). Here nothing is packed: a tile of 4 rows by
+//! step `dW` comes from L3 (Adam walked 7.5 MB since it was last touched), and the product
+//! scaled poorly with two threads (`benches/README.md`). Here nothing is packed: a tile of 4 rows by
 //! 24 columns of `dW` keeps twelve running sums, and for each of the `k` rows of `dy` and `x`
 //! broadcasts four numbers of `dy` and loads 24 contiguous numbers of `x`. Tiles run along the
 //! rows of `dW`, so `dW` is read and written as four sequential streams the hardware
@@ -16,9 +16,8 @@
 //! AVX2 and AVX-512 kernels do for `α = 1` and `k` up to its block depth (256). So switching
 //! kernels moves no answer, and the tests below check it bit for bit against matrixmultiply.
 //! Two copies, one per rung of the ladder (`linalg/simd.rs`): AVX2 + FMA with 4×24 tiles, and
-//! AVX-512F with 4×64 tiles (an 8-lane copy there lost to matrixmultiply's 16-lane kernel: AE
-//! epoch at two threads 1.73 s against 1.55 s; this one wins, 2.23 → 2.11 s at one thread,
-//! Intel EMR, `benches/README.md`). Both give matrixmultiply's bits, so the rungs agree; on the
+//! AVX-512F with 4×64 tiles (an 8-lane copy there lost to matrixmultiply's 16-lane kernel; the
+//! 16-lane one beats it, `benches/README.md`). Both give matrixmultiply's bits, so the rungs agree; on the
 //! portable rung matrixmultiply does the product.
 
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
@@ -30,7 +29,7 @@ use std::arch::x86_64::{
     _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
-use super::simd::Rung;
+use crate::linalg::simd::Rung;
 
 /// The deepest sum matrixmultiply does in one pass (its `S_KC`); deeper ones it cuts into
 /// blocks, which changes the order of additions, so this kernel leaves them to it.
@@ -49,7 +48,6 @@ const COLUMN_BLOCK: usize = 192;
 /// # Safety
 /// The pointers must describe valid matrices of those shapes, with `c` aliasing neither.
 #[allow(clippy::too_many_arguments)]
-#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 pub unsafe fn sgemm_atb(
     rung: Rung,
     m: usize,
@@ -66,19 +64,8 @@ pub unsafe fn sgemm_atb(
     if k == 0 || k > MAX_K {
         return false;
     }
-    #[cfg(target_arch = "x86_64")]
-    if rung == Rung::Avx512 && Rung::Avx512.supported() {
-        // SAFETY: the CPU has AVX-512F; the rest is the caller's contract.
-        unsafe { sgemm_atb_avx512(m, k, n, a, lda, b, ldb, beta, c, ldc) };
-        return true;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if rung == Rung::Avx2 && Rung::Avx2.supported() {
-        // SAFETY: the CPU has AVX2 and FMA; the rest is the caller's contract.
-        unsafe { sgemm_atb_avx2(m, k, n, a, lda, b, ldb, beta, c, ldc) };
-        return true;
-    }
-    false
+    // (The macro checks the CPU; the pointers are this function's contract.)
+    super::on_rung!(rung, sgemm_atb(m, k, n, a, lda, b, ldb, beta, c, ldc))
 }
 
 /// One rung's copy of the kernel: the same three functions for AVX2 + FMA (8 lanes, tiles of
@@ -98,7 +85,7 @@ macro_rules! atb_kernel {
         #[cfg(target_arch = "x86_64")]
         #[allow(clippy::too_many_arguments)]
         #[target_feature(enable = $feature)]
-        unsafe fn $top(
+        pub(crate) unsafe fn $top(
             m: usize,
             k: usize,
             n: usize,

@@ -1,0 +1,207 @@
+//! The products the layers need, named for what they do, and the one that does them all.
+//!
+//! | function | computes | a layer uses it for |
+//! |---|---|---|
+//! | [`matmul_into`] | `c = a·b` | `dx = dy·W` |
+//! | [`matmul_acc`] | `c += a·b` | `y += x·Wᵀ`, `dW += dyᵀ·x` |
+//! | [`gemm`] | `c = α·a·b + β·c`, split across cores | everything above |
+//! | [`gemm_serial`] | the same on the calling thread | one block of a split product |
+//!
+//! ndarray views carry their strides, so `a·bᵀ` is `gemm(α, a, b.t(), β, c)` with no copy. On
+//! one thread the work goes to [`matrixmultiply`] (a packed, cache-blocked, SIMD sgemm/dgemm),
+//! except a layer's forward product `x·Wᵀ` in `f32` on a CPU with AVX-512 or AVX2 + FMA, which
+//! goes to the packing-free kernel of `kernels/abt.rs` (its module docs say why), and a weight
+//! gradient `dyᵀ·x` on the same rungs, which goes to the one of `kernels/atb.rs`
+//! (matrixmultiply's bits, no packing). Large products are cut into blocks of `c` that run on
+//! the rayon pool side by side (`parallel.rs`).
+//!
+//! Every function here hands the views to the entry point of `T` ([`Scalar::KERNELS`]), which
+//! is compiled in this crate: the products run optimised even when the caller is a debug build.
+
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+use super::{Scalar, simd};
+
+/// `c = a·b`, overwriting `c`: the product a layer *produces*, like `dx = dy·W`.
+///
+/// ```
+/// use ndarray::{array, Array2};
+/// use twostage::linalg::matmul_into;
+/// let (dy, w) = (array![[1.0_f64, 2.0]], array![[1.0, 0.0, 2.0], [0.0, 1.0, 3.0]]);
+/// let mut dx = Array2::ones((1, 3)); // whatever was there is replaced
+/// matmul_into(&mut dx, dy.view(), w.view());
+/// assert_eq!(dx, array![[1.0, 2.0, 8.0]]);
+/// ```
+///
+/// # Panics
+/// If the shapes do not agree (a bug in the caller, never user input).
+pub fn matmul_into<'c, T: Scalar>(
+    c: impl Into<ArrayViewMut2<'c, T>>,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+) {
+    gemm(T::one(), a, b, T::zero(), c.into());
+}
+
+/// `c += a·b`: the product a layer *accumulates*, like `dW += dyᵀ·x` (a gradient summed over
+/// the batch, and over calls until `zero_grad`). Pass `b.t()` for `a·bᵀ`: no copy is made.
+///
+/// ```
+/// use ndarray::{array, Array2};
+/// use twostage::linalg::matmul_acc;
+/// let (dy, x) = (array![[1.0_f64], [2.0]], array![[3.0, 4.0], [5.0, 6.0]]);
+/// let mut dw = Array2::zeros((1, 2));
+/// matmul_acc(&mut dw, dy.t(), x.view()); // dW += dyᵀ·x
+/// matmul_acc(&mut dw, dy.t(), x.view()); // accumulates
+/// assert_eq!(dw, array![[26.0, 32.0]]);
+/// ```
+///
+/// # Panics
+/// If the shapes do not agree (a bug in the caller, never user input).
+pub fn matmul_acc<'c, T: Scalar>(
+    c: impl Into<ArrayViewMut2<'c, T>>,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+) {
+    gemm(T::one(), a, b, T::one(), c.into());
+}
+
+/// `c = α·a·b + β·c` with `a: (m, k)`, `b: (k, n)`, `c: (m, n)`, any strides.
+///
+/// Split across the rayon pool when the product is large enough: `c` is cut into one block per
+/// thread (by rows when it is stored row by row and has 256 rows or more, else along its longer
+/// side), each block an independent product. The cut never changes which numbers are added in
+/// which order for any element of `c`, so the result is bit-identical to the one-thread
+/// product.
+///
+/// ```
+/// use ndarray::array;
+/// use twostage::linalg::gemm;
+/// let a = array![[1.0_f32, 2.0], [3.0, 4.0]];
+/// let b = array![[5.0_f32, 6.0], [7.0, 8.0]];
+/// let mut c = ndarray::Array2::zeros((2, 2));
+/// gemm(1.0, a.view(), b.t(), 0.0, c.view_mut()); // c = a·bᵀ
+/// assert_eq!(c, array![[17.0, 23.0], [39.0, 53.0]]);
+/// ```
+///
+/// # Panics
+/// If the shapes do not agree (a bug in the caller, never user input).
+pub fn gemm<T: Scalar>(alpha: T, a: ArrayView2<T>, b: ArrayView2<T>, beta: T, c: ArrayViewMut2<T>) {
+    (T::KERNELS.gemm)(alpha, a, b, beta, c)
+}
+
+/// `c = α·a·b + β·c` on the calling thread: by the packing-free kernels for `a·bᵀ` with both
+/// stored row by row and for `aᵀ·b` with `aᵀ`, `b` and `c` stored row by row (`f32`, on the
+/// AVX-512 and AVX2 rungs), by matrixmultiply otherwise.
+///
+/// # Panics
+/// If the shapes do not agree.
+pub fn gemm_serial<T: Scalar>(
+    alpha: T,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    beta: T,
+    c: ArrayViewMut2<T>,
+) {
+    (T::KERNELS.gemm_serial)(alpha, a, b, beta, c)
+}
+
+/// [`gemm_serial`]'s work, compiled in this crate for each type (`kernels::entry_points!`):
+/// picks the kernel for the layouts, then the rung's copy of it.
+pub(crate) fn serial<T: Scalar>(
+    alpha: T,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    beta: T,
+    mut c: ArrayViewMut2<T>,
+) {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    assert!(k == k2 && c.dim() == (m, n), "gemm_serial shapes");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let [rsa, csa] = [a.strides()[0], a.strides()[1]];
+    let [rsb, csb] = [b.strides()[0], b.strides()[1]];
+    let [rsc, csc] = [c.strides()[0], c.strides()[1]];
+    let rung = simd::rung();
+    // a·bᵀ with a and b both stored row by row (a layer's x·Wᵀ): the packing-free kernel, if the
+    // type and the CPU have one, whatever the number of rows. For many rows matrixmultiply
+    // would be faster (gemm_probe; benches/README.md), but the kernel decides
+    // the order of summation, and the frozen features computed in 1024-row chunks must equal
+    // those of a training batch bit for bit (tests/parity.rs).
+    if k > 0 && csa == 1 && rsb == 1 && rsa >= 0 && csb >= 0 {
+        // SAFETY: as below; a's rows are contiguous (csa = 1) and so are b's columns (rsb = 1).
+        let done = unsafe {
+            (T::KERNELS.raw_abt)(
+                rung,
+                m,
+                k,
+                n,
+                alpha,
+                a.as_ptr(),
+                rsa as usize,
+                b.as_ptr(),
+                csb as usize,
+                beta,
+                c.as_mut_ptr(),
+                rsc,
+                csc,
+            )
+        };
+        if done {
+            return;
+        }
+    }
+    // aᵀ·b with aᵀ, b and c stored row by row (a weight gradient dyᵀ·x): the packing-free
+    // kernel of linalg/atb.rs, which gives matrixmultiply's bits (so it may take any block).
+    if alpha == T::one()
+        && k > 0
+        && rsa == 1
+        && csb == 1
+        && csc == 1
+        && csa >= 0
+        && rsb >= 0
+        && rsc >= 0
+    {
+        // SAFETY: as below; the strides say aᵀ's, b's and c's rows are contiguous.
+        let done = unsafe {
+            (T::KERNELS.raw_atb)(
+                rung,
+                m,
+                k,
+                n,
+                a.as_ptr(),
+                csa as usize,
+                b.as_ptr(),
+                rsb as usize,
+                beta,
+                c.as_mut_ptr(),
+                rsc as usize,
+            )
+        };
+        if done {
+            return;
+        }
+    }
+    // SAFETY: the views guarantee that their pointers and strides describe valid m×k, k×n and
+    // m×n matrices; `c` is a mutable view, so it cannot alias the shared views `a` and `b`.
+    unsafe {
+        (T::KERNELS.raw_gemm)(
+            m,
+            k,
+            n,
+            alpha,
+            a.as_ptr(),
+            rsa,
+            csa,
+            b.as_ptr(),
+            rsb,
+            csb,
+            beta,
+            c.as_mut_ptr(),
+            rsc,
+            csc,
+        );
+    }
+}
