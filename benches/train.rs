@@ -23,7 +23,7 @@ use twostage::data::mnist::{Mnist, Split};
 use twostage::linalg::simd::{Rung, set_rung};
 use twostage::linalg::{gemm, gemm_matrixmultiply, on_pool};
 use twostage::nn::{Layer, MseLoss, SoftmaxCrossEntropy};
-use twostage::optim::Adam;
+use twostage::optim::{Adam, Optimizer};
 use twostage::rand::rngs::SmallRng;
 use twostage::rand::{Rng, SeedableRng};
 use twostage::train::{self, Batches, EpochLoss, Examples, Order, Silent, Stage};

@@ -33,7 +33,7 @@
 //! ```
 //! use twostage::ndarray::array;
 //! use twostage::nn::{Dense, Layer, MseLoss, Parameters};
-//! use twostage::optim::Adam;
+//! use twostage::optim::{Adam, Optimizer};
 //! use twostage::rand::{rngs::SmallRng, SeedableRng};
 //!
 //! // Learn y = 2x − 1 with one Dense layer.

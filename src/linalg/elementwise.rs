@@ -11,9 +11,11 @@
 //! Each function hands its slices to the entry point of `T` ([`Scalar::KERNELS`]), compiled in
 //! this crate, so the loops run optimised even when the caller is a debug build.
 
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+
 use super::Scalar;
 use super::kernels::on_rung;
-use super::simd::Rung;
+use super::simd::{self, Rung};
 
 /// `y = max(x, 0)`, with `max(NaN, 0) = 0`.
 pub fn relu<T: Scalar>(rung: Rung, y: &mut [T], x: &[T]) {
@@ -71,6 +73,32 @@ pub fn sum_of_squares<T: Scalar>(rung: Rung, values: &[T]) -> f64 {
 #[inline(never)]
 pub fn normalise_pixels(rung: Rung, x: &mut [f32], pixels: &[u8]) {
     on_rung!(rung, normalise_pixels(x, pixels))
+}
+
+/// `y = x` for same-shaped matrices, on the current rung: [`copy`] when both are stored row by
+/// row, ndarray's `assign` otherwise (a transposed or strided view).
+pub fn assign_rows<T: Scalar>(y: &mut Array2<T>, x: ArrayView2<T>) {
+    match (y.as_slice_mut(), x.as_slice()) {
+        (Some(y), Some(x)) => copy(simd::rung(), y, x),
+        _ => y.assign(&x),
+    }
+}
+
+/// Every row of `y: (B, n)` `= row: (n,)` (a bias broadcast), on the current rung.
+pub fn broadcast_rows<T: Scalar>(y: &mut Array2<T>, row: &Array1<T>) {
+    match (y.as_slice_mut(), row.as_slice()) {
+        (Some(y), Some(row)) => fill_rows(simd::rung(), y, row),
+        _ => y.rows_mut().into_iter().for_each(|mut r| r.assign(row)),
+    }
+}
+
+/// `acc: (n,) += Σ_b x[b]` over the rows of `x: (B, n)` in row order (a bias gradient), on the
+/// current rung; the same bits whichever way `x` is stored.
+pub fn add_row_sums<T: Scalar>(acc: &mut Array1<T>, x: ArrayView2<T>) {
+    match (acc.as_slice_mut(), x.as_slice()) {
+        (Some(acc), Some(x)) => add_rows(simd::rung(), acc, x),
+        _ => x.axis_iter(Axis(0)).for_each(|row| *acc += &row),
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! `Dense`, PyTorch's `nn.Linear`: `y = x·Wᵀ + b`, with `W` stored `(out, in)` like PyTorch so
 //! checkpoints carry over unchanged.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2};
 use ndarray_rand::rand::Rng;
 
 use super::{Layer, ParamMut, Parameters, check_dy, ensure_shape, init, no_forward};
-use crate::linalg::{Scalar, elementwise, matmul_acc, matmul_into, simd};
+use crate::linalg::{Scalar, elementwise, matmul_acc, matmul_into};
 
 /// A fully connected layer.
 pub struct Dense<T> {
@@ -92,12 +92,10 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         );
         let input = self.input.get_or_insert_with(|| Array2::zeros(x.dim()));
         ensure_shape(input, batch, inputs);
-        input.assign(&x);
+        elementwise::assign_rows(input, x);
         // y = b (broadcast over rows), then y += x·Wᵀ: the same two steps as PyTorch's addmm.
         ensure_shape(&mut self.output, batch, outputs);
-        for mut row in self.output.rows_mut() {
-            row.assign(&self.bias);
-        }
+        elementwise::broadcast_rows(&mut self.output, &self.bias);
         // y: (B, out) += x: (B, in) · Wᵀ: (in, out)
         matmul_acc(&mut self.output, input.view(), self.weight.t());
         self.output.view()
@@ -122,13 +120,7 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         // dW: (out, in) += dyᵀ: (out, B) · x: (B, in)
         matmul_acc(&mut self.dweight, dy.t(), x.view());
         // db: (out,) += Σ over the batch of dy: (B, out)
-        let rung = simd::rung();
-        for row in dy.axis_iter(Axis(0)) {
-            match (self.dbias.as_slice_mut(), row.as_slice()) {
-                (Some(db), Some(row)) => elementwise::add_assign(rung, db, row),
-                _ => self.dbias += &row,
-            }
-        }
+        elementwise::add_row_sums(&mut self.dbias, dy);
     }
 }
 
