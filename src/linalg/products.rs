@@ -128,7 +128,7 @@ pub(crate) fn serial<T: Scalar>(
     // a·bᵀ with a and b both stored row by row (a layer's x·Wᵀ): the packing-free kernel, if the
     // type and the CPU have one, whatever the number of rows. For many rows matrixmultiply
     // would be faster (gemm_probe; benches/README.md), but the kernel decides
-    // the order of summation, and the frozen features computed in 1024-row chunks must equal
+    // the order of summation, and the frozen features computed in large chunks must equal
     // those of a training batch bit for bit (tests/parity.rs).
     if k > 0 && csa == 1 && rsb == 1 && rsa >= 0 && csb >= 0 {
         // SAFETY: as below; a's rows are contiguous (csa = 1) and so are b's columns (rsb = 1).
