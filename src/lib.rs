@@ -68,6 +68,7 @@ pub mod optim;
 pub mod report;
 #[cfg(feature = "data")]
 pub mod temp_files;
+pub mod study;
 pub mod train;
 
 pub use error::Error;
