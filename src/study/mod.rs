@@ -39,7 +39,7 @@ use crate::batches::{Batch, Batches, Classification, Dataset, Examples, Order};
 use crate::error::Error;
 use crate::linalg::on_pool;
 use crate::model::{Dims, Route, TwoStageNetwork};
-use crate::nn::{Layer, Loss, Parameters, SoftmaxCrossEntropy};
+use crate::nn::{Layer, Parameters, SoftmaxCrossEntropy};
 use crate::optim::{Adam, Optimizer};
 use crate::train::{
     CHUNK_ROWS, EpochLoss, EpochStats, Observer, Schedule, Stage, Stage1Mode, argmax,
@@ -544,7 +544,7 @@ where
                 && let Some(batch) = batches.next(data, &mut buffer)
             {
                 let logits = network.forward(batch.x.view()); // x: (B, in) → logits: (B, C)
-                running.add(loss.forward(logits, batch)?)?; // L = CE(logits, y)
+                running.add(loss.forward(logits, &batch.targets)?)?; // L = CE(logits, y)
                 network.backward_params(loss.backward()); // dlogits → every dW, db
                 optimizer.step_and_zero_grad(network);
                 taken += 1;
