@@ -222,7 +222,7 @@ pub struct Row {
     pub noise: f64,
     /// Its seed.
     pub seed: u64,
-    /// The Adam steps it took on the labels.
+    /// The Adam steps it took on the labels, counted as they were taken.
     pub steps: usize,
     /// Fraction of the test set it gets right.
     pub accuracy: f64,
@@ -398,35 +398,40 @@ impl<'a> SeedRuns<'a> {
         let (indices, labels) = self.subsets.take(n, p);
         let mut network = init(self.dims, self.seed);
         let mut batches = Batches::new(protocol.batch_size, Order::Shuffled { seed: self.seed });
-        let (accuracy, loss) = match method {
+        let (taken, (accuracy, loss)) = match method {
             Method::Autoencoder | Method::Random => {
                 let features = match method {
                     Method::Autoencoder => self.autoencoder.as_ref(),
                     _ => self.random.as_ref(),
                 }
                 .expect("prepared for every method asked for");
-                self.head(&mut network, features, indices, &labels, steps, &mut batches)?;
-                head_evaluation(&mut network, features.test.view(), self.test.labels)?
+                let taken =
+                    self.head(&mut network, features, indices, &labels, steps, &mut batches)?;
+                let measured = head_evaluation(&mut network, features.test.view(), self.test.labels)?;
+                (taken, measured)
             }
             Method::Supervised => {
                 let images = Images::gather(self.train, indices, labels);
                 let mut adam = Adam::new(protocol.lr);
                 let mut route = network.route(Route::Classifier);
-                train_steps(&mut route, &mut adam, &images.examples(), &mut batches, steps)?;
-                full_evaluation(&mut network, self.test)?
+                let taken =
+                    train_steps(&mut route, &mut adam, &images.examples(), &mut batches, steps)?;
+                (taken, full_evaluation(&mut network, self.test)?)
             }
             Method::Finetune => {
                 let features = self.autoencoder.as_ref().expect("pretrained");
                 let tensors = self.pretrained.as_ref().expect("pretrained");
                 set_stage1(&mut network, tensors);
                 let head_steps = steps / 2;
-                self.head(&mut network, features, indices, &labels, head_steps, &mut batches)?;
+                let head =
+                    self.head(&mut network, features, indices, &labels, head_steps, &mut batches)?;
                 let images = Images::gather(self.train, indices, labels);
                 let mut adam = Adam::new(protocol.finetune_lr);
                 let mut route = network.route(Route::Classifier);
                 let rest = steps - head_steps;
-                train_steps(&mut route, &mut adam, &images.examples(), &mut batches, rest)?;
-                full_evaluation(&mut network, self.test)?
+                let end_to_end =
+                    train_steps(&mut route, &mut adam, &images.examples(), &mut batches, rest)?;
+                (head + end_to_end, full_evaluation(&mut network, self.test)?)
             }
         };
         ensure_finite(&mut network, Stage::Fit)?;
@@ -435,7 +440,7 @@ impl<'a> SeedRuns<'a> {
             labels: n,
             noise: p,
             seed: self.seed,
-            steps,
+            steps: taken,
             accuracy,
             loss,
             seconds: start.elapsed().as_secs_f64(),
@@ -451,7 +456,7 @@ impl<'a> SeedRuns<'a> {
         labels: &[u8],
         steps: usize,
         batches: &mut Batches,
-    ) -> Result<(), Error> {
+    ) -> Result<usize, Error> {
         let subset = features.train.select(Axis(0), indices); // (N, 128)
         let data = Classification {
             inputs: subset.view(),
@@ -511,6 +516,8 @@ impl Images {
 /// order `batches` draws (the last epoch stops part-way): the loop of
 /// [`crate::train::train_epoch`], counted in steps rather than epochs.
 ///
+/// Returns the steps taken (`steps`, counted as they happen).
+///
 /// # Errors
 /// [`Error::Diverged`], [`Error::Label`].
 pub fn train_steps<N, D>(
@@ -519,7 +526,7 @@ pub fn train_steps<N, D>(
     data: &D,
     batches: &mut Batches,
     steps: usize,
-) -> Result<(), Error>
+) -> Result<usize, Error>
 where
     N: Layer<f32>,
     D: Dataset<f32, Targets = Vec<usize>>,
@@ -550,7 +557,7 @@ where
                 taken += 1;
             }
         }
-        Ok(())
+        Ok(taken)
     })
 }
 
