@@ -66,9 +66,9 @@ pub mod nn;
 pub mod optim;
 #[cfg(feature = "report")]
 pub mod report;
+pub mod study;
 #[cfg(feature = "data")]
 pub mod temp_files;
-pub mod study;
 pub mod train;
 
 pub use error::Error;

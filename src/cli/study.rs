@@ -30,13 +30,27 @@ pub struct StudyArgs {
     pub no_verify: bool,
     /// Label budgets N, comma-separated: each a multiple of the number of classes, at most the
     /// training set's size; the labelled subsets are class-balanced and nested
-    #[arg(long, default_value = "100,300,1000,3000,10000,60000", value_name = "N,…")]
+    #[arg(
+        long,
+        default_value = "100,300,1000,3000,10000,60000",
+        value_name = "N,…"
+    )]
     pub labels: String,
     /// Label-noise rates in [0, 1), comma-separated: round(p·N) labels replaced by another class
-    #[arg(long, default_value = "0", value_name = "P,…", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        default_value = "0",
+        value_name = "P,…",
+        allow_hyphen_values = true
+    )]
     pub noise: String,
     /// Seeds 0, 1, …, S−1: one run of every method, budget and rate each
-    #[arg(long, default_value_t = 3, value_name = "S", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 3,
+        value_name = "S",
+        allow_negative_numbers = true
+    )]
     pub seeds: usize,
     /// Methods, comma-separated: autoencoder, random, supervised, finetune
     #[arg(
@@ -46,16 +60,36 @@ pub struct StudyArgs {
     )]
     pub methods: String,
     /// Epochs of the autoencoder on all training images (once per seed)
-    #[arg(long, default_value_t = 5, value_name = "N", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 5,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
     pub pretrain_epochs: usize,
     /// The step rule: every classifier takes max(--min-epochs epochs, --min-steps) Adam steps
-    #[arg(long, default_value_t = 5, value_name = "N", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 5,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
     pub min_epochs: usize,
     /// The step rule's floor in steps (see --min-epochs)
-    #[arg(long, default_value_t = 3000, value_name = "N", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 3000,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
     pub min_steps: usize,
     /// Examples per batch
-    #[arg(long, default_value_t = 32, value_name = "N", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 32,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
     pub batch_size: usize,
     /// Size of the thread pool [default: all cores]; the results are the same bits on any
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
@@ -100,14 +134,18 @@ impl Plan {
         let budgets = list("--labels", &args.labels, |s| {
             let n: usize = s.parse().map_err(|_| "not a whole number".to_string())?;
             if n == 0 {
-                return Err("a budget of 0 labels trains nothing: give at least one per class".into());
+                return Err(
+                    "a budget of 0 labels trains nothing: give at least one per class".into(),
+                );
             }
             Ok(n)
         })?;
         let noise = list("--noise", &args.noise, |s| {
             let p: f64 = s.parse().map_err(|_| "not a number".to_string())?;
             if !(0.0..1.0).contains(&p) {
-                return Err("a noise rate must be in [0, 1): 0 is clean labels, 0.2 a fifth wrong".into());
+                return Err(
+                    "a noise rate must be in [0, 1): 0 is clean labels, 0.2 a fifth wrong".into(),
+                );
             }
             Ok(p)
         })?;
@@ -125,7 +163,10 @@ impl Plan {
             return Err(invalid("--batch-size", "must be at least 1"));
         }
         if args.min_epochs == 0 && args.min_steps == 0 {
-            return Err(invalid("--min-steps", "with --min-epochs 0 the classifiers would take no steps"));
+            return Err(invalid(
+                "--min-steps",
+                "with --min-epochs 0 the classifiers would take no steps",
+            ));
         }
         let source = data_source(Some(args.dataset), &args.data_dir, args.no_verify, None)?;
         let mut outputs = vec![Output {
@@ -292,7 +333,10 @@ pub fn run(args: &StudyArgs) -> Result<(), Error> {
     } else {
         0
     };
-    let total: u64 = runs.iter().map(|&(_, _, n, m)| cost(protocol, m, n)).sum::<u64>()
+    let total: u64 = runs
+        .iter()
+        .map(|&(_, _, n, m)| cost(protocol, m, n))
+        .sum::<u64>()
         + pretrain * protocol.seeds.len() as u64;
     errln!(
         "study: {} runs ({} methods × {} budgets × {} noise rates × {} seeds), stage 1 \
@@ -304,9 +348,9 @@ pub fn run(args: &StudyArgs) -> Result<(), Error> {
         protocol.seeds.len()
     );
     let bar = ProgressBar::new(total);
-    if let Ok(style) =
-        ProgressStyle::with_template("{wide_bar} {percent:>3}% {msg} · elapsed {elapsed} · eta {eta}")
-    {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{wide_bar} {percent:>3}% {msg} · elapsed {elapsed} · eta {eta}",
+    ) {
         bar.set_style(style);
     }
     let start = Instant::now();

@@ -28,7 +28,11 @@ fn panel(protocol: &Protocol, rows: &[Row], p: f64) -> String {
     let budgets = &protocol.budgets;
     let lo = (*budgets.iter().min().unwrap_or(&1) as f64).log10();
     let hi = (*budgets.iter().max().unwrap_or(&10) as f64).log10();
-    let (lo, hi) = if hi - lo < 1e-9 { (lo - 0.5, hi + 0.5) } else { (lo, hi) };
+    let (lo, hi) = if hi - lo < 1e-9 {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        (lo, hi)
+    };
     // The y range: the bands' extremes, widened to whole 10 % steps.
     let mut ys = Vec::new();
     for &m in &protocol.methods {
@@ -41,7 +45,11 @@ fn panel(protocol: &Protocol, rows: &[Row], p: f64) -> String {
     }
     let ymin = (ys.iter().copied().fold(f64::INFINITY, f64::min) / 10.0).floor() * 10.0;
     let ymax = (ys.iter().copied().fold(f64::NEG_INFINITY, f64::max) / 10.0).ceil() * 10.0;
-    let (ymin, ymax) = if ymin.is_finite() && ymax > ymin { (ymin.max(0.0), ymax.min(100.0)) } else { (0.0, 100.0) };
+    let (ymin, ymax) = if ymin.is_finite() && ymax > ymin {
+        (ymin.max(0.0), ymax.min(100.0))
+    } else {
+        (0.0, 100.0)
+    };
     let x = |n: usize| left + ((n as f64).log10() - lo) / (hi - lo) * (w - left - right);
     let y = |a: f64| top + (ymax - 100.0 * a) / (ymax - ymin) * (h - top - bottom);
     let mut svg = format!(
@@ -152,16 +160,25 @@ pub fn sentences(protocol: &Protocol, rows: &[Row]) -> Vec<String> {
     let (a, s) = (Method::Autoencoder, Method::Supervised);
     if let (Some(af), Some(sf)) = (summary(rows, a, fewest, p), summary(rows, s, fewest, p)) {
         let gain = 100.0 * (af.0 - sf.0);
-        // The largest budget where the autoencoder is still ahead of supervised training.
-        let ahead = protocol
-            .budgets
-            .iter()
-            .filter(|&&n| matches!((summary(rows, a, n, p), summary(rows, s, n, p)),
-                (Some(x), Some(y)) if x.0 > y.0))
-            .max();
-        let verdict = match ahead {
-            Some(n) => format!("the frozen autoencoder features stay ahead up to {n} labels"),
-            None => "end-to-end training is ahead at every budget".to_string(),
+        // Where the autoencoder's features are ahead of end-to-end training, and where behind.
+        let (mut ahead, mut behind) = (Vec::new(), Vec::new());
+        for &n in &protocol.budgets {
+            if let (Some(x), Some(y)) = (summary(rows, a, n, p), summary(rows, s, n, p)) {
+                if x.0 > y.0 {
+                    ahead.push(n.to_string());
+                } else {
+                    behind.push(n.to_string());
+                }
+            }
+        }
+        let verdict = match (ahead.is_empty(), behind.is_empty()) {
+            (false, true) => "they are ahead at every budget".to_string(),
+            (true, _) => "end-to-end training is ahead at every budget".to_string(),
+            (false, false) => format!(
+                "they are ahead at {} labels and behind at {}",
+                ahead.join(", "),
+                behind.join(", ")
+            ),
         };
         said.push(format!(
             "With {fewest} labels and {} noise, the frozen autoencoder features give {:.1}% ± {:.1} \
@@ -178,7 +195,9 @@ pub fn sentences(protocol: &Protocol, rows: &[Row]) -> Vec<String> {
     let at_most: Vec<String> = protocol
         .methods
         .iter()
-        .filter_map(|&m| summary(rows, m, most, p).map(|(mean, _)| format!("{} {:.1}%", m.name(), 100.0 * mean)))
+        .filter_map(|&m| {
+            summary(rows, m, most, p).map(|(mean, _)| format!("{} {:.1}%", m.name(), 100.0 * mean))
+        })
         .collect();
     if protocol.noise.len() > 1 {
         let worst = *protocol.noise.last().unwrap_or(&p);
@@ -209,7 +228,9 @@ pub fn sentences(protocol: &Protocol, rows: &[Row]) -> Vec<String> {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The whole page.
@@ -233,7 +254,11 @@ pub fn page(protocol: &Protocol, rows: &[Row], table: &str, command: &str) -> St
         protocol.min_steps,
     );
     for &p in &protocol.noise {
-        let _ = write!(html, "<figure class=\"chart\">{}</figure>", panel(protocol, rows, p));
+        let _ = write!(
+            html,
+            "<figure class=\"chart\">{}</figure>",
+            panel(protocol, rows, p)
+        );
     }
     html.push_str("</div>\n<div id=\"findings\">");
     for sentence in sentences(protocol, rows) {

@@ -353,7 +353,8 @@ impl<'a> SeedRuns<'a> {
     ) -> Result<SeedRuns<'a>, Error> {
         let subsets = Subsets::new(train.labels, dims.classes, seed);
         let needs = |m: Method| protocol.methods.contains(&m);
-        let random = needs(Method::Random).then(|| Features::of(&mut init(dims, seed), train, test));
+        let random =
+            needs(Method::Random).then(|| Features::of(&mut init(dims, seed), train, test));
         let (mut pretrained, mut autoencoder) = (None, None);
         if needs(Method::Autoencoder) || needs(Method::Finetune) {
             let mut network = init(dims, seed);
@@ -405,17 +406,29 @@ impl<'a> SeedRuns<'a> {
                     _ => self.random.as_ref(),
                 }
                 .expect("prepared for every method asked for");
-                let taken =
-                    self.head(&mut network, features, indices, &labels, steps, &mut batches)?;
-                let measured = head_evaluation(&mut network, features.test.view(), self.test.labels)?;
+                let taken = self.head(
+                    &mut network,
+                    features,
+                    indices,
+                    &labels,
+                    steps,
+                    &mut batches,
+                )?;
+                let measured =
+                    head_evaluation(&mut network, features.test.view(), self.test.labels)?;
                 (taken, measured)
             }
             Method::Supervised => {
                 let images = Images::gather(self.train, indices, labels);
                 let mut adam = Adam::new(protocol.lr);
                 let mut route = network.route(Route::Classifier);
-                let taken =
-                    train_steps(&mut route, &mut adam, &images.examples(), &mut batches, steps)?;
+                let taken = train_steps(
+                    &mut route,
+                    &mut adam,
+                    &images.examples(),
+                    &mut batches,
+                    steps,
+                )?;
                 (taken, full_evaluation(&mut network, self.test)?)
             }
             Method::Finetune => {
@@ -423,14 +436,25 @@ impl<'a> SeedRuns<'a> {
                 let tensors = self.pretrained.as_ref().expect("pretrained");
                 set_stage1(&mut network, tensors);
                 let head_steps = steps / 2;
-                let head =
-                    self.head(&mut network, features, indices, &labels, head_steps, &mut batches)?;
+                let head = self.head(
+                    &mut network,
+                    features,
+                    indices,
+                    &labels,
+                    head_steps,
+                    &mut batches,
+                )?;
                 let images = Images::gather(self.train, indices, labels);
                 let mut adam = Adam::new(protocol.finetune_lr);
                 let mut route = network.route(Route::Classifier);
                 let rest = steps - head_steps;
-                let end_to_end =
-                    train_steps(&mut route, &mut adam, &images.examples(), &mut batches, rest)?;
+                let end_to_end = train_steps(
+                    &mut route,
+                    &mut adam,
+                    &images.examples(),
+                    &mut batches,
+                    rest,
+                )?;
                 (head + end_to_end, full_evaluation(&mut network, self.test)?)
             }
         };
@@ -618,7 +642,7 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
 }
 
 /// The rows of one method, budget and rate, over the seeds.
-pub fn cell<'r>(rows: &'r [Row], method: Method, labels: usize, noise: f64) -> Vec<&'r Row> {
+pub fn cell(rows: &[Row], method: Method, labels: usize, noise: f64) -> Vec<&Row> {
     rows.iter()
         .filter(|r| r.method == method && r.labels == labels && r.noise == noise)
         .collect()

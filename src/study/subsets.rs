@@ -7,8 +7,8 @@ use ndarray_rand::rand::{Rng, SeedableRng};
 
 /// Salts that give the subset draw and the noise draw streams of their own, apart from the
 /// network's init (which `seed` itself seeds, as in `train`).
-const SUBSET_SALT: u64 = 0x5ab5_e7_5eed;
-const NOISE_SALT: u64 = 0x0015_e_5eed;
+const SUBSET_SALT: u64 = 0x005a_b5e7_5eed;
+const NOISE_SALT: u64 = 0x0000_015e_5eed;
 
 /// The order in which a seed's labelled subsets take the training images: each class's
 /// images in a seeded random order, then taken round-robin, one of class 0, one of class 1, …,
