@@ -11,6 +11,14 @@ should agree, within the seed noise.
     MNIST_DIR=/work/shared/mnist python3 tests/python/study_torch.py [--labels 100,1000] [--seeds 3]
 
 Prints one JSON object per run (the fields of `twostage study --metrics`) and a summary table.
+
+Measured (2 shared cores, under load), test accuracy % mean ± std over seeds 0-2:
+
+                      PyTorch        twostage study (default flags)
+    autoencoder 100   74.71 ± 0.71   73.09 ± 1.74   (−1.6, 1.5 standard errors)
+    supervised  100   73.67 ± 1.58   72.49 ± 2.01   (−1.2, 0.8 s.e.)
+    autoencoder 1000  87.84 ± 0.66   87.47 ± 0.18   (−0.4, 0.9 s.e.)
+    supervised  1000  88.82 ± 0.24   88.28 ± 0.36   (−0.5, 2.2 s.e.)
 """
 
 import argparse
