@@ -66,6 +66,7 @@ pub mod nn;
 pub mod optim;
 #[cfg(feature = "report")]
 pub mod report;
+pub mod study;
 #[cfg(feature = "data")]
 pub mod temp_files;
 pub mod train;

@@ -38,6 +38,8 @@ enum Command {
     Gradcheck(cli::gradcheck::GradcheckArgs),
     /// Write one self-contained HTML page showing what a checkpoint learned (open it in a browser)
     Report(ReportArgs),
+    /// Does stage 1 help when labels are few or noisy? Every method × label budget × noise × seed
+    Study(cli::study::StudyArgs),
     /// Download a known dataset (MNIST, Fashion-MNIST), trying mirrors in order and verifying every file
     Download(DownloadArgs),
     /// Describe an IDX file (dtype, dims, checksum, which dataset) or a checkpoint (tensors,
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Predict(args) => cli::predict::run(&args),
         Command::Report(args) => cli::report::run(&args),
         Command::Download(args) => cli::download::run(&args),
+        Command::Study(args) => cli::study::run(&args),
         Command::Explain(args) => cli::explain::run(&args),
         Command::Gradcheck(args) => cli::gradcheck::run(&args),
         Command::Inspect { file } => cli::inspect::run(&file),

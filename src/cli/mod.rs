@@ -14,6 +14,8 @@ pub mod paths;
 pub mod predict;
 pub mod progress;
 pub mod report;
+pub mod study;
+pub mod study_page;
 pub mod train;
 
 use std::path::{Path, PathBuf};
