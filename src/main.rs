@@ -4,52 +4,13 @@
 mod cli;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use cli::{
-    download::DownloadArgs, eval::EvalArgs, predict::PredictArgs, report::ReportArgs,
-    train::TrainArgs,
-};
-
-#[derive(Parser)]
-#[command(
-    name = "twostage",
-    version,
-    about = "A from-scratch two-stage MNIST network: autoencoder features, then a classifier"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Train stage 1 (features), stage 2 (classifier), optionally fine-tune; save a checkpoint
-    Train(TrainArgs),
-    /// Test accuracy, per-class accuracy and the confusion matrix of a checkpoint
-    Eval(EvalArgs),
-    /// Show one test image, its label, the predicted class and each class's probability
-    Predict(PredictArgs),
-    /// One training step of a tiny network, every number printed and checked by finite differences
-    Explain(cli::explain::ExplainArgs),
-    /// The engine's gradient checks on every layer, both losses and the network (--break: see one fail)
-    Gradcheck(cli::gradcheck::GradcheckArgs),
-    /// Write one self-contained HTML page showing what a checkpoint learned (open it in a browser)
-    Report(ReportArgs),
-    /// Download a known dataset (MNIST, Fashion-MNIST), trying mirrors in order and verifying every file
-    Download(DownloadArgs),
-    /// Describe an IDX file (dtype, dims, checksum, which dataset) or a checkpoint (tensors,
-    /// shapes, dtype, dataset, classes, accuracy, stage-1 mode); fails on a bad file
-    Inspect {
-        /// An IDX file (plain or gzip-compressed) or a safetensors checkpoint
-        file: PathBuf,
-    },
-}
+use clap::Parser;
+use cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    // SIGINT/SIGTERM remove the temporary files of a write in progress before exiting.
+    // SIGINT, SIGTERM, SIGHUP and SIGQUIT remove the temporary files of a write in progress before exiting.
     twostage::temp_files::remove_on_signal();
     let result = match Cli::parse().command {
         Command::Train(args) => cli::train::run(&args),

@@ -21,9 +21,10 @@ pub struct PredictArgs {
     #[arg(
         long,
         value_name = "N",
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         required_unless_present = "image",
-        conflicts_with = "image"
+        conflicts_with = "image",
+        value_parser = super::numbers::at_least::<0>
     )]
     pub index: Option<usize>,
     /// Your own picture as a PNG: any size, dark on light or light on dark, colour or grey. It

@@ -31,7 +31,7 @@ pub struct ReportArgs {
     #[arg(long, default_value = "report.html", value_name = "FILE")]
     pub out: PathBuf,
     /// Size of the thread pool [default: all cores]
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
     pub threads: Option<usize>,
     /// Read the test files as your own IDX set: checksums not verified, nothing downloaded
     /// [default: off]
