@@ -22,29 +22,6 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("test paths are UTF-8")
 }
 
-/// A tiny custom IDX set (30 training and 20 test images of two classes) in `dir`.
-fn tiny_set(dir: &Path) {
-    let image = |i: usize| -> Vec<u8> {
-        (0..784)
-            .map(|p| if (p / 28 + i) % 7 < 3 + i % 2 { 255 } else { 0 })
-            .collect()
-    };
-    for (prefix, n) in [("train", 30usize), ("t10k", 20)] {
-        let pixels: Vec<u8> = (0..n).flat_map(image).collect();
-        let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
-        std::fs::write(
-            dir.join(format!("{prefix}-images-idx3-ubyte")),
-            common::idx_u8(&[n as u32, 28, 28], &pixels),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join(format!("{prefix}-labels-idx1-ubyte")),
-            common::idx_u8(&[n as u32], &labels),
-        )
-        .unwrap();
-    }
-}
-
 /// The numeric flags of each subcommand: `(subcommand, --flag, is a float)`.
 fn numeric_flags() -> Vec<(String, String, bool)> {
     let mut flags = Vec::new();
@@ -103,7 +80,7 @@ fn every_numeric_flag_works_or_is_refused_by_name() {
     let dir = common::temp_dir("flags");
     let data = dir.join("data");
     std::fs::create_dir(&data).unwrap();
-    tiny_set(&data);
+    common::tiny_set(&data);
     let model = dir.join("m.safetensors");
     let base_train = |save: &Path| -> Vec<String> {
         [

@@ -37,6 +37,10 @@ pub struct ReportArgs {
     /// [default: off]
     #[arg(long)]
     pub no_verify: bool,
+    /// Replace --out even if twostage did not write it [default: off, only a page twostage
+    /// wrote is replaced]
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Reads a metrics file, naming `flag` when it cannot be read.
@@ -101,6 +105,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
             contents: Contents::Html,
         }],
         &inputs,
+        args.overwrite,
     )?;
     set_threads(args.threads)?;
     // Which data: the one the model records (else MNIST), or --data-dir; refused if it is not

@@ -162,6 +162,10 @@ pub struct TrainArgs {
     /// gets all of them right (or say it could not), then stop; nothing is saved [default: off]
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
     pub overfit: Option<usize>,
+    /// Replace --save, --metrics and --report even if twostage did not write them [default:
+    /// off, only files twostage wrote are replaced]
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// The most epochs `--overfit` tries before it says the network could not learn the images.
@@ -323,7 +327,7 @@ impl Plan {
             });
             outputs.len() - 1
         });
-        let resolved = check_outputs(&outputs, &inputs)?;
+        let resolved = check_outputs(&outputs, &inputs, args.overwrite)?;
         let init = match &args.init {
             Some(path) => Some((check_init(path)?, path.clone())),
             None => None,

@@ -1,0 +1,187 @@
+#![cfg(feature = "cli")]
+//! Issue 23 ("hostile round two") through the binary: a file that merely looks like ours is
+//! still the user's; every input bounded; write errors reported.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::twostage;
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_twostage"))
+}
+
+/// A safetensors file that is someone else's model: an F16 `lm_head.weight`, no metadata.
+fn foreign_safetensors() -> Vec<u8> {
+    let header = br#"{"lm_head.weight":{"dtype":"F16","shape":[2,2],"data_offsets":[0,8]}}"#;
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header);
+    bytes.extend_from_slice(&[0u8; 8]);
+    bytes
+}
+
+/// Fails unless `out` refused (exit 1, no panic) naming `file` and saying what it holds.
+fn assert_kept(out: &Output, file: &Path, before: &[u8], holds: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains(s(file)), "names {}: {err}", file.display());
+    assert!(err.contains(holds), "says it holds {holds:?}: {err}");
+    assert!(err.contains("--overwrite"), "offers --overwrite: {err}");
+    assert_eq!(
+        std::fs::read(file).unwrap(),
+        before,
+        "{} kept",
+        file.display()
+    );
+}
+
+/// Defect 1: an existing file is replaced only if twostage wrote it or `--overwrite` is given;
+/// otherwise the run is refused before any work, naming the file and what it holds.
+#[test]
+fn a_file_that_looks_like_ours_is_still_the_users() {
+    let dir = common::temp_dir("hostile-ours");
+    let nowhere = dir.join("no-data");
+    let model = dir.join("model.safetensors");
+    let dataset = dir.join("dataset.jsonl");
+    let notes = dir.join("notes.jsonl");
+    let page = dir.join("index.html");
+    std::fs::write(&model, foreign_safetensors()).unwrap();
+    std::fs::write(
+        &dataset,
+        "{\"text\":\"a cat\",\"label\":1}\n{\"text\":\"a dog\",\"label\":0}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &notes,
+        "{\"stage\":\"stage2\",\"epoch\":1,\"loss\":0.5,\"seconds\":1.0}\nmy own notes\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &page,
+        "<!DOCTYPE html>\n<html><body>my home page</body></html>\n",
+    )
+    .unwrap();
+
+    // The default --save is someone's model.
+    let out = bin()
+        .current_dir(&dir)
+        .args(["train", "--no-verify", "--data-dir", s(&nowhere)])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("model.safetensors") && err.contains("lm_head.weight"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&model).unwrap(), foreign_safetensors());
+
+    let save = dir.join("new.safetensors");
+    for (file, holds) in [
+        (&dataset, "line 1"),
+        (&notes, "line 2"),
+        (&page, "generator mark"),
+    ] {
+        let before = std::fs::read(file).unwrap();
+        let out = twostage(&[
+            "train",
+            "--no-verify",
+            "--data-dir",
+            s(&nowhere),
+            "--save",
+            s(&save),
+            if file.extension().unwrap() == "html" {
+                "--report"
+            } else {
+                "--metrics"
+            },
+            s(file),
+        ]);
+        assert_kept(&out, file, &before, holds);
+        assert!(
+            !save.exists() && !nowhere.exists(),
+            "refused before any work"
+        );
+    }
+    let before = std::fs::read(&page).unwrap();
+    let out = twostage(&[
+        "report",
+        "--model",
+        s(&dir.join("absent.safetensors")),
+        "--out",
+        s(&page),
+    ]);
+    assert_kept(&out, &page, &before, "generator mark");
+
+    // --overwrite: the user says so; the run goes on (and here fails for want of data).
+    let out = twostage(&[
+        "train",
+        "--no-verify",
+        "--data-dir",
+        s(&nowhere),
+        "--save",
+        s(&model),
+        "--metrics",
+        s(&dataset),
+        "--overwrite",
+    ]);
+    assert!(
+        !stderr(&out).contains("refusing to replace"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// What twostage wrote, it replaces: a second identical run over the first one's checkpoint,
+/// metrics and page succeeds.
+#[test]
+fn what_twostage_wrote_it_replaces() {
+    let dir = common::temp_dir("hostile-rerun");
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    common::tiny_set(&data);
+    let run = || {
+        twostage(&[
+            "train",
+            "--no-verify",
+            "--data-dir",
+            s(&data),
+            "--stage1-epochs",
+            "1",
+            "--stage2-epochs",
+            "1",
+            "--save",
+            s(&dir.join("m.safetensors")),
+            "--metrics",
+            s(&dir.join("m.jsonl")),
+            "--report",
+            s(&dir.join("m.html")),
+        ])
+    };
+    for _ in 0..2 {
+        let out = run();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = twostage(&[
+        "report",
+        "--model",
+        s(&dir.join("m.safetensors")),
+        "--data-dir",
+        s(&data),
+        "--no-verify",
+        "--out",
+        s(&dir.join("m.html")),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
