@@ -12,7 +12,16 @@ use cli::{Cli, Command};
 fn main() -> ExitCode {
     // SIGINT, SIGTERM, SIGHUP and SIGQUIT remove the temporary files of a write in progress before exiting.
     twostage::temp_files::remove_on_signal();
-    let result = match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
+    // Whether the command's product is the text it prints (else a file it writes).
+    let text_product = !matches!(
+        cli.command,
+        Command::Train(_) | Command::Report(_) | Command::Download(_)
+    );
+    let result = match cli.command {
         Command::Train(args) => cli::train::run(&args),
         Command::Eval(args) => cli::eval::run(&args),
         Command::Predict(args) => cli::predict::run(&args),
@@ -22,6 +31,21 @@ fn main() -> ExitCode {
         Command::Gradcheck(args) => cli::gradcheck::run(&args),
         Command::Inspect { file } => cli::inspect::run(&file),
     };
+    if let Some(why) = cli::console::stdout_lost() {
+        if text_product {
+            // The text was the product: losing it is a failure, even after a success.
+            let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {why}");
+            if let Err(e) = &result {
+                let _ = std::io::stderr().write_all(describe(e).as_bytes());
+            }
+            return ExitCode::FAILURE;
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: the console output was lost (cannot write to stdout: {why}); the files \
+             were written as reported by the exit status"
+        );
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -49,4 +73,19 @@ fn describe(e: &cli::error::Error) -> String {
         text.push_str(&format!("  hint: {hint}\n"));
     }
     text
+}
+
+/// A command line clap refused, or `--help`/`--version`: the text goes where clap says; a
+/// help that cannot be written to stdout (other than to a closed pipe) is exit 1, naming stdout.
+fn usage(e: &clap::Error) -> ExitCode {
+    if e.use_stderr() {
+        let _ = e.print();
+        return ExitCode::from(e.exit_code() as u8);
+    }
+    cli::console::stdout_text(&e.render().to_string());
+    if let Some(why) = cli::console::stdout_lost() {
+        let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {why}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::from(e.exit_code() as u8)
 }

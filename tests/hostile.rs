@@ -185,3 +185,93 @@ fn what_twostage_wrote_it_replaces() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// Runs the binary with `args`, stdout on /dev/full.
+fn to_full(args: &[&str]) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    bin()
+        .args(args)
+        .env("MNIST_DIR", "/nonexistent-twostage-mnist")
+        .stdout(full)
+        .output()
+        .unwrap()
+}
+
+/// Defect 7: a command whose product is its text exits 1 naming stdout when the text cannot be
+/// written; a closed pipe stays harmless; train, whose product is a file, finishes and says on
+/// stderr that the console output was lost.
+#[test]
+fn write_errors_on_stdout_are_reported() {
+    if !Path::new("/dev/full").exists() {
+        eprintln!("skipping: no /dev/full");
+        return;
+    }
+    let dir = common::temp_dir("hostile-full");
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    common::tiny_set(&data);
+    let model = dir.join("m.safetensors");
+    let train = [
+        "train",
+        "--no-verify",
+        "--data-dir",
+        s(&data),
+        "--stage1-epochs",
+        "1",
+        "--stage2-epochs",
+        "1",
+        "--save",
+        s(&model),
+    ];
+    let out = to_full(&train);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("console output was lost"), "{err}");
+    assert!(model.exists());
+    let images = data.join("t10k-images-idx3-ubyte");
+    let with_data = ["--data-dir", s(&data), "--no-verify"];
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["--help"],
+        vec!["train", "--help"],
+        vec!["explain"],
+        vec!["gradcheck", "--samples", "2"],
+        vec!["inspect", s(&images)],
+        [&["eval", "--model", s(&model)][..], &with_data].concat(),
+        [
+            &["predict", "--model", s(&model), "--index", "0"][..],
+            &with_data,
+        ]
+        .concat(),
+    ];
+    for args in &cases {
+        let out = to_full(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("stdout"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        // A closed pipe is the reader's choice: exit 0, quietly.
+        let mut child = bin()
+            .args(args)
+            .env("MNIST_DIR", "/nonexistent-twostage-mnist")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?} | closed: {}",
+            stderr(&out)
+        );
+        assert!(
+            !stderr(&out).contains("stdout"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
