@@ -275,3 +275,119 @@ fn write_errors_on_stdout_are_reported() {
         );
     }
 }
+
+/// A PNG of `width × height` whose header is then patched to declare `declared` pixels a side.
+fn png_declaring(pixels: &[u8], width: usize, height: usize, declared: u32) -> Vec<u8> {
+    let mut png = twostage::report::image::encode_png(pixels, width, height, 1);
+    // The IHDR chunk: length (4), "IHDR" (4), width, height, 5 more bytes, then its CRC.
+    png[16..20].copy_from_slice(&declared.to_be_bytes());
+    png[20..24].copy_from_slice(&declared.to_be_bytes());
+    let mut crc = flate2::Crc::new();
+    crc.update(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+    png
+}
+
+/// Runs the binary with `args`, failing the test if it runs past 20 s (a hang).
+fn within_20s(args: &[&str]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{args:?} still running after 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Defects 4, 5 and 6: every input bounded and checked before it is read: special files
+/// refused up front (a FIFO would hang, /dev/zero never ends), a PNG's declared canvas capped
+/// from its header, and a picture with no ink contrast refused with the reason.
+#[test]
+fn inputs_are_bounded_and_special_files_refused() {
+    let dir = common::temp_dir("hostile-inputs");
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    common::tiny_set(&data);
+    let model = dir.join("m.safetensors");
+    let out = twostage(&[
+        "train",
+        "--no-verify",
+        "--data-dir",
+        s(&data),
+        "--stage1-epochs",
+        "1",
+        "--stage2-epochs",
+        "1",
+        "--save",
+        s(&model),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let fifo = dir.join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let report = |metrics: &str| {
+        within_20s(&[
+            "report",
+            "--model",
+            s(&model),
+            "--data-dir",
+            s(&data),
+            "--no-verify",
+            "--metrics",
+            metrics,
+            "--out",
+            s(&dir.join("r.html")),
+        ])
+    };
+    let predict = |image: &str| within_20s(&["predict", "--model", s(&model), "--image", image]);
+    for (special, kind) in [(s(&fifo), "FIFO"), ("/dev/zero", "character device")] {
+        for (out, flag) in [
+            (report(special), "--metrics"),
+            (predict(special), "--image"),
+        ] {
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{flag} {special}: {err}");
+            assert!(err.contains(flag) && err.contains(kind), "{err}");
+        }
+    }
+    // A small file declaring a 100000 × 100000 canvas is refused from its header.
+    let huge = dir.join("huge.png");
+    std::fs::write(&huge, png_declaring(&[0u8; 64], 8, 8, 100_000)).unwrap();
+    let out = predict(s(&huge));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--image") && err.contains("100000×100000"),
+        "{err}"
+    );
+    // Flat grey, and faint noise around one grey, hold no stroke.
+    let flat = dir.join("flat.png");
+    let png = twostage::report::image::encode_png(&[0x80; 140 * 140], 140, 140, 1);
+    std::fs::write(&flat, png).unwrap();
+    let noise = dir.join("noise.png");
+    let pixels: Vec<u8> = (0..140 * 140).map(|i| 200 + (i * 7 % 3) as u8).collect();
+    std::fs::write(
+        &noise,
+        twostage::report::image::encode_png(&pixels, 140, 140, 1),
+    )
+    .unwrap();
+    for file in [&flat, &noise] {
+        let out = predict(s(file));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{}: {err}", file.display());
+        assert!(err.contains("no stroke"), "{err}");
+    }
+}

@@ -293,3 +293,41 @@ pub fn sweep_stale(directory: &Path) {
         );
     }
 }
+
+/// Reads the input file `path` of `flag`, refusing up front what is not a regular file (a FIFO
+/// would hang, `/dev/zero` never ends) or is larger than `most` bytes, and reading no more
+/// than that even if the file grows meanwhile.
+pub fn read_input(flag: &'static str, path: &Path, most: u64) -> Result<Vec<u8>, Error> {
+    let shown = path.display();
+    let metadata =
+        std::fs::metadata(path).map_err(|e| invalid(flag, format!("cannot read {shown}: {e}")))?;
+    if !metadata.is_file() {
+        return Err(invalid(
+            flag,
+            format!(
+                "{shown} is {}, not a regular file",
+                kind_of(metadata.file_type())
+            ),
+        ));
+    }
+    if metadata.len() > most {
+        return Err(invalid(
+            flag,
+            format!(
+                "{shown} is {} bytes, more than the {most} such a file can sensibly be",
+                metadata.len()
+            ),
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(most + 1).read_to_end(&mut bytes))
+        .map_err(|e| invalid(flag, format!("cannot read {shown}: {e}")))?;
+    if bytes.len() as u64 > most {
+        return Err(invalid(
+            flag,
+            format!("{shown} grew past {most} bytes while it was read"),
+        ));
+    }
+    Ok(bytes)
+}

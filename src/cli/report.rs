@@ -43,9 +43,13 @@ pub struct ReportArgs {
     pub overwrite: bool,
 }
 
+/// The largest `--metrics` file read: 256 MiB, thousands of times a full run's rows.
+const MOST_METRICS_BYTES: u64 = 256 << 20;
+
 /// Reads a metrics file, naming `flag` when it cannot be read.
 fn read_metrics(path: &Path) -> Result<Metrics, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = super::paths::read_input("--metrics", path, MOST_METRICS_BYTES)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
         invalid(
             "--metrics",
             format!(
