@@ -262,7 +262,7 @@ fn save_paths_are_checked_before_training() {
         (s(&fifo), "FIFO"),
         ("/dev/null", "device"),
         (s(&dir), "directory"),
-        (s(&notes), "not a safetensors checkpoint"),
+        (s(&notes), "twostage did not write"),
         (s(&dangling), "does not exist"),
     ];
     for (save, needle) in cases {
@@ -284,7 +284,7 @@ fn save_paths_are_checked_before_training() {
     ]);
     assert_refused(
         &metrics_out,
-        "not a JSON Lines metrics file",
+        "twostage did not write",
         "--metrics notes.txt",
     );
 }
@@ -301,7 +301,10 @@ fn save_through_a_symlink_writes_its_target() {
     std::os::unix::fs::symlink(&target, &link).unwrap();
     write_checkpoint(&target, |_, _| {});
     let before = std::fs::read(&target).unwrap();
-    let out = twostage(&tiny_run(s(&mnist), s(&link)));
+    // The target holds no twostage metadata: replacing it takes --overwrite.
+    let mut args = tiny_run(s(&mnist), s(&link));
+    args.push("--overwrite");
+    let out = twostage(&args);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         std::fs::symlink_metadata(&link)
