@@ -391,3 +391,54 @@ fn inputs_are_bounded_and_special_files_refused() {
         assert!(err.contains("no stroke"), "{err}");
     }
 }
+
+/// Defect 4: a gzip bomb of an images file (3 M images declared, 2.35 GB inflated, a few MB on
+/// disk) is never inflated into memory: training checks its header against the labels first,
+/// and `inspect` hashes it in constant memory. Run under a 1.2 GB address-space limit.
+#[test]
+fn an_idx_gzip_bomb_is_never_inflated_into_memory() {
+    use std::io::Write as _;
+    let dir = common::temp_dir("hostile-bomb");
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    common::tiny_set(&data);
+    let images = data.join("train-images-idx3-ubyte");
+    std::fs::remove_file(&images).unwrap();
+    let n: u32 = 3_000_000;
+    let bomb = data.join("train-images-idx3-ubyte.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&bomb).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(&common::idx_u8(&[n, 28, 28], &[])).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    let mut left = u64::from(n) * 784;
+    while left > 0 {
+        let k = left.min(zeros.len() as u64) as usize;
+        gz.write_all(&zeros[..k]).unwrap();
+        left -= k as u64;
+    }
+    gz.finish().unwrap();
+    let limited = |args: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v 1200000 && exec {} {args}",
+                env!("CARGO_BIN_EXE_twostage")
+            ))
+            .output()
+            .unwrap()
+    };
+    let out = limited(&format!(
+        "train --no-verify --threads 1 --data-dir {} --save {}",
+        s(&data),
+        s(&dir.join("m.safetensors"))
+    ));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("3000000") && err.contains("30"), "{err}");
+    let out = limited(&format!("inspect {}", s(&bomb)));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.contains("(3000000, 28, 28)"), "{text}");
+}
