@@ -442,3 +442,56 @@ fn an_idx_gzip_bomb_is_never_inflated_into_memory() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(text.contains("(3000000, 28, 28)"), "{text}");
 }
+
+/// Defect 3: gradcheck never calls a correct gradient WRONG: its batch is capped where the
+/// finite differences are still sharp (32; at 200 a correct bias was marked WRONG), a batch
+/// larger than the data is refused, not silently clamped, and `--samples` is bounded.
+#[test]
+fn gradcheck_is_bounded_and_never_cries_wolf() {
+    let dir = common::temp_dir("hostile-gradcheck");
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    common::tiny_set(&data);
+    for (flag, value, says) in [
+        ("--batch", "200", "from 1 to 32"),
+        ("--batch", "10001", "from 1 to 32"),
+        ("--samples", "10000000", "from 1 to 1000"),
+    ] {
+        let out = twostage(&["gradcheck", flag, value]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(flag) && err.contains(says), "{err}");
+    }
+    // The tiny set has 20 test images.
+    let out = twostage(&[
+        "gradcheck",
+        "--data-dir",
+        s(&data),
+        "--no-verify",
+        "--batch",
+        "21",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--batch") && err.contains("(20)"), "{err}");
+    // At the cap, on real MNIST, every correct gradient passes.
+    let Some(mnist) = common::mnist_dir() else {
+        return;
+    };
+    for seed in ["0", "4"] {
+        let out = twostage(&[
+            "gradcheck",
+            "--data-dir",
+            s(&mnist),
+            "--batch",
+            "32",
+            "--seed",
+            seed,
+        ]);
+        assert!(
+            out.status.success(),
+            "seed {seed}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

@@ -45,14 +45,14 @@ pub struct GradcheckArgs {
     /// Accept test files whose checksums differ from the published MNIST ones [default: off]
     #[arg(long)]
     pub no_verify: bool,
-    /// Images in the batch, 1 to 100 (past that the finite differences of the mean loss lose
-    /// the precision to tell a right gradient from a wrong one)
+    /// Images in the batch, 1 to 32: past that the finite differences' rounding grows with
+    /// the batch and ReLU kinks get likely, so a correct gradient could be called WRONG
     #[arg(
         long,
         default_value_t = 4,
         value_name = "N",
         allow_hyphen_values = true,
-        value_parser = super::numbers::count::<1, 100>
+        value_parser = super::numbers::count::<1, 32>
     )]
     pub batch: usize,
     /// Entries checked per tensor of the network, chosen at random (1 to 1000)
