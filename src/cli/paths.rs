@@ -55,9 +55,20 @@ fn resolve_output(output: &Output) -> Result<PathBuf, Error> {
             flag,
             format!(
                 "{shown} names a directory, not a file: give a file name, e.g. {}",
-                Path::new(text.trim_end_matches('/'))
-                    .join("model.safetensors")
-                    .display()
+                // `x.html/` most likely meant `x.html`; `dir/`, a file inside it.
+                {
+                    let trimmed = Path::new(text.trim_end_matches('/'));
+                    if trimmed.extension().is_some() {
+                        trimmed.to_path_buf()
+                    } else {
+                        trimmed.join(match output.contents {
+                            Contents::Checkpoint => "model.safetensors",
+                            Contents::JsonLines => "metrics.jsonl",
+                            Contents::Html => "report.html",
+                        })
+                    }
+                }
+                .display()
             ),
         ));
     }
