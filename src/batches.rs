@@ -258,8 +258,9 @@ impl Batches {
         if start >= self.order.len() {
             return None;
         }
-        let end = (start + self.batch_size).min(self.order.len());
-        let after = (end + self.batch_size).min(self.order.len());
+        // Saturating: a batch size near usize::MAX means one batch of everything.
+        let end = start.saturating_add(self.batch_size).min(self.order.len());
+        let after = end.saturating_add(self.batch_size).min(self.order.len());
         self.position = end;
         Some((start..end, end..after))
     }

@@ -4,56 +4,28 @@
 mod cli;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use cli::{
-    download::DownloadArgs, eval::EvalArgs, predict::PredictArgs, report::ReportArgs,
-    train::TrainArgs,
-};
-
-#[derive(Parser)]
-#[command(
-    name = "twostage",
-    version,
-    about = "A from-scratch two-stage MNIST network: autoencoder features, then a classifier"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Train stage 1 (features), stage 2 (classifier), optionally fine-tune; save a checkpoint
-    Train(TrainArgs),
-    /// Test accuracy, per-class accuracy and the confusion matrix of a checkpoint
-    Eval(EvalArgs),
-    /// Show one test image, its label, the predicted class and each class's probability
-    Predict(PredictArgs),
-    /// One training step of a tiny network, every number printed and checked by finite differences
-    Explain(cli::explain::ExplainArgs),
-    /// The engine's gradient checks on every layer, both losses and the network (--break: see one fail)
-    Gradcheck(cli::gradcheck::GradcheckArgs),
-    /// Write one self-contained HTML page showing what a checkpoint learned (open it in a browser)
-    Report(ReportArgs),
-    /// Does stage 1 help when labels are few or noisy? Every method × label budget × noise × seed
-    Study(cli::study::StudyArgs),
-    /// Download a known dataset (MNIST, Fashion-MNIST), trying mirrors in order and verifying every file
-    Download(DownloadArgs),
-    /// Describe an IDX file (dtype, dims, checksum, which dataset) or a checkpoint (tensors,
-    /// shapes, dtype, dataset, classes, accuracy, stage-1 mode); fails on a bad file
-    Inspect {
-        /// An IDX file (plain or gzip-compressed) or a safetensors checkpoint
-        file: PathBuf,
-    },
-}
+use clap::Parser;
+use cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    // SIGINT/SIGTERM remove the temporary files of a write in progress before exiting.
+    // SIGINT, SIGTERM, SIGHUP and SIGQUIT remove the temporary files of a write in progress before exiting.
     twostage::temp_files::remove_on_signal();
-    let result = match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
+    // The engine never prints: a TWOSTAGE_SIMD it cannot honour is said here.
+    if let Some(problem) = twostage::linalg::simd::env_problem() {
+        let _ = writeln!(std::io::stderr(), "twostage: warning: {problem}");
+    }
+    // Whether the command's product is the text it prints (else a file it writes).
+    let text_product = !matches!(
+        cli.command,
+        Command::Train(_) | Command::Report(_) | Command::Download(_)
+    );
+    let result = match cli.command {
         Command::Train(args) => cli::train::run(&args),
         Command::Eval(args) => cli::eval::run(&args),
         Command::Predict(args) => cli::predict::run(&args),
@@ -64,6 +36,21 @@ fn main() -> ExitCode {
         Command::Gradcheck(args) => cli::gradcheck::run(&args),
         Command::Inspect { file } => cli::inspect::run(&file),
     };
+    if let Some(why) = cli::console::stdout_lost() {
+        if text_product {
+            // The text was the product: losing it is a failure, even after a success.
+            let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {why}");
+            if let Err(e) = &result {
+                let _ = std::io::stderr().write_all(describe(e).as_bytes());
+            }
+            return ExitCode::FAILURE;
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: the console output was lost (cannot write to stdout: {why}); the files \
+             were written as reported by the exit status"
+        );
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -91,4 +78,19 @@ fn describe(e: &cli::error::Error) -> String {
         text.push_str(&format!("  hint: {hint}\n"));
     }
     text
+}
+
+/// A command line clap refused, or `--help`/`--version`: the text goes where clap says; a
+/// help that cannot be written to stdout (other than to a closed pipe) is exit 1, naming stdout.
+fn usage(e: &clap::Error) -> ExitCode {
+    if e.use_stderr() {
+        let _ = e.print();
+        return ExitCode::from(e.exit_code() as u8);
+    }
+    cli::console::stdout_text(&e.render().to_string());
+    if let Some(why) = cli::console::stdout_lost() {
+        let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {why}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::from(e.exit_code() as u8)
 }

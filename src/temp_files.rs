@@ -3,7 +3,8 @@
 //! Every file twostage writes (a checkpoint, a metrics file, a download) goes first to a hidden
 //! sibling `.<name>.<kind>-<pid>` and is renamed over its final name only once complete. A
 //! [`TempFile`] is removed when it is dropped without being persisted (an error, a panic), and
-//! [`remove_on_signal`] removes every live one when the process gets SIGINT or SIGTERM. What
+//! [`remove_on_signal`] removes every live one when the process gets SIGINT, SIGTERM, SIGHUP or
+//! SIGQUIT. What
 //! only `kill -9` or a power cut can leave behind, [`remove_stale`] sweeps up on the next run:
 //! a temporary file whose process is gone.
 
@@ -59,7 +60,7 @@ pub fn sibling(path: &Path, kind: Kind) -> Option<PathBuf> {
     Some(directory.join(format!(".{name}.{}-{}", kind.word(), std::process::id())))
 }
 
-/// A temporary file: removed on drop, or on SIGINT/SIGTERM once [`remove_on_signal`] is
+/// A temporary file: removed on drop, or on SIGINT/SIGTERM/SIGHUP/SIGQUIT once [`remove_on_signal`] is
 /// installed, unless [`TempFile::persist`] renamed it to its final name.
 #[derive(Debug)]
 pub struct TempFile {
@@ -135,7 +136,7 @@ impl Drop for TempFile {
     }
 }
 
-/// Installs, once, a handler that on SIGINT or SIGTERM removes every live [`TempFile`] and
+/// Installs, once, a handler that on SIGINT, SIGTERM, SIGHUP or SIGQUIT removes every live [`TempFile`] and
 /// exits with status 128 + the signal number, as a shell reports a killed process.
 ///
 /// Without it a signal kills the process where it stands and leaves its temporary files.
@@ -145,8 +146,11 @@ pub fn remove_on_signal() {
     INSTALL.call_once(|| {
         #[cfg(unix)]
         {
-            use signal_hook::consts::{SIGINT, SIGTERM};
-            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+            // HUP: the terminal closed or the ssh session dropped; QUIT: Ctrl-\\.
+            let Ok(mut signals) =
+                signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+            else {
                 return;
             };
             std::thread::spawn(move || {

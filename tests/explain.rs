@@ -224,7 +224,7 @@ fn batch_and_steps_are_checked() {
         assert!(!out.status.success(), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.contains(&format!("invalid value for {}", args[0])),
+            stderr.contains(&format!("for '{} <N>'", args[0])) && stderr.contains("from 1 to"),
             "{stderr}"
         );
     }

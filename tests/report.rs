@@ -701,7 +701,7 @@ fn report_refuses_outputs_it_must_not_write() {
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(
-        err.contains("--out") && err.contains("not an HTML page"),
+        err.contains("--out") && err.contains("twostage did not write"),
         "{err}"
     );
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes");
@@ -719,9 +719,16 @@ fn report_refuses_outputs_it_must_not_write() {
         "{}",
         text(&out.stderr)
     );
-    // An existing page is replaced (the check reads its first bytes only).
+    // A page twostage wrote (its generator mark) is replaced.
     let old = dir.join("old.html");
-    std::fs::write(&old, "<!DOCTYPE html>\n<html>old</html>").unwrap();
+    std::fs::write(
+        &old,
+        format!(
+            "<!DOCTYPE html>\n<html><head>{}</head>old</html>",
+            twostage::report::GENERATOR
+        ),
+    )
+    .unwrap();
     let out = twostage(&[
         "report",
         "--model",

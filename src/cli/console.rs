@@ -6,11 +6,42 @@
 //! saves and reports its outcome through the exit status.
 
 use std::fmt::Arguments;
-use std::io::Write;
+use std::io::{self, Write};
+use std::sync::Mutex;
 
-/// Writes to stdout; a closed or full stream drops the text.
+/// The first error writing to stdout other than a closed pipe, if any: a command whose product
+/// is its text must not exit 0 when that text went nowhere (`> /dev/full`, a full disk).
+static LOST: Mutex<Option<String>> = Mutex::new(None);
+
+/// Records a failed write to stdout. A closed pipe (`| head -1`) is the reader's choice and
+/// harmless; anything else is remembered for [`stdout_lost`].
+fn note(e: &io::Error) {
+    if e.kind() != io::ErrorKind::BrokenPipe {
+        let mut lost = LOST.lock().unwrap_or_else(|p| p.into_inner());
+        lost.get_or_insert_with(|| e.to_string());
+    }
+}
+
+/// Writes to stdout; a closed or full stream drops the text (a full one is remembered).
 pub fn stdout(args: Arguments) {
-    let _ = std::io::stdout().lock().write_fmt(args);
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        note(&e);
+    }
+}
+
+/// Writes `text` as it is to stdout (clap's help), remembering a failure as [`stdout`] does.
+pub fn stdout_text(text: &str) {
+    if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes()) {
+        note(&e);
+    }
+}
+
+/// Flushes stdout and says why output was lost, if it was (a closed pipe is not a loss).
+pub fn stdout_lost() -> Option<String> {
+    if let Err(e) = std::io::stdout().lock().flush() {
+        note(&e);
+    }
+    LOST.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
 /// Writes to stderr; a closed or full stream drops the text.

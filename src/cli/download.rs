@@ -28,7 +28,8 @@ pub struct DownloadArgs {
         long,
         default_value_t = 10.0,
         value_name = "SECONDS",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::seconds
     )]
     pub connect_timeout: f64,
     /// Seconds to wait for data before giving up on a mirror
@@ -36,7 +37,8 @@ pub struct DownloadArgs {
         long,
         default_value_t = 30.0,
         value_name = "SECONDS",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::seconds
     )]
     pub read_timeout: f64,
     /// Most seconds one file may take from one mirror (request to last byte) before the next
@@ -45,7 +47,8 @@ pub struct DownloadArgs {
         long,
         default_value_t = 600.0,
         value_name = "SECONDS",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::seconds
     )]
     pub file_deadline: f64,
     /// Replace files in DIR that are present but are not the dataset's [default: off, never

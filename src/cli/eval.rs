@@ -23,7 +23,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Size of the thread pool [default: all cores]
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
     pub threads: Option<usize>,
     /// Read the test files as your own IDX set: checksums not verified, nothing downloaded
     /// [default: off, the files must be the dataset's]

@@ -41,7 +41,7 @@ pub struct ExplainArgs {
     pub optimizer: OptimizerChoice,
     /// Draw the weights, the input and the label from this seed instead of the fixed ones
     /// [default: none, the fixed small weights]
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::seed)]
     pub seed: Option<u64>,
     /// Examples in the batch: with 2 or more, the gradients show the sum over the batch and
     /// the loss's 1/B
@@ -49,7 +49,8 @@ pub struct ExplainArgs {
         long,
         default_value_t = 1,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::count::<1, 8>
     )]
     pub batch: usize,
     /// Training steps shown: the second and later show the optimizer's state carried over
@@ -58,7 +59,8 @@ pub struct ExplainArgs {
         long,
         default_value_t = 1,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::count::<1, 10>
     )]
     pub steps: usize,
 }

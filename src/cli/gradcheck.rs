@@ -45,20 +45,23 @@ pub struct GradcheckArgs {
     /// Accept test files whose checksums differ from the published MNIST ones [default: off]
     #[arg(long)]
     pub no_verify: bool,
-    /// Images in the batch
+    /// Images in the batch, 1 to 32: past that the finite differences' rounding grows with
+    /// the batch and ReLU kinks get likely, so a correct gradient could be called WRONG
     #[arg(
         long,
         default_value_t = 4,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::count::<1, 32>
     )]
     pub batch: usize,
-    /// Entries checked per tensor of the network, chosen at random
+    /// Entries checked per tensor of the network, chosen at random (1 to 1000)
     #[arg(
         long,
         default_value_t = 24,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::count::<1, 1000>
     )]
     pub samples: usize,
     /// Seeds the weights, the random inputs and the entries checked
@@ -66,7 +69,8 @@ pub struct GradcheckArgs {
         long,
         default_value_t = 0,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::seed
     )]
     pub seed: u64,
     /// Swap in a deliberately wrong backward, to see a check fail [default: none]
@@ -421,7 +425,7 @@ fn input_gradient(
     let (_, dlogits) = loss_and_gradient(Loss::Ce, logits.view(), x, labels, broken);
     let dfeatures = network.stage2.backward(dlogits.view()).to_owned();
     let dx = network.stage1.backward(dfeatures.view()).to_owned();
-    let mut rng = SmallRng::seed_from_u64(options.seed + 1);
+    let mut rng = SmallRng::seed_from_u64(options.seed.wrapping_add(1));
     let count = options.samples_per_tensor.unwrap_or(24).min(dx.len());
     let mut nudged = x.to_owned();
     let (mut exact, mut numeric) = (Vec::new(), Vec::new());
@@ -536,7 +540,18 @@ fn batch(plan: &Plan) -> Result<(Array2<f64>, Vec<usize>, String), Error> {
         return Ok((images, labels, what));
     };
     let test = load_split(source, Split::Test)?;
-    let n = plan.batch.min(test.len());
+    if plan.batch > test.len() {
+        return Err(invalid(
+            "--batch",
+            format!(
+                "{} is more images than the test set in {} has ({})",
+                plan.batch,
+                source.dir.display(),
+                test.len()
+            ),
+        ));
+    }
+    let n = plan.batch;
     let images = Array2::from_shape_fn((n, 784), |(i, j)| {
         (f64::from(test.image(i)[j]) / 255.0 - 0.5) / 0.5
     });

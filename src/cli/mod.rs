@@ -9,6 +9,7 @@ pub mod eval;
 pub mod explain;
 pub mod gradcheck;
 pub mod inspect;
+pub mod numbers;
 pub mod output;
 pub mod paths;
 pub mod predict;
@@ -20,7 +21,7 @@ pub mod train;
 
 use std::path::{Path, PathBuf};
 
-use clap::ValueEnum;
+use clap::{Parser, Subcommand, ValueEnum};
 use twostage::checkpoint;
 use twostage::data::dataset::{Dataset, FASHION_MNIST, MNIST};
 use twostage::data::download::{DownloadOptions, ensure_dataset};
@@ -30,6 +31,44 @@ use twostage::model::TwoStageNetwork;
 
 use console::errln;
 use error::{Error, invalid};
+
+/// The command line, as clap parses it (`main` dispatches; tests walk its flags).
+#[derive(Parser)]
+#[command(
+    name = "twostage",
+    version,
+    about = "A from-scratch two-stage MNIST network: autoencoder features, then a classifier"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Train stage 1 (features), stage 2 (classifier), optionally fine-tune; save a checkpoint
+    Train(train::TrainArgs),
+    /// Test accuracy, per-class accuracy and the confusion matrix of a checkpoint
+    Eval(eval::EvalArgs),
+    /// Show one test image, its label, the predicted class and each class's probability
+    Predict(predict::PredictArgs),
+    /// One training step of a tiny network, every number printed and checked by finite differences
+    Explain(explain::ExplainArgs),
+    /// The engine's gradient checks on every layer, both losses and the network (--break: see one fail)
+    Gradcheck(gradcheck::GradcheckArgs),
+    /// Write one self-contained HTML page showing what a checkpoint learned (open it in a browser)
+    Report(report::ReportArgs),
+    /// Does stage 1 help when labels are few or noisy? Every method × label budget × noise × seed
+    Study(study::StudyArgs),
+    /// Download a known dataset (MNIST, Fashion-MNIST), trying mirrors in order and verifying every file
+    Download(download::DownloadArgs),
+    /// Describe an IDX file (dtype, dims, checksum, which dataset) or a checkpoint (tensors,
+    /// shapes, dtype, dataset, classes, accuracy, stage-1 mode); fails on a bad file
+    Inspect {
+        /// An IDX file (plain or gzip-compressed) or a safetensors checkpoint
+        file: PathBuf,
+    },
+}
 
 /// `--dataset` values: the known datasets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -55,9 +55,20 @@ fn resolve_output(output: &Output) -> Result<PathBuf, Error> {
             flag,
             format!(
                 "{shown} names a directory, not a file: give a file name, e.g. {}",
-                Path::new(text.trim_end_matches('/'))
-                    .join("model.safetensors")
-                    .display()
+                // `x.html/` most likely meant `x.html`; `dir/`, a file inside it.
+                {
+                    let trimmed = Path::new(text.trim_end_matches('/'));
+                    if trimmed.extension().is_some() {
+                        trimmed.to_path_buf()
+                    } else {
+                        trimmed.join(match output.contents {
+                            Contents::Checkpoint => "model.safetensors",
+                            Contents::JsonLines => "metrics.jsonl",
+                            Contents::Html => "report.html",
+                        })
+                    }
+                }
+                .display()
             ),
         ));
     }
@@ -124,30 +135,115 @@ fn resolve_output(output: &Output) -> Result<PathBuf, Error> {
     Ok(resolved)
 }
 
-/// Whether the existing file at `path` holds `contents`, judged by its first bytes.
-fn holds(path: &Path, contents: Contents) -> bool {
-    let mut start = [0u8; 64];
-    let Ok(n) = std::fs::File::open(path).and_then(|mut f| f.read(&mut start)) else {
-        return false;
-    };
-    match contents {
-        // An 8-byte little-endian header length, then the JSON header.
-        Contents::Checkpoint => n >= 9 && start[8] == b'{',
-        Contents::JsonLines => n > 0 && start[0] == b'{',
-        // A page starts with its doctype or <html>, perhaps after a byte-order mark or spaces.
-        Contents::Html => {
-            let text = String::from_utf8_lossy(&start[..n]).to_ascii_lowercase();
-            let text = text.trim_start_matches('\u{feff}').trim_start();
-            text.starts_with("<!doctype html") || text.starts_with("<html")
-        }
+/// The most bytes of an existing metrics file read to tell whether twostage wrote it.
+const MOST_METRICS_BYTES: u64 = 256 << 20;
+/// The most bytes of a safetensors header read to tell whether twostage wrote it.
+const MOST_HEADER_BYTES: u64 = 100 << 20;
+
+/// The JSON header of the safetensors file at `path`, if it is one.
+fn safetensors_header(path: &Path) -> Option<serde_json::Value> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut length = [0u8; 8];
+    file.read_exact(&mut length).ok()?;
+    let length = u64::from_le_bytes(length);
+    if length == 0 || length > MOST_HEADER_BYTES {
+        return None;
     }
+    let mut header = vec![0u8; length as usize];
+    file.read_exact(&mut header).ok()?;
+    serde_json::from_slice(&header).ok()
 }
 
-/// Resolves every output and refuses, before any work, an output that is another output or an
+/// Whether a JSON object is a row `twostage train` or `twostage study` writes to its metrics
+/// file.
+fn metrics_row(row: &serde_json::Value) -> bool {
+    let Some(row) = row.as_object() else {
+        return false;
+    };
+    let ours = |key: &str| row.contains_key(key);
+    (ours("stage") && ours("epoch") && ours("loss"))
+        || (row.get("event").and_then(|e| e.as_str()) == Some("test") && ours("accuracy"))
+        || ["method", "labels", "noise", "seed", "steps", "accuracy"]
+            .iter()
+            .all(|key| ours(key))
+}
+
+/// Whether twostage wrote the existing file at `path` as `contents`: a checkpoint carrying our
+/// metadata, a metrics file whose every row is ours, a page with our generator mark. Otherwise
+/// what it holds, in words, for the refusal.
+fn ours(path: &Path, contents: Contents) -> Result<(), String> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let header = safetensors_header(path);
+    if let Some(header) = &header {
+        if contents == Contents::Checkpoint
+            && header
+                .get("__metadata__")
+                .and_then(|m| m.get(twostage::checkpoint::METADATA_KEY))
+                .is_some()
+        {
+            return Ok(());
+        }
+        let tensors: Vec<&str> = header
+            .as_object()
+            .map(|o| {
+                o.keys()
+                    .filter(|k| *k != "__metadata__")
+                    .map(|k| k.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let shown = match tensors.as_slice() {
+            [] => String::new(),
+            [one] => format!(": tensor {one}"),
+            [first, rest @ ..] => format!(": tensors {first} and {} more", rest.len()),
+        };
+        return Err(format!(
+            "a safetensors file twostage did not write (no {} metadata){shown}",
+            twostage::checkpoint::METADATA_KEY
+        ));
+    }
+    let mut start = vec![0u8; 4096];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut start))
+        .unwrap_or(0);
+    let text = String::from_utf8_lossy(&start[..n]).to_ascii_lowercase();
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with("<!doctype html") || trimmed.starts_with("<html") {
+        if contents == Contents::Html && text.contains(twostage::report::GENERATOR) {
+            return Ok(());
+        }
+        return Err("an HTML page twostage did not write (no twostage generator mark)".into());
+    }
+    if trimmed.starts_with('{') {
+        if size > MOST_METRICS_BYTES {
+            return Err(format!(
+                "{size} bytes of JSON, more than a metrics file twostage writes"
+            ));
+        }
+        let whole = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<&str> = whole.lines().filter(|l| !l.trim().is_empty()).collect();
+        let foreign = lines.iter().position(|line| {
+            !serde_json::from_str::<serde_json::Value>(line).is_ok_and(|row| metrics_row(&row))
+        });
+        return match foreign {
+            None if contents == Contents::JsonLines && !lines.is_empty() => Ok(()),
+            None => Err("twostage metrics rows".into()),
+            Some(i) => Err(format!(
+                "JSON that is not twostage's metrics (line {} is not one of its rows)",
+                i + 1
+            )),
+        };
+    }
+    Err(format!("{size} bytes that twostage did not write"))
+}
+
+/// Resolves every output and refuses, before any work, an existing file twostage did not write
+/// (unless `overwrite`: `--overwrite`), and an output that is another output or an
 /// input (compared as canonical paths, so `./m`, `dir/../m` and symlinks are caught).
 pub fn check_outputs(
     outputs: &[Output],
     inputs: &[(String, PathBuf)],
+    overwrite: bool,
 ) -> Result<Vec<PathBuf>, Error> {
     let inputs: Vec<(&str, PathBuf)> = inputs
         .iter()
@@ -175,20 +271,19 @@ pub fn check_outputs(
                 ),
             ));
         }
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) && !holds(&path, output.contents) {
-            let what = match output.contents {
-                Contents::Checkpoint => "a safetensors checkpoint",
-                Contents::JsonLines => "a JSON Lines metrics file",
-                Contents::Html => "an HTML page",
-            };
+        // An existing file is replaced only if twostage wrote it, or the user says so.
+        if !overwrite
+            && std::fs::metadata(&path).is_ok_and(|m| m.len() > 0)
+            && let Err(what) = ours(&path, output.contents)
+        {
             return Err(invalid(
                 output.flag,
                 format!(
-                    "{} exists and is not {what}: refusing to replace it (choose another \
-                     path, or remove the file yourself)",
+                    "{} exists and holds {what}: refusing to replace it",
                     output.path.display()
                 ),
-            ));
+            )
+            .hinted("choose another path, or pass --overwrite to replace it"));
         }
         resolved.push(path);
     }
@@ -212,4 +307,42 @@ pub fn sweep_stale(directory: &Path) {
             path.display()
         );
     }
+}
+
+/// Reads the input file `path` of `flag`, refusing up front what is not a regular file (a FIFO
+/// would hang, `/dev/zero` never ends) or is larger than `most` bytes, and reading no more
+/// than that even if the file grows meanwhile.
+pub fn read_input(flag: &'static str, path: &Path, most: u64) -> Result<Vec<u8>, Error> {
+    let shown = path.display();
+    let metadata =
+        std::fs::metadata(path).map_err(|e| invalid(flag, format!("cannot read {shown}: {e}")))?;
+    if !metadata.is_file() {
+        return Err(invalid(
+            flag,
+            format!(
+                "{shown} is {}, not a regular file",
+                kind_of(metadata.file_type())
+            ),
+        ));
+    }
+    if metadata.len() > most {
+        return Err(invalid(
+            flag,
+            format!(
+                "{shown} is {} bytes, more than the {most} such a file can sensibly be",
+                metadata.len()
+            ),
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(most + 1).read_to_end(&mut bytes))
+        .map_err(|e| invalid(flag, format!("cannot read {shown}: {e}")))?;
+    if bytes.len() as u64 > most {
+        return Err(invalid(
+            flag,
+            format!("{shown} grew past {most} bytes while it was read"),
+        ));
+    }
+    Ok(bytes)
 }

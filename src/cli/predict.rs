@@ -10,6 +10,7 @@ use twostage::train;
 use super::console::{out, outln};
 use super::error::{Error, invalid};
 use super::output;
+use super::paths::read_input;
 use super::{DataFlags, DatasetChoice, open_model, test_data_for};
 
 #[derive(Args, Debug, Clone)]
@@ -21,9 +22,10 @@ pub struct PredictArgs {
     #[arg(
         long,
         value_name = "N",
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         required_unless_present = "image",
-        conflicts_with = "image"
+        conflicts_with = "image",
+        value_parser = super::numbers::at_least::<0>
     )]
     pub index: Option<usize>,
     /// Your own picture as a PNG: any size, dark on light or light on dark, colour or grey. It
@@ -60,10 +62,12 @@ fn bars(probabilities: &[f32], names: &[String]) {
     }
 }
 
+/// The largest `--image` file read: 64 MiB, far past any drawing saved as PNG.
+const MOST_IMAGE_BYTES: u64 = 64 << 20;
+
 /// `twostage predict --image FILE`.
 fn predict_image(args: &PredictArgs, path: &Path) -> Result<(), Error> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| invalid("--image", format!("cannot read {}: {e}", path.display())))?;
+    let bytes = read_input("--image", path, MOST_IMAGE_BYTES)?;
     let decoded = image::decode_png(&bytes).map_err(|e| {
         invalid(
             "--image",
@@ -78,8 +82,9 @@ fn predict_image(args: &PredictArgs, path: &Path) -> Result<(), Error> {
         return Err(invalid(
             "--image",
             format!(
-                "{} has no stroke to read: it is one flat colour. Draw a digit, dark on light \
-                 or light on dark",
+                "{} has no stroke to read: nothing in it stands out from its background by a \
+                 tenth of full contrast (a flat or nearly flat picture). Draw a digit, dark on \
+                 light or light on dark",
                 path.display()
             ),
         ));

@@ -31,17 +31,25 @@ pub struct ReportArgs {
     #[arg(long, default_value = "report.html", value_name = "FILE")]
     pub out: PathBuf,
     /// Size of the thread pool [default: all cores]
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
     pub threads: Option<usize>,
     /// Read the test files as your own IDX set: checksums not verified, nothing downloaded
     /// [default: off]
     #[arg(long)]
     pub no_verify: bool,
+    /// Replace --out even if twostage did not write it [default: off, only a page twostage
+    /// wrote is replaced]
+    #[arg(long)]
+    pub overwrite: bool,
 }
+
+/// The largest `--metrics` file read: 256 MiB, thousands of times a full run's rows.
+const MOST_METRICS_BYTES: u64 = 256 << 20;
 
 /// Reads a metrics file, naming `flag` when it cannot be read.
 fn read_metrics(path: &Path) -> Result<Metrics, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = super::paths::read_input("--metrics", path, MOST_METRICS_BYTES)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
         invalid(
             "--metrics",
             format!(
@@ -101,6 +109,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
             contents: Contents::Html,
         }],
         &inputs,
+        args.overwrite,
     )?;
     set_threads(args.threads)?;
     // Which data: the one the model records (else MNIST), or --data-dir; refused if it is not

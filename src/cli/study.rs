@@ -49,7 +49,8 @@ pub struct StudyArgs {
         long,
         default_value_t = 3,
         value_name = "S",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::count::<1, 100>
     )]
     pub seeds: usize,
     /// Methods, comma-separated: autoencoder, random, supervised, finetune
@@ -64,7 +65,8 @@ pub struct StudyArgs {
         long,
         default_value_t = 5,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::epochs
     )]
     pub pretrain_epochs: usize,
     /// The step rule: every classifier takes max(--min-epochs epochs, --min-steps) Adam steps
@@ -72,7 +74,8 @@ pub struct StudyArgs {
         long,
         default_value_t = 5,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::epochs
     )]
     pub min_epochs: usize,
     /// The step rule's floor in steps (see --min-epochs)
@@ -80,7 +83,8 @@ pub struct StudyArgs {
         long,
         default_value_t = 3000,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::count::<1, 100000>
     )]
     pub min_steps: usize,
     /// Examples per batch
@@ -88,11 +92,12 @@ pub struct StudyArgs {
         long,
         default_value_t = 32,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::at_least::<1>
     )]
     pub batch_size: usize,
     /// Size of the thread pool [default: all cores]; the results are the same bits on any
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
     pub threads: Option<usize>,
     /// JSON Lines: one object per run (method, labels, noise, seed, steps, accuracy, loss,
     /// seconds) [default: none]
@@ -101,6 +106,10 @@ pub struct StudyArgs {
     /// The HTML page: accuracy against labels, one panel per noise rate
     #[arg(long, default_value = "study.html", value_name = "FILE")]
     pub out: PathBuf,
+    /// Replace --out and --metrics even if twostage did not write them [default: off, only
+    /// files twostage wrote are replaced]
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Parses a comma-separated list for `flag`.
@@ -181,7 +190,7 @@ impl Plan {
                 contents: Contents::JsonLines,
             });
         }
-        let resolved = check_outputs(&outputs, &data_inputs(&source.dir))?;
+        let resolved = check_outputs(&outputs, &data_inputs(&source.dir), args.overwrite)?;
         let protocol = Protocol {
             budgets,
             noise,

@@ -236,7 +236,7 @@ fn escape(text: &str) -> String {
 /// The whole page.
 pub fn page(protocol: &Protocol, rows: &[Row], table: &str, command: &str) -> String {
     let mut html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{}\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>twostage study</title><style>{STYLE}</style></head><body>\n\
          <header><h1>Does stage 1 help when labels are few or noisy?</h1>\
@@ -246,6 +246,7 @@ pub fn page(protocol: &Protocol, rows: &[Row], table: &str, command: &str) -> St
          <p>Mean over seeds; the band is ± one standard deviation. Every method learns from the \
          same class-balanced labelled subset and is tested on the whole test set.</p>\
          <div class=\"charts\">",
+        twostage::report::GENERATOR,
         escape(command),
         protocol.seeds.len(),
         protocol.batch_size,

@@ -62,7 +62,8 @@ pub struct TrainArgs {
         long,
         default_value_t = 5,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::epochs
     )]
     pub stage1_epochs: usize,
     /// Epochs of stage 2, the classifier on frozen stage-1 features
@@ -70,7 +71,8 @@ pub struct TrainArgs {
         long,
         default_value_t = 5,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::epochs
     )]
     pub stage2_epochs: usize,
     /// Optional third stage: both stages trained end to end on cross-entropy
@@ -78,7 +80,8 @@ pub struct TrainArgs {
         long,
         default_value_t = 0,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::epochs
     )]
     pub finetune_epochs: usize,
     /// Adam learning rate of the fine-tuning stage (1e-3 wrecks the pretrained features)
@@ -86,7 +89,8 @@ pub struct TrainArgs {
         long,
         default_value_t = 3e-5,
         value_name = "F",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::learning_rate
     )]
     pub finetune_lr: f64,
     /// Examples per batch; the last partial batch is kept and averaged over its real size
@@ -94,7 +98,8 @@ pub struct TrainArgs {
         long,
         default_value_t = 32,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::at_least::<1>
     )]
     pub batch_size: usize,
     /// Adam learning rate; each stage starts a fresh Adam
@@ -102,7 +107,8 @@ pub struct TrainArgs {
         long,
         default_value_t = 1e-3,
         value_name = "F",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::learning_rate
     )]
     pub lr: f64,
     /// Seeds init and shuffling: the same seed gives a bit-identical checkpoint, whatever --threads
@@ -110,17 +116,18 @@ pub struct TrainArgs {
         long,
         default_value_t = 0,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::seed
     )]
     pub seed: u64,
     /// Size of the thread pool [default: all cores]
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
     pub threads: Option<usize>,
     /// Visit training images in file order [default: shuffled each epoch]
     #[arg(long)]
     pub no_shuffle: bool,
     /// Use only the first N training images [default: all]
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
     pub train_limit: Option<usize>,
     /// Start from a safetensors checkpoint (any subset of the parameters; the rest initialised)
     /// [default: none, a fresh initialisation from --seed]
@@ -147,13 +154,18 @@ pub struct TrainArgs {
         long,
         default_value_t = 0,
         value_name = "N",
-        allow_negative_numbers = true
+        allow_hyphen_values = true,
+        value_parser = super::numbers::at_least::<0>
     )]
     pub val_split: usize,
     /// Sanity check: train the classifier end to end on the first N training images until it
     /// gets all of them right (or say it could not), then stop; nothing is saved [default: off]
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
     pub overfit: Option<usize>,
+    /// Replace --save, --metrics and --report even if twostage did not write them [default:
+    /// off, only files twostage wrote are replaced]
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// The most epochs `--overfit` tries before it says the network could not learn the images.
@@ -172,7 +184,7 @@ fn overfit(
         "Overfitting {n} training images (both stages, end to end, lr {})",
         args.lr
     );
-    let mut observer = ConsoleObserver::new(OVERFIT_EPOCHS * n.div_ceil(args.batch_size));
+    let mut observer = ConsoleObserver::new(OVERFIT_EPOCHS * n.div_ceil(schedule.batch_size));
     let (epochs, accuracy) = train::overfit(network, few, schedule, OVERFIT_EPOCHS, &mut observer)
         .map_err(|e| with_hint(e, args))?;
     if accuracy == 1.0 {
@@ -315,7 +327,7 @@ impl Plan {
             });
             outputs.len() - 1
         });
-        let resolved = check_outputs(&outputs, &inputs)?;
+        let resolved = check_outputs(&outputs, &inputs, args.overwrite)?;
         let init = match &args.init {
             Some(path) => Some((check_init(path)?, path.clone())),
             None => None,
@@ -482,7 +494,17 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         labels: &used.labels[train_examples.labels.len()..],
         width: used.width,
     };
-    let schedule = schedule_of(args);
+    let mut schedule = schedule_of(args);
+    if schedule.batch_size > train_examples.len() {
+        // One batch holds the whole set either way; a larger number only overflows below.
+        errln!(
+            "note: --batch-size {} is more than the {} training images: each batch is the \
+             whole set",
+            schedule.batch_size,
+            train_examples.len()
+        );
+        schedule.batch_size = train_examples.len();
+    }
     if schedule.stage1 == Stage1Mode::Seed && schedule.stage1_epochs > 0 {
         errln!(
             "warning: --stage1 seed runs the reference script's literal loss MSE(f, f.detach()), \

@@ -123,7 +123,9 @@ impl Dataset {
 
     /// The data directory: `$<dir_env>` if set, else `default_dir`.
     pub fn data_dir(&self) -> PathBuf {
+        // An empty variable (`MNIST_DIR=`) is unset, not the path "".
         std::env::var_os(self.dir_env)
+            .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(self.default_dir))
     }

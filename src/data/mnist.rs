@@ -153,6 +153,24 @@ impl Mnist {
         labels_path: &Path,
         verify: Option<&'static Dataset>,
     ) -> Result<Mnist, DataError> {
+        const LABELS: &str = "u8 labels of shape (N,)";
+        let known_labels = verify.and_then(|d| d.file_for_path(labels_path));
+        let labels_check = |header: &IdxHeader| {
+            if let Some(known) = known_labels {
+                check_published(header, known, labels_path)?;
+            }
+            check_shape(header, &[], LABELS, labels_path)
+        };
+        // The labels first: one byte an image, so the images header is checked against
+        // their count before any pixel is read (a forged or gzip-bombed images file declaring
+        // millions of images is refused from its header, not inflated).
+        let labels_file = read_idx_file_checked(labels_path, &labels_check)?;
+        if let Some(dataset) = verify {
+            verify_checksum(&labels_file, dataset)?;
+        }
+        let labels_sha256 = labels_file.sha256;
+        let labels = into_u8(labels_file, &[], LABELS)?;
+
         const IMAGES: &str = "u8 images of shape (N, 28, 28)";
         let known_images = verify.and_then(|d| d.file_for_path(images_path));
         let images_check = |header: &IdxHeader| {
@@ -160,7 +178,17 @@ impl Mnist {
                 check_published(header, known, images_path)?;
             }
             check_image_size(header, images_path)?;
-            check_shape(header, &[ROWS as u32, COLS as u32], IMAGES, images_path)
+            check_shape(header, &[ROWS as u32, COLS as u32], IMAGES, images_path)?;
+            // Known before a pixel is read.
+            if header.dims[0] as usize != labels.len() {
+                return Err(DataError::CountMismatch {
+                    images_file: images_path.to_path_buf(),
+                    images: header.dims[0] as usize,
+                    labels_file: labels_path.to_path_buf(),
+                    labels: labels.len(),
+                });
+            }
+            Ok(())
         };
         let images_file = read_idx_file_checked(images_path, &images_check)?;
         if let Some(dataset) = verify {
@@ -169,31 +197,6 @@ impl Mnist {
         let images_sha256 = images_file.sha256;
         let images = into_u8(images_file, &[ROWS, COLS], IMAGES)?;
         let len = images.len() / PIXELS;
-
-        const LABELS: &str = "u8 labels of shape (N,)";
-        let known_labels = verify.and_then(|d| d.file_for_path(labels_path));
-        let labels_check = |header: &IdxHeader| {
-            if let Some(known) = known_labels {
-                check_published(header, known, labels_path)?;
-            }
-            check_shape(header, &[], LABELS, labels_path)?;
-            // Known before a label is read.
-            if header.dims[0] as usize != len {
-                return Err(DataError::CountMismatch {
-                    images_file: images_path.to_path_buf(),
-                    images: len,
-                    labels_file: labels_path.to_path_buf(),
-                    labels: header.dims[0] as usize,
-                });
-            }
-            Ok(())
-        };
-        let labels_file = read_idx_file_checked(labels_path, &labels_check)?;
-        if let Some(dataset) = verify {
-            verify_checksum(&labels_file, dataset)?;
-        }
-        let labels_sha256 = labels_file.sha256;
-        let labels = into_u8(labels_file, &[], LABELS)?;
 
         if let Some(dataset) = verify {
             check_labels(&labels, dataset.class_count(), dataset.title, labels_path)?;

@@ -537,24 +537,33 @@ fn list_attempts(attempts: &[Attempt]) -> String {
 ///
 /// Errors are those of [`idx::read_idx_file`]: a file that does not parse is an error.
 pub fn inspect(path: &Path) -> Result<String, DataError> {
-    let parsed = idx::read_idx_file(path)?;
-    let hash = checksums::hex(&parsed.sha256);
-    let dims: Vec<String> = parsed.idx.dims.iter().map(|d| d.to_string()).collect();
+    // Streamed, never kept: a gzip bomb's declared gigabytes are hashed in constant memory.
+    let (header, sha256) = idx::idx_file_sha256(path, &|_| Ok(()))?;
+    let gzip = {
+        let mut start = [0u8; 2];
+        std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut start))
+            .is_ok()
+            && start == [0x1f, 0x8b]
+    };
+    let hash = checksums::hex(&sha256);
+    let dims: Vec<String> = header.dims.iter().map(|d| d.to_string()).collect();
+    let elements: u64 = header.dims.iter().map(|&d| u64::from(d)).product();
     let mut text = String::new();
     // Writing to a String cannot fail.
     let _ = writeln!(text, "file:     {}", path.display());
     let _ = writeln!(
         text,
         "format:   IDX{}",
-        if parsed.gzip {
+        if gzip {
             ", gzip-compressed"
         } else {
             ", uncompressed"
         }
     );
-    let _ = writeln!(text, "dtype:    {}", parsed.idx.data.dtype().name());
+    let _ = writeln!(text, "dtype:    {}", header.dtype.name());
     let _ = writeln!(text, "dims:     ({})", dims.join(", "));
-    let _ = writeln!(text, "elements: {}", parsed.idx.data.len());
+    let _ = writeln!(text, "elements: {elements}");
     let _ = writeln!(text, "sha256:   {hash} (uncompressed content)");
     let verdict = match checksums::by_hash(&hash) {
         Some(known) => format!(

@@ -60,6 +60,13 @@ pub fn decode_png(bytes: &[u8]) -> Result<Decoded, String> {
     // Palettes and low bit depths expanded, 16 bits cut to 8.
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
+    // The canvas the header declares, checked before any pixel is decoded.
+    let (width, height) = (reader.info().width, reader.info().height);
+    if u64::from(width) * u64::from(height) > MOST_PIXELS {
+        return Err(format!(
+            "it declares {width}×{height} pixels, more than the {MOST_PIXELS} this tool decodes"
+        ));
+    }
     let size = reader
         .output_buffer_size()
         .ok_or("the image is too large to decode")?;
@@ -144,6 +151,13 @@ pub fn to_pixel(x: f32) -> u8 {
     ((x * 0.5 + 0.5) * 255.0).round().clamp(0.0, 255.0) as u8
 }
 
+/// The least difference, as a fraction of full scale, between the background and the strongest
+/// ink (or between the least and most opaque alpha) for a picture to hold a stroke.
+pub const MIN_CONTRAST: f32 = 0.1;
+
+/// The most pixels a PNG may declare (`predict --image`): 8192 × 8192, far past any drawing.
+pub const MOST_PIXELS: u64 = 8192 * 8192;
+
 /// Ink in [0, 1] (0 background, 1 stroke) of a decoded image of any colour type, whichever way
 /// round it was drawn. With a non-opaque alpha channel the ink is the alpha (strokes on a
 /// transparent sheet); otherwise the grey level, inverted when the border is mostly light
@@ -153,7 +167,14 @@ pub fn ink(image: &Decoded) -> Vec<f32> {
     let px = |i: usize| &image.pixels[i * ch..(i + 1) * ch];
     let has_alpha = ch == 2 || ch == 4;
     if has_alpha && (0..w * h).any(|i| px(i)[ch - 1] < 250) {
-        return (0..w * h).map(|i| px(i)[ch - 1] as f32 / 255.0).collect();
+        let alpha: Vec<f32> = (0..w * h).map(|i| px(i)[ch - 1] as f32 / 255.0).collect();
+        let (low, high) = alpha
+            .iter()
+            .fold((1.0_f32, 0.0_f32), |(l, h), &a| (l.min(a), h.max(a)));
+        if high - low < MIN_CONTRAST {
+            return vec![0.0; w * h];
+        }
+        return alpha;
     }
     let grey: Vec<f32> = (0..w * h)
         .map(|i| {
@@ -185,7 +206,9 @@ pub fn ink(image: &Decoded) -> Vec<f32> {
     };
     let strongest = ink.iter().copied().fold(0.0_f32, f32::max);
     let range = strongest - background;
-    if range <= 1e-6 {
+    // No stroke stands out from the background: a flat or nearly flat picture (grey 0x80,
+    // faint noise) has nothing to read, and stretching it would invent a digit.
+    if range < MIN_CONTRAST {
         return vec![0.0; w * h];
     }
     ink.iter()

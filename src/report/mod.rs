@@ -565,6 +565,9 @@ pub fn section_draw(
     )
 }
 
+/// The mark in every page's head that says twostage wrote it: a page carrying it may be
+/// replaced by the next report; one without it is the user's.
+pub const GENERATOR: &str = "<meta name=\"generator\" content=\"twostage\">";
 const STYLE: &str = include_str!("page.css");
 const SCRIPT: &str = include_str!("page.js");
 
@@ -596,7 +599,7 @@ pub fn page(
         weight.unwrap_or_else(|| Array2::zeros((0, COLS * ROWS)))
     };
     let mut html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{GENERATOR}\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>twostage report: {title}</title><style>{STYLE}</style></head><body>\n\
          <header><h1>What the network learned</h1><p>{title} · test accuracy <b>{:.2}%</b> · \

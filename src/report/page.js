@@ -134,7 +134,10 @@
   }
   function update() {
     var data = ctx.getImageData(0, 0, pad.width, pad.height).data, ink = new Float64Array(pad.width * pad.height);
-    for (var i = 0; i < ink.length; i++) ink[i] = data[4 * i] / 255;
+    var strongest = 0;
+    for (var i = 0; i < ink.length; i++) { ink[i] = data[4 * i] / 255; strongest = Math.max(strongest, ink[i]); }
+    // As report::image::ink: a stroke fainter than a tenth of full scale is no stroke.
+    if (strongest < 0.1) { classify(new Uint8Array(PIXELS)); return; }
     classify(preprocess(ink, pad.width, pad.height));
   }
   var drawing = false, last = null, pending = false;

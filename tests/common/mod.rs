@@ -149,3 +149,26 @@ pub fn idx_of(dtype: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
 pub fn idx_u8(dims: &[u32], data: &[u8]) -> Vec<u8> {
     idx_of(0x08, dims, data)
 }
+
+/// A tiny custom IDX set (30 training and 20 test images of two classes) in `dir`.
+pub fn tiny_set(dir: &std::path::Path) {
+    let image = |i: usize| -> Vec<u8> {
+        (0..784)
+            .map(|p| if (p / 28 + i) % 7 < 3 + i % 2 { 255 } else { 0 })
+            .collect()
+    };
+    for (prefix, n) in [("train", 30usize), ("t10k", 20)] {
+        let pixels: Vec<u8> = (0..n).flat_map(image).collect();
+        let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
+        std::fs::write(
+            dir.join(format!("{prefix}-images-idx3-ubyte")),
+            idx_u8(&[n as u32, 28, 28], &pixels),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(format!("{prefix}-labels-idx1-ubyte")),
+            idx_u8(&[n as u32], &labels),
+        )
+        .unwrap();
+    }
+}
