@@ -30,28 +30,32 @@ const H: f64 = 1e-5;
 /// Prints every tensor's errors and fails on the first whose entry-wise relative error (CS231n's
 /// `rel_error`) is above [`TOLERANCE`]: the test for a single layer.
 fn assert_checks(what: &str, report: &[TensorCheck]) {
-    print_checks(what, report);
-    for check in report {
-        assert!(
-            check.max_rel_error <= TOLERANCE,
-            "{what} {}: max rel error {:.3e} > {TOLERANCE:e}",
-            check.name,
-            check.max_rel_error
-        );
-    }
+    assert_within_tolerance(what, report, "max rel error", |check| check.max_rel_error);
 }
 
 /// Like [`assert_checks`], for a whole network: the error is taken relative to each tensor's
 /// scale, because some entries of a network's gradient are so small (1e-7) that the difference
 /// quotient's own rounding (about 1e-11 in f64) dominates them (see `twostage::gradcheck`).
 fn assert_network_checks(what: &str, report: &[TensorCheck]) {
+    assert_within_tolerance(what, report, "scaled rel error", |check| {
+        check.scaled_rel_error
+    });
+}
+
+/// Prints every tensor's errors and fails on the first whose `error` is above [`TOLERANCE`].
+fn assert_within_tolerance(
+    what: &str,
+    report: &[TensorCheck],
+    measure: &str,
+    error: fn(&TensorCheck) -> f64,
+) {
     print_checks(what, report);
     for check in report {
         assert!(
-            check.scaled_rel_error <= TOLERANCE,
-            "{what} {}: scaled rel error {:.3e} > {TOLERANCE:e}",
+            error(check) <= TOLERANCE,
+            "{what} {}: {measure} {:.3e} > {TOLERANCE:e}",
             check.name,
-            check.scaled_rel_error
+            error(check)
         );
     }
 }

@@ -3,13 +3,13 @@
 
 use ndarray::{Array2, array};
 use twostage::Error;
-use twostage::batches::{Batches, Classification, Examples, Order, Regression};
+use twostage::batches::{Batches, Classification, Dataset, Examples, Order, Regression};
 use twostage::model::{Dims, TwoStageNetwork};
-use twostage::nn::{Dense, Layer, MseLoss, Relu, Sequential, SoftmaxCrossEntropy, Tanh};
+use twostage::nn::{Dense, Layer, Loss, MseLoss, Relu, Sequential, SoftmaxCrossEntropy, Tanh};
 use twostage::optim::{Adam, Sgd};
 use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
-use twostage::train::{self, Silent, Stage};
+use twostage::train::{self, EpochStats, Silent, Stage};
 
 fn mlp(rng: &mut SmallRng, inputs: usize, hidden: usize, outputs: usize) -> Sequential<f32> {
     Sequential::new(vec![
@@ -17,6 +17,33 @@ fn mlp(rng: &mut SmallRng, inputs: usize, hidden: usize, outputs: usize) -> Sequ
         Box::new(Tanh::new()),
         Box::new(Dense::new(hidden, outputs, rng)),
     ])
+}
+
+/// `epochs` of Adam at `lr` over `data` as given, in batches of `batch`, quietly: the fits the
+/// error tests provoke.
+fn fit_as_given<D, L>(
+    net: &mut Sequential<f32>,
+    mut loss: L,
+    lr: f64,
+    data: &D,
+    batch: usize,
+    epochs: usize,
+) -> Result<Vec<EpochStats>, Error>
+where
+    D: Dataset<f32>,
+    L: Loss<f32, D::Targets> + Send,
+{
+    let mut batches = Batches::new(batch, Order::AsGiven);
+    let mut adam = Adam::new(lr);
+    train::fit(
+        net,
+        &mut loss,
+        &mut adam,
+        data,
+        &mut batches,
+        epochs,
+        &mut Silent,
+    )
 }
 
 #[test]
@@ -105,15 +132,7 @@ fn fit_reports_bad_labels_and_empty_data_as_errors() {
         labels: &labels[..],
     };
     let mut net = mlp(&mut SmallRng::seed_from_u64(0), 2, 4, 2);
-    let result = train::fit(
-        &mut net,
-        &mut SoftmaxCrossEntropy::new(),
-        &mut Adam::new(0.01),
-        &data,
-        &mut Batches::new(4, Order::AsGiven),
-        1,
-        &mut Silent,
-    );
+    let result = fit_as_given(&mut net, SoftmaxCrossEntropy::new(), 0.01, &data, 4, 1);
     assert!(
         matches!(
             result,
@@ -129,15 +148,7 @@ fn fit_reports_bad_labels_and_empty_data_as_errors() {
         inputs: x.slice(ndarray::s![..0, ..]),
         labels: &labels[..0],
     };
-    let result = train::fit(
-        &mut net,
-        &mut SoftmaxCrossEntropy::new(),
-        &mut Adam::new(0.01),
-        &none,
-        &mut Batches::new(4, Order::AsGiven),
-        1,
-        &mut Silent,
-    );
+    let result = fit_as_given(&mut net, SoftmaxCrossEntropy::new(), 0.01, &none, 4, 1);
     assert!(matches!(result, Err(Error::Empty { .. })), "{result:?}");
 }
 
@@ -150,15 +161,7 @@ fn a_diverging_fit_names_its_stage() {
         targets: y.view(),
     };
     let mut net = mlp(&mut SmallRng::seed_from_u64(0), 2, 4, 1);
-    let result = train::fit(
-        &mut net,
-        &mut MseLoss::new(),
-        &mut Adam::new(0.1),
-        &data,
-        &mut Batches::new(2, Order::AsGiven),
-        3,
-        &mut Silent,
-    );
+    let result = fit_as_given(&mut net, MseLoss::new(), 0.1, &data, 2, 3);
     match result {
         Err(Error::Diverged {
             stage: Stage::Fit,

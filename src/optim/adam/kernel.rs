@@ -32,6 +32,11 @@ pub(crate) struct Chunk<'a, T> {
 }
 
 impl<'a, T> Chunk<'a, T> {
+    /// The weights `theta` with their gradient `g` and moments `m`, `v`.
+    pub(crate) fn new(theta: &'a mut [T], g: &'a mut [T], m: &'a mut [T], v: &'a mut [T]) -> Self {
+        Chunk { theta, g, m, v }
+    }
+
     /// The elements before `cut` and those from `cut` on, each with its gradient and moments.
     pub(crate) fn split_at(self, cut: usize) -> (Chunk<'a, T>, Chunk<'a, T>) {
         let (theta1, theta2) = self.theta.split_at_mut(cut);
@@ -39,18 +44,8 @@ impl<'a, T> Chunk<'a, T> {
         let (m1, m2) = self.m.split_at_mut(cut);
         let (v1, v2) = self.v.split_at_mut(cut);
         (
-            Chunk {
-                theta: theta1,
-                g: g1,
-                m: m1,
-                v: v1,
-            },
-            Chunk {
-                theta: theta2,
-                g: g2,
-                m: m2,
-                v: v2,
-            },
+            Chunk::new(theta1, g1, m1, v1),
+            Chunk::new(theta2, g2, m2, v2),
         )
     }
 }
@@ -163,12 +158,7 @@ mod tests {
         let v0: Vec<f32> = wave(0.05).iter().map(|x| x.abs()).collect();
         let c = Coefficients::new(0.1_f32, 0.999, 0.001, -0.003, 0.05, 1e-8, 1e-30);
         let (mut t1, mut g1, mut m1, mut v1) = (theta0.clone(), g.clone(), m0.clone(), v0.clone());
-        let chunk = Chunk {
-            theta: &mut t1,
-            g: &mut g1,
-            m: &mut m1,
-            v: &mut v1,
-        };
+        let chunk = Chunk::new(&mut t1, &mut g1, &mut m1, &mut v1);
         update_loop::<f32, false>(chunk, c, false);
         assert!(g1 == g, "without zero_grad the gradient is left alone");
         assert!(t1 != theta0, "the update moved θ");
@@ -177,12 +167,7 @@ mod tests {
             for zero_grad in [false, true] {
                 let (mut t2, mut g2, mut m2, mut v2) =
                     (theta0.clone(), g.clone(), m0.clone(), v0.clone());
-                let chunk = Chunk {
-                    theta: &mut t2,
-                    g: &mut g2,
-                    m: &mut m2,
-                    v: &mut v2,
-                };
+                let chunk = Chunk::new(&mut t2, &mut g2, &mut m2, &mut v2);
                 update_on(rung, chunk, c, zero_grad);
                 assert!(
                     bits(&t1) == bits(&t2) && bits(&m1) == bits(&m2) && bits(&v1) == bits(&v2),
@@ -244,12 +229,7 @@ mod tests {
         let mut reference_went_subnormal = false;
         for _ in 0..800 {
             let stored = m[0];
-            let chunk = Chunk {
-                theta: &mut theta,
-                g: &mut g,
-                m: &mut m,
-                v: &mut v,
-            };
+            let chunk = Chunk::new(&mut theta, &mut g, &mut m, &mut v);
             update_loop::<f32, false>(chunk, c, false);
             // The products of a step on a stored m are never subnormal.
             let decayed = stored * (1.0 - c.one_minus_beta1);
