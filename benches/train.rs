@@ -229,6 +229,38 @@ impl StepFixture {
     }
 }
 
+/// Where a step bench runs its steps.
+#[derive(Clone, Copy)]
+enum Thread {
+    /// All steps of a measurement inside one `on_pool`, as an epoch runs them.
+    Pool,
+    /// On the calling thread.
+    Caller,
+}
+
+impl StepFixture {
+    /// Benches `step` on this fixture under `name`, on `thread`.
+    fn bench<R>(
+        mut self,
+        group: &mut BenchmarkGroup<'_, WallTime>,
+        name: &str,
+        thread: Thread,
+        mut step: impl FnMut(&mut StepFixture) -> R + Send,
+    ) {
+        group.bench_function(name, |bencher| {
+            bencher.iter_custom(|iters| {
+                let one = || {
+                    black_box(step(&mut self));
+                };
+                match thread {
+                    Thread::Pool => time_steps_on_pool(iters, one),
+                    Thread::Caller => time_steps(iters, one),
+                }
+            })
+        });
+    }
+}
+
 /// One training step of each stage, exactly as the epoch loops in `train` run it (all steps of
 /// a measurement inside one `on_pool`, as an epoch's are, except the stage-2 head's, which
 /// trains on the calling thread; without the gather of the batch).
@@ -239,65 +271,42 @@ fn step(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(2));
 
-        let mut f = StepFixture::new(batch);
         let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
-        group.bench_function("autoencoder", |bencher| {
-            bencher.iter_custom(|iters| {
-                time_steps_on_pool(iters, || {
-                    let network = &mut f.network;
-                    let reconstruction = network.reconstruction(f.inputs.view());
-                    let loss = mse.forward(reconstruction, f.inputs.view());
-                    network.reconstruction_backward(mse.backward());
-                    adam.step_and_zero_grad(&mut network.parts(&[Part::Stage1, Part::Decoder]));
-                    black_box(loss);
-                })
-            })
+        StepFixture::new(batch).bench(&mut group, "autoencoder", Thread::Pool, |f| {
+            let reconstruction = f.network.reconstruction(f.inputs.view());
+            let loss = mse.forward(reconstruction, f.inputs.view());
+            f.network.reconstruction_backward(mse.backward());
+            adam.step_and_zero_grad(&mut f.network.parts(&[Part::Stage1, Part::Decoder]));
+            loss
         });
 
-        let mut f = StepFixture::new(batch);
         let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
-        group.bench_function("seed", |bencher| {
-            bencher.iter_custom(|iters| {
-                time_steps_on_pool(iters, || {
-                    let network = &mut f.network;
-                    let features = network.features(f.inputs.view());
-                    let loss = mse.forward(features, features);
-                    network.stage1.backward_params(mse.backward());
-                    adam.step_and_zero_grad(&mut network.stage1);
-                    black_box(loss);
-                })
-            })
+        StepFixture::new(batch).bench(&mut group, "seed", Thread::Pool, |f| {
+            let features = f.network.features(f.inputs.view());
+            let loss = mse.forward(features, features);
+            f.network.stage1.backward_params(mse.backward());
+            adam.step_and_zero_grad(&mut f.network.stage1);
+            loss
         });
 
-        let mut f = StepFixture::new(batch);
+        // On the calling thread: none of the head's products is large enough to split.
         let (mut ce, mut adam) = (SoftmaxCrossEntropy::new(), Adam::new(1e-3));
-        group.bench_function("stage2_head", |bencher| {
-            // On the calling thread: none of the head's products is large enough to split.
-            bencher.iter_custom(|iters| {
-                time_steps(iters, || {
-                    let network = &mut f.network;
-                    let logits = network.stage2.forward(f.features.view());
-                    let loss = ce.forward(logits, &f.labels).unwrap();
-                    network.stage2.backward_params(ce.backward());
-                    adam.step_and_zero_grad(&mut network.stage2);
-                    black_box(loss);
-                })
-            })
+        StepFixture::new(batch).bench(&mut group, "stage2_head", Thread::Caller, |f| {
+            let logits = f.network.stage2.forward(f.features.view());
+            let loss = ce.forward(logits, &f.labels).unwrap();
+            f.network.stage2.backward_params(ce.backward());
+            adam.step_and_zero_grad(&mut f.network.stage2);
+            loss
         });
 
-        let mut f = StepFixture::new(batch);
         let (mut ce, mut adam) = (SoftmaxCrossEntropy::new(), Adam::new(3e-5));
-        group.bench_function("finetune", |bencher| {
-            bencher.iter_custom(|iters| {
-                time_steps_on_pool(iters, || {
-                    let network = &mut f.network;
-                    let logits = network.logits(f.inputs.view());
-                    let loss = ce.forward(logits, &f.labels).unwrap();
-                    network.logits_backward(ce.backward(), Stage1Grad::Trainable);
-                    adam.step_and_zero_grad(&mut network.parts(&[Part::Stage1, Part::Stage2]));
-                    black_box(loss);
-                })
-            })
+        StepFixture::new(batch).bench(&mut group, "finetune", Thread::Pool, |f| {
+            let logits = f.network.logits(f.inputs.view());
+            let loss = ce.forward(logits, &f.labels).unwrap();
+            f.network
+                .logits_backward(ce.backward(), Stage1Grad::Trainable);
+            adam.step_and_zero_grad(&mut f.network.parts(&[Part::Stage1, Part::Stage2]));
+            loss
         });
         group.finish();
     }

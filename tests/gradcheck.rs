@@ -443,31 +443,42 @@ fn check_layer_covers_parameters_and_input_gradient() {
     );
 }
 
+/// ReLU with a wrong backward, for the checks to catch: `dx = dy` everywhere, the mask
+/// forgotten.
+struct NoMask(Relu<f64>, Array2<f64>);
+
+impl NoMask {
+    fn new() -> NoMask {
+        NoMask(Relu::new(), Array2::zeros((0, 0)))
+    }
+}
+
+impl twostage::nn::Parameters<f64> for NoMask {
+    fn visit_params(&mut self, _f: &mut dyn FnMut(&str, twostage::nn::ParamMut<'_, f64>)) {}
+}
+
+impl Layer<f64> for NoMask {
+    fn describe(&self) -> String {
+        "NoMask()".into()
+    }
+    fn forward(&mut self, x: ArrayView2<f64>) -> ArrayView2<'_, f64> {
+        self.0.forward(x)
+    }
+    fn backward(&mut self, dy: ArrayView2<f64>) -> ArrayView2<'_, f64> {
+        self.1 = dy.to_owned(); // forgets the mask
+        self.1.view()
+    }
+}
+
 /// A wrong backward fails the input-gradient check: ReLU's mask applied to the input side of
 /// the kink (`dx = dy` everywhere) is caught.
 #[test]
 fn check_input_gradient_catches_a_wrong_backward() {
-    struct LeakyMask(Relu<f64>, Array2<f64>);
-    impl twostage::nn::Parameters<f64> for LeakyMask {
-        fn visit_params(&mut self, _f: &mut dyn FnMut(&str, twostage::nn::ParamMut<'_, f64>)) {}
-    }
-    impl Layer<f64> for LeakyMask {
-        fn describe(&self) -> String {
-            "WrongReLU()".into()
-        }
-        fn forward(&mut self, x: ArrayView2<f64>) -> ArrayView2<'_, f64> {
-            self.0.forward(x)
-        }
-        fn backward(&mut self, dy: ArrayView2<f64>) -> ArrayView2<'_, f64> {
-            self.1 = dy.to_owned(); // forgets the mask
-            self.1.view()
-        }
-    }
     let mut rng = SmallRng::seed_from_u64(9);
     let mut x = random((3, 4), &mut rng);
     x.mapv_inplace(|v| v + 0.1 * v.signum());
     let r = random((3, 4), &mut rng);
-    let mut wrong = LeakyMask(Relu::new(), Array2::zeros((0, 0)));
+    let mut wrong = NoMask::new();
     let check = twostage::gradcheck::check_input_gradient(
         &mut wrong,
         x.view(),
@@ -532,26 +543,10 @@ fn a_report_gives_a_verdict_naming_the_worst_tensor() {
     let borrowed: &mut dyn Layer<f64> = &mut dense;
     assert!(check_layer(borrowed, x.view(), r.view(), &CheckOptions::default()).passed());
 
-    struct NoMask(Relu<f64>, Array2<f64>);
-    impl twostage::nn::Parameters<f64> for NoMask {
-        fn visit_params(&mut self, _f: &mut dyn FnMut(&str, twostage::nn::ParamMut<'_, f64>)) {}
-    }
-    impl Layer<f64> for NoMask {
-        fn describe(&self) -> String {
-            "NoMask()".into()
-        }
-        fn forward(&mut self, x: ArrayView2<f64>) -> ArrayView2<'_, f64> {
-            self.0.forward(x)
-        }
-        fn backward(&mut self, dy: ArrayView2<f64>) -> ArrayView2<'_, f64> {
-            self.1 = dy.to_owned();
-            self.1.view()
-        }
-    }
     let x = away_from_zero(random((3, 4), &mut rng));
     let r = random((3, 4), &mut rng);
     let bad = check_layer(
-        &mut NoMask(Relu::new(), Array2::zeros((0, 0))),
+        &mut NoMask::new(),
         x.view(),
         r.view(),
         &CheckOptions::default(),
