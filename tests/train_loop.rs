@@ -211,6 +211,15 @@ fn activations_and_typed_layers() {
     net.layer_mut::<Dense<f32>>(0).unwrap().bias.fill(0.0);
 }
 
+/// [`synthetic`]'s pixels and labels as examples of 16 pixels.
+fn as_examples((pixels, labels): &(Vec<u8>, Vec<u8>)) -> Examples<'_> {
+    Examples {
+        pixels,
+        labels,
+        width: 16,
+    }
+}
+
 /// Synthetic 16-pixel images in two classes, with their labels.
 fn synthetic(n: usize) -> (Vec<u8>, Vec<u8>) {
     let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
@@ -240,12 +249,8 @@ const SMALL: Dims = Dims {
 
 #[test]
 fn dead_relu_units_are_counted_per_layer() {
-    let (pixels, labels) = synthetic(64);
-    let examples = Examples {
-        pixels: &pixels,
-        labels: &labels,
-        width: 16,
-    };
+    let data = synthetic(64);
+    let examples = as_examples(&data);
     let mut network = TwoStageNetwork::<f32>::new(SMALL, &mut SmallRng::seed_from_u64(0));
     // Kill stage 1's hidden unit 3: a bias no input can overcome.
     network.stage1.layer_mut::<Dense<f32>>(0).unwrap().bias[3] = -1e3;
@@ -259,12 +264,8 @@ fn dead_relu_units_are_counted_per_layer() {
 #[test]
 fn the_stage_functions_are_the_generic_loop() {
     // `run` with only fine-tuning equals `fit` over the classifier route, to the bit.
-    let (pixels, labels) = synthetic(40);
-    let examples = Examples {
-        pixels: &pixels,
-        labels: &labels,
-        width: 16,
-    };
+    let data = synthetic(40);
+    let examples = as_examples(&data);
     let schedule = train::Schedule {
         stage1_epochs: 0,
         stage2_epochs: 0,
@@ -311,11 +312,7 @@ fn the_default_run_matches_the_baseline_checkpoint() {
     };
     use twostage::data::mnist::{Mnist, Split};
     let mnist = Mnist::load(std::path::Path::new(&dir), Split::Train, false).expect("MNIST loads");
-    let examples = Examples {
-        pixels: &mnist.images,
-        labels: &mnist.labels,
-        width: 784,
-    };
+    let examples = mnist.examples();
     let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
     train::run(
         &mut network,
