@@ -14,7 +14,7 @@ use twostage::data::mnist::{Mnist, Split};
 use twostage::nn::Parameters;
 use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
-use twostage::train::{self, EpochStats, Examples, Observer, Schedule, Stage1Mode};
+use twostage::train::{self, EpochStats, Observer, Schedule, Stage1Mode};
 use twostage::{Dims, TwoStageNetwork};
 
 struct Print;
@@ -60,16 +60,8 @@ fn main() {
     let train_set = Mnist::load(&dir, Split::Train, false).expect("training set");
     let test_set = Mnist::load(&dir, Split::Test, false).expect("test set");
     let load_s = start.elapsed().as_secs_f64();
-    let train = Examples {
-        pixels: &train_set.images,
-        labels: &train_set.labels,
-        width: 784,
-    };
-    let test = Examples {
-        pixels: &test_set.images,
-        labels: &test_set.labels,
-        width: 784,
-    };
+    let train = train_set.examples();
+    let test = test_set.examples();
 
     let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
     let schedule = Schedule {

@@ -24,6 +24,15 @@ use twostage::optim::{Adam, Optimizer};
 use twostage::rand::{SeedableRng, rngs::SmallRng};
 use twostage::{Dims, Part, TwoStageNetwork};
 
+/// `x` column-major and `wᵀ` row-major: the layout in which matrixmultiply does `x·wᵀ` best,
+/// to compare the kernels against.
+fn best_layout(x: &Array2<f32>, w: &Array2<f32>) -> (Array2<f32>, Array2<f32>) {
+    let mut x_good = Array2::<f32>::zeros(x.dim().f());
+    x_good.assign(x);
+    let mut wt_good = Array2::<f32>::zeros(w.t().dim());
+    wt_good.assign(&w.t());
+    (x_good, wt_good)
+}
 fn min_micros(mut f: impl FnMut()) -> f64 {
     let mut best = f64::INFINITY;
     for _ in 0..300 {
@@ -80,10 +89,7 @@ fn rungs() {
             let t = min_micros(|| gemm_serial(1.0, x.view(), w.t(), 0.0, c.view_mut()));
             line += &format!(" {rung} {:5.1}", gflops(t));
         }
-        let mut x_good = Array2::<f32>::zeros((32, i).f());
-        x_good.assign(&x);
-        let mut wt_good = Array2::<f32>::zeros((i, o));
-        wt_good.assign(&w.t());
+        let (x_good, wt_good) = best_layout(&x, &w);
         let t = min_micros(|| {
             gemm_matrixmultiply(1.0, x_good.view(), wt_good.view(), 0.0, c.view_mut())
         });
@@ -140,10 +146,7 @@ fn cold() {
             line += &format!(" {rung} {:5.1}", gflops(t));
         }
         set_rung(chosen).expect("the rung chosen at start");
-        let mut x_good = Array2::<f32>::zeros((32, i).f());
-        x_good.assign(&x);
-        let mut wt_good = Array2::<f32>::zeros((i, o));
-        wt_good.assign(&w.t());
+        let (x_good, wt_good) = best_layout(&x, &w);
         let t = cold_micros(|| {
             gemm_matrixmultiply(1.0, x_good.view(), wt_good.view(), 0.0, c.view_mut())
         });

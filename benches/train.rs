@@ -16,7 +16,10 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
 use twostage::batches::gather_normalised;
 use twostage::data::mnist::{Mnist, Split};
@@ -28,6 +31,20 @@ use twostage::rand::rngs::SmallRng;
 use twostage::rand::{Rng, SeedableRng};
 use twostage::train::{self, Batches, EpochLoss, Examples, Order, Silent, Stage};
 use twostage::{Dims, Part, Stage1Grad, TwoStageNetwork};
+
+/// The time `iters` runs of `step` take, on the calling thread.
+fn time_steps(iters: u64, mut step: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        step();
+    }
+    start.elapsed()
+}
+
+/// [`time_steps`] inside one `on_pool`, as an epoch runs its steps.
+fn time_steps_on_pool(iters: u64, step: impl FnMut() + Send) -> Duration {
+    on_pool(|| time_steps(iters, step))
+}
 
 fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
@@ -212,6 +229,38 @@ impl StepFixture {
     }
 }
 
+/// Where a step bench runs its steps.
+#[derive(Clone, Copy)]
+enum Thread {
+    /// All steps of a measurement inside one `on_pool`, as an epoch runs them.
+    Pool,
+    /// On the calling thread.
+    Caller,
+}
+
+impl StepFixture {
+    /// Benches `step` on this fixture under `name`, on `thread`.
+    fn bench<R>(
+        mut self,
+        group: &mut BenchmarkGroup<'_, WallTime>,
+        name: &str,
+        thread: Thread,
+        mut step: impl FnMut(&mut StepFixture) -> R + Send,
+    ) {
+        group.bench_function(name, |bencher| {
+            bencher.iter_custom(|iters| {
+                let one = || {
+                    black_box(step(&mut self));
+                };
+                match thread {
+                    Thread::Pool => time_steps_on_pool(iters, one),
+                    Thread::Caller => time_steps(iters, one),
+                }
+            })
+        });
+    }
+}
+
 /// One training step of each stage, exactly as the epoch loops in `train` run it (all steps of
 /// a measurement inside one `on_pool`, as an epoch's are, except the stage-2 head's, which
 /// trains on the calling thread; without the gather of the batch).
@@ -222,82 +271,86 @@ fn step(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(2));
 
-        let mut f = StepFixture::new(batch);
         let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
-        group.bench_function("autoencoder", |bencher| {
-            bencher.iter_custom(|iters| {
-                on_pool(|| {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        let network = &mut f.network;
-                        let reconstruction = network.reconstruction(f.inputs.view());
-                        let loss = mse.forward(reconstruction, f.inputs.view());
-                        network.reconstruction_backward(mse.backward());
-                        adam.step_and_zero_grad(&mut network.parts(&[Part::Stage1, Part::Decoder]));
-                        black_box(loss);
-                    }
-                    start.elapsed()
-                })
-            })
+        StepFixture::new(batch).bench(&mut group, "autoencoder", Thread::Pool, |f| {
+            let reconstruction = f.network.reconstruction(f.inputs.view());
+            let loss = mse.forward(reconstruction, f.inputs.view());
+            f.network.reconstruction_backward(mse.backward());
+            adam.step_and_zero_grad(&mut f.network.parts(&[Part::Stage1, Part::Decoder]));
+            loss
         });
 
-        let mut f = StepFixture::new(batch);
         let (mut mse, mut adam) = (MseLoss::new(), Adam::new(1e-3));
-        group.bench_function("seed", |bencher| {
-            bencher.iter_custom(|iters| {
-                on_pool(|| {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        let network = &mut f.network;
-                        let features = network.features(f.inputs.view());
-                        let loss = mse.forward(features, features);
-                        network.stage1.backward_params(mse.backward());
-                        adam.step_and_zero_grad(&mut network.stage1);
-                        black_box(loss);
-                    }
-                    start.elapsed()
-                })
-            })
+        StepFixture::new(batch).bench(&mut group, "seed", Thread::Pool, |f| {
+            let features = f.network.features(f.inputs.view());
+            let loss = mse.forward(features, features);
+            f.network.stage1.backward_params(mse.backward());
+            adam.step_and_zero_grad(&mut f.network.stage1);
+            loss
         });
 
-        let mut f = StepFixture::new(batch);
+        // On the calling thread: none of the head's products is large enough to split.
         let (mut ce, mut adam) = (SoftmaxCrossEntropy::new(), Adam::new(1e-3));
-        group.bench_function("stage2_head", |bencher| {
-            // On the calling thread: none of the head's products is large enough to split.
-            bencher.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let network = &mut f.network;
-                    let logits = network.stage2.forward(f.features.view());
-                    let loss = ce.forward(logits, &f.labels).unwrap();
-                    network.stage2.backward_params(ce.backward());
-                    adam.step_and_zero_grad(&mut network.stage2);
-                    black_box(loss);
-                }
-                start.elapsed()
-            })
+        StepFixture::new(batch).bench(&mut group, "stage2_head", Thread::Caller, |f| {
+            let logits = f.network.stage2.forward(f.features.view());
+            let loss = ce.forward(logits, &f.labels).unwrap();
+            f.network.stage2.backward_params(ce.backward());
+            adam.step_and_zero_grad(&mut f.network.stage2);
+            loss
         });
 
-        let mut f = StepFixture::new(batch);
         let (mut ce, mut adam) = (SoftmaxCrossEntropy::new(), Adam::new(3e-5));
-        group.bench_function("finetune", |bencher| {
-            bencher.iter_custom(|iters| {
-                on_pool(|| {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        let network = &mut f.network;
-                        let logits = network.logits(f.inputs.view());
-                        let loss = ce.forward(logits, &f.labels).unwrap();
-                        network.logits_backward(ce.backward(), Stage1Grad::Trainable);
-                        adam.step_and_zero_grad(&mut network.parts(&[Part::Stage1, Part::Stage2]));
-                        black_box(loss);
-                    }
-                    start.elapsed()
-                })
-            })
+        StepFixture::new(batch).bench(&mut group, "finetune", Thread::Pool, |f| {
+            let logits = f.network.logits(f.inputs.view());
+            let loss = ce.forward(logits, &f.labels).unwrap();
+            f.network
+                .logits_backward(ce.backward(), Stage1Grad::Trainable);
+            adam.step_and_zero_grad(&mut f.network.parts(&[Part::Stage1, Part::Stage2]));
+            loss
         });
         group.finish();
     }
+}
+
+/// The network every epoch bench starts from.
+fn fresh_network() -> TwoStageNetwork<f32> {
+    TwoStageNetwork::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0))
+}
+
+/// The batches every epoch bench draws: 32 examples, shuffled from seed 0.
+fn shuffled_batches() -> Batches {
+    Batches::new(32, Order::Shuffled { seed: 0 })
+}
+
+/// A stage's epoch on the whole network (`train::autoencoder_epoch`, `seed_epoch`,
+/// `finetune_epoch`).
+type StageEpoch = fn(
+    &mut TwoStageNetwork<f32>,
+    &mut (dyn Optimizer<f32> + Send),
+    Examples,
+    &mut Batches,
+    &mut EpochLoss,
+) -> Result<(), twostage::Error>;
+
+/// Benches one `epoch` of `stage` over `train_set` under `name`, from a fresh network with
+/// Adam at `lr`; returns the network as the bench left it.
+fn bench_stage_epoch(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    (stage, epoch): (Stage, StageEpoch),
+    lr: f64,
+    train_set: Examples,
+) -> TwoStageNetwork<f32> {
+    let (mut network, mut batches) = (fresh_network(), shuffled_batches());
+    let mut adam = Adam::new(lr);
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            let mut silent = Silent;
+            let mut loss = EpochLoss::new(stage, 1, 1, &mut silent);
+            epoch(&mut network, &mut adam, train_set, &mut batches, &mut loss).unwrap()
+        })
+    });
+    network
 }
 
 /// One full epoch of each stage on the 60 000 MNIST training images, batch 32.
@@ -308,17 +361,8 @@ fn epoch(c: &mut Criterion) {
     };
     let mnist = Mnist::load(&dir, Split::Train, false).expect("MNIST training set");
     let test = Mnist::load(&dir, Split::Test, false).expect("MNIST test set");
-    let train_set = Examples {
-        pixels: &mnist.images,
-        labels: &mnist.labels,
-        width: 784,
-    };
-    let test_set = Examples {
-        pixels: &test.images,
-        labels: &test.labels,
-        width: 784,
-    };
-    let fresh = || TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
+    let train_set = mnist.examples();
+    let test_set = test.examples();
 
     let mut group = c.benchmark_group("epoch");
     group
@@ -326,37 +370,15 @@ fn epoch(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(10));
 
-    let (mut network, mut batches) = (fresh(), Batches::new(32, Order::Shuffled { seed: 0 }));
-    let mut adam = Adam::new(1e-3);
-    group.bench_function("autoencoder", |b| {
-        b.iter(|| {
-            train::autoencoder_epoch(
-                &mut network,
-                &mut adam,
-                train_set,
-                &mut batches,
-                &mut EpochLoss::new(Stage::Stage1, 1, 1, &mut Silent),
-            )
-            .unwrap()
-        })
-    });
+    let stage1: [(&str, StageEpoch); 2] = [
+        ("autoencoder", train::autoencoder_epoch),
+        ("seed", train::seed_epoch),
+    ];
+    for (name, epoch) in stage1 {
+        bench_stage_epoch(&mut group, name, (Stage::Stage1, epoch), 1e-3, train_set);
+    }
 
-    let (mut network, mut batches) = (fresh(), Batches::new(32, Order::Shuffled { seed: 0 }));
-    let mut adam = Adam::new(1e-3);
-    group.bench_function("seed", |b| {
-        b.iter(|| {
-            train::seed_epoch(
-                &mut network,
-                &mut adam,
-                train_set,
-                &mut batches,
-                &mut EpochLoss::new(Stage::Stage1, 1, 1, &mut Silent),
-            )
-            .unwrap()
-        })
-    });
-
-    let (mut network, mut batches) = (fresh(), Batches::new(32, Order::Shuffled { seed: 0 }));
+    let (mut network, mut batches) = (fresh_network(), shuffled_batches());
     group.bench_function("stage2_features", |b| {
         b.iter(|| train::features_of(&mut network, train_set))
     });
@@ -376,20 +398,13 @@ fn epoch(c: &mut Criterion) {
         })
     });
 
-    let (mut network, mut batches) = (fresh(), Batches::new(32, Order::Shuffled { seed: 0 }));
-    let mut adam = Adam::new(3e-5);
-    group.bench_function("finetune", |b| {
-        b.iter(|| {
-            train::finetune_epoch(
-                &mut network,
-                &mut adam,
-                train_set,
-                &mut batches,
-                &mut EpochLoss::new(Stage::Finetune, 1, 1, &mut Silent),
-            )
-            .unwrap()
-        })
-    });
+    let mut network = bench_stage_epoch(
+        &mut group,
+        "finetune",
+        (Stage::Finetune, train::finetune_epoch),
+        3e-5,
+        train_set,
+    );
 
     group.bench_function("evaluate_test", |b| {
         b.iter(|| train::evaluate(&mut network, test_set).unwrap())

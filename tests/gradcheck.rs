@@ -30,28 +30,32 @@ const H: f64 = 1e-5;
 /// Prints every tensor's errors and fails on the first whose entry-wise relative error (CS231n's
 /// `rel_error`) is above [`TOLERANCE`]: the test for a single layer.
 fn assert_checks(what: &str, report: &[TensorCheck]) {
-    print_checks(what, report);
-    for check in report {
-        assert!(
-            check.max_rel_error <= TOLERANCE,
-            "{what} {}: max rel error {:.3e} > {TOLERANCE:e}",
-            check.name,
-            check.max_rel_error
-        );
-    }
+    assert_within_tolerance(what, report, "max rel error", |check| check.max_rel_error);
 }
 
 /// Like [`assert_checks`], for a whole network: the error is taken relative to each tensor's
 /// scale, because some entries of a network's gradient are so small (1e-7) that the difference
 /// quotient's own rounding (about 1e-11 in f64) dominates them (see `twostage::gradcheck`).
 fn assert_network_checks(what: &str, report: &[TensorCheck]) {
+    assert_within_tolerance(what, report, "scaled rel error", |check| {
+        check.scaled_rel_error
+    });
+}
+
+/// Prints every tensor's errors and fails on the first whose `error` is above [`TOLERANCE`].
+fn assert_within_tolerance(
+    what: &str,
+    report: &[TensorCheck],
+    measure: &str,
+    error: fn(&TensorCheck) -> f64,
+) {
     print_checks(what, report);
     for check in report {
         assert!(
-            check.scaled_rel_error <= TOLERANCE,
-            "{what} {}: scaled rel error {:.3e} > {TOLERANCE:e}",
+            error(check) <= TOLERANCE,
+            "{what} {}: {measure} {:.3e} > {TOLERANCE:e}",
             check.name,
-            check.scaled_rel_error
+            error(check)
         );
     }
 }
@@ -439,31 +443,42 @@ fn check_layer_covers_parameters_and_input_gradient() {
     );
 }
 
+/// ReLU with a wrong backward, for the checks to catch: `dx = dy` everywhere, the mask
+/// forgotten.
+struct NoMask(Relu<f64>, Array2<f64>);
+
+impl NoMask {
+    fn new() -> NoMask {
+        NoMask(Relu::new(), Array2::zeros((0, 0)))
+    }
+}
+
+impl twostage::nn::Parameters<f64> for NoMask {
+    fn visit_params(&mut self, _f: &mut dyn FnMut(&str, twostage::nn::ParamMut<'_, f64>)) {}
+}
+
+impl Layer<f64> for NoMask {
+    fn describe(&self) -> String {
+        "NoMask()".into()
+    }
+    fn forward(&mut self, x: ArrayView2<f64>) -> ArrayView2<'_, f64> {
+        self.0.forward(x)
+    }
+    fn backward(&mut self, dy: ArrayView2<f64>) -> ArrayView2<'_, f64> {
+        self.1 = dy.to_owned(); // forgets the mask
+        self.1.view()
+    }
+}
+
 /// A wrong backward fails the input-gradient check: ReLU's mask applied to the input side of
 /// the kink (`dx = dy` everywhere) is caught.
 #[test]
 fn check_input_gradient_catches_a_wrong_backward() {
-    struct LeakyMask(Relu<f64>, Array2<f64>);
-    impl twostage::nn::Parameters<f64> for LeakyMask {
-        fn visit_params(&mut self, _f: &mut dyn FnMut(&str, twostage::nn::ParamMut<'_, f64>)) {}
-    }
-    impl Layer<f64> for LeakyMask {
-        fn describe(&self) -> String {
-            "WrongReLU()".into()
-        }
-        fn forward(&mut self, x: ArrayView2<f64>) -> ArrayView2<'_, f64> {
-            self.0.forward(x)
-        }
-        fn backward(&mut self, dy: ArrayView2<f64>) -> ArrayView2<'_, f64> {
-            self.1 = dy.to_owned(); // forgets the mask
-            self.1.view()
-        }
-    }
     let mut rng = SmallRng::seed_from_u64(9);
     let mut x = random((3, 4), &mut rng);
     x.mapv_inplace(|v| v + 0.1 * v.signum());
     let r = random((3, 4), &mut rng);
-    let mut wrong = LeakyMask(Relu::new(), Array2::zeros((0, 0)));
+    let mut wrong = NoMask::new();
     let check = twostage::gradcheck::check_input_gradient(
         &mut wrong,
         x.view(),
@@ -528,26 +543,10 @@ fn a_report_gives_a_verdict_naming_the_worst_tensor() {
     let borrowed: &mut dyn Layer<f64> = &mut dense;
     assert!(check_layer(borrowed, x.view(), r.view(), &CheckOptions::default()).passed());
 
-    struct NoMask(Relu<f64>, Array2<f64>);
-    impl twostage::nn::Parameters<f64> for NoMask {
-        fn visit_params(&mut self, _f: &mut dyn FnMut(&str, twostage::nn::ParamMut<'_, f64>)) {}
-    }
-    impl Layer<f64> for NoMask {
-        fn describe(&self) -> String {
-            "NoMask()".into()
-        }
-        fn forward(&mut self, x: ArrayView2<f64>) -> ArrayView2<'_, f64> {
-            self.0.forward(x)
-        }
-        fn backward(&mut self, dy: ArrayView2<f64>) -> ArrayView2<'_, f64> {
-            self.1 = dy.to_owned();
-            self.1.view()
-        }
-    }
     let x = away_from_zero(random((3, 4), &mut rng));
     let r = random((3, 4), &mut rng);
     let bad = check_layer(
-        &mut NoMask(Relu::new(), Array2::zeros((0, 0))),
+        &mut NoMask::new(),
         x.view(),
         r.view(),
         &CheckOptions::default(),

@@ -3,13 +3,13 @@
 
 use ndarray::{Array2, array};
 use twostage::Error;
-use twostage::batches::{Batches, Classification, Examples, Order, Regression};
+use twostage::batches::{Batches, Classification, Dataset, Examples, Order, Regression};
 use twostage::model::{Dims, TwoStageNetwork};
-use twostage::nn::{Dense, Layer, MseLoss, Relu, Sequential, SoftmaxCrossEntropy, Tanh};
+use twostage::nn::{Dense, Layer, Loss, MseLoss, Relu, Sequential, SoftmaxCrossEntropy, Tanh};
 use twostage::optim::{Adam, Sgd};
 use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
-use twostage::train::{self, Silent, Stage};
+use twostage::train::{self, EpochStats, Silent, Stage};
 
 fn mlp(rng: &mut SmallRng, inputs: usize, hidden: usize, outputs: usize) -> Sequential<f32> {
     Sequential::new(vec![
@@ -17,6 +17,33 @@ fn mlp(rng: &mut SmallRng, inputs: usize, hidden: usize, outputs: usize) -> Sequ
         Box::new(Tanh::new()),
         Box::new(Dense::new(hidden, outputs, rng)),
     ])
+}
+
+/// `epochs` of Adam at `lr` over `data` as given, in batches of `batch`, quietly: the fits the
+/// error tests provoke.
+fn fit_as_given<D, L>(
+    net: &mut Sequential<f32>,
+    mut loss: L,
+    lr: f64,
+    data: &D,
+    batch: usize,
+    epochs: usize,
+) -> Result<Vec<EpochStats>, Error>
+where
+    D: Dataset<f32>,
+    L: Loss<f32, D::Targets> + Send,
+{
+    let mut batches = Batches::new(batch, Order::AsGiven);
+    let mut adam = Adam::new(lr);
+    train::fit(
+        net,
+        &mut loss,
+        &mut adam,
+        data,
+        &mut batches,
+        epochs,
+        &mut Silent,
+    )
 }
 
 #[test]
@@ -105,15 +132,7 @@ fn fit_reports_bad_labels_and_empty_data_as_errors() {
         labels: &labels[..],
     };
     let mut net = mlp(&mut SmallRng::seed_from_u64(0), 2, 4, 2);
-    let result = train::fit(
-        &mut net,
-        &mut SoftmaxCrossEntropy::new(),
-        &mut Adam::new(0.01),
-        &data,
-        &mut Batches::new(4, Order::AsGiven),
-        1,
-        &mut Silent,
-    );
+    let result = fit_as_given(&mut net, SoftmaxCrossEntropy::new(), 0.01, &data, 4, 1);
     assert!(
         matches!(
             result,
@@ -129,15 +148,7 @@ fn fit_reports_bad_labels_and_empty_data_as_errors() {
         inputs: x.slice(ndarray::s![..0, ..]),
         labels: &labels[..0],
     };
-    let result = train::fit(
-        &mut net,
-        &mut SoftmaxCrossEntropy::new(),
-        &mut Adam::new(0.01),
-        &none,
-        &mut Batches::new(4, Order::AsGiven),
-        1,
-        &mut Silent,
-    );
+    let result = fit_as_given(&mut net, SoftmaxCrossEntropy::new(), 0.01, &none, 4, 1);
     assert!(matches!(result, Err(Error::Empty { .. })), "{result:?}");
 }
 
@@ -150,15 +161,7 @@ fn a_diverging_fit_names_its_stage() {
         targets: y.view(),
     };
     let mut net = mlp(&mut SmallRng::seed_from_u64(0), 2, 4, 1);
-    let result = train::fit(
-        &mut net,
-        &mut MseLoss::new(),
-        &mut Adam::new(0.1),
-        &data,
-        &mut Batches::new(2, Order::AsGiven),
-        3,
-        &mut Silent,
-    );
+    let result = fit_as_given(&mut net, MseLoss::new(), 0.1, &data, 2, 3);
     match result {
         Err(Error::Diverged {
             stage: Stage::Fit,
@@ -208,6 +211,15 @@ fn activations_and_typed_layers() {
     net.layer_mut::<Dense<f32>>(0).unwrap().bias.fill(0.0);
 }
 
+/// [`synthetic`]'s pixels and labels as examples of 16 pixels.
+fn as_examples((pixels, labels): &(Vec<u8>, Vec<u8>)) -> Examples<'_> {
+    Examples {
+        pixels,
+        labels,
+        width: 16,
+    }
+}
+
 /// Synthetic 16-pixel images in two classes, with their labels.
 fn synthetic(n: usize) -> (Vec<u8>, Vec<u8>) {
     let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
@@ -237,12 +249,8 @@ const SMALL: Dims = Dims {
 
 #[test]
 fn dead_relu_units_are_counted_per_layer() {
-    let (pixels, labels) = synthetic(64);
-    let examples = Examples {
-        pixels: &pixels,
-        labels: &labels,
-        width: 16,
-    };
+    let data = synthetic(64);
+    let examples = as_examples(&data);
     let mut network = TwoStageNetwork::<f32>::new(SMALL, &mut SmallRng::seed_from_u64(0));
     // Kill stage 1's hidden unit 3: a bias no input can overcome.
     network.stage1.layer_mut::<Dense<f32>>(0).unwrap().bias[3] = -1e3;
@@ -256,12 +264,8 @@ fn dead_relu_units_are_counted_per_layer() {
 #[test]
 fn the_stage_functions_are_the_generic_loop() {
     // `run` with only fine-tuning equals `fit` over the classifier route, to the bit.
-    let (pixels, labels) = synthetic(40);
-    let examples = Examples {
-        pixels: &pixels,
-        labels: &labels,
-        width: 16,
-    };
+    let data = synthetic(40);
+    let examples = as_examples(&data);
     let schedule = train::Schedule {
         stage1_epochs: 0,
         stage2_epochs: 0,
@@ -308,11 +312,7 @@ fn the_default_run_matches_the_baseline_checkpoint() {
     };
     use twostage::data::mnist::{Mnist, Split};
     let mnist = Mnist::load(std::path::Path::new(&dir), Split::Train, false).expect("MNIST loads");
-    let examples = Examples {
-        pixels: &mnist.images,
-        labels: &mnist.labels,
-        width: 784,
-    };
+    let examples = mnist.examples();
     let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
     train::run(
         &mut network,

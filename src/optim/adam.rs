@@ -29,7 +29,7 @@
 
 pub(crate) mod kernel;
 
-use kernel::{Coefficients, update};
+use kernel::{Chunk, Coefficients, update};
 
 use super::{Keyed, Optimizer};
 use crate::linalg::{self, Scalar};
@@ -116,14 +116,14 @@ impl<T: Scalar> Adam<T> {
             let g = grad.as_slice_mut().expect("gradients are contiguous");
             // (On a one-thread pool, splitting would only hand the work over to that thread.)
             if theta.len() < PARALLEL_MIN_LEN || rayon::current_num_threads() == 1 {
-                update(theta, g, m, v, c, zero_grad);
+                update(Chunk { theta, g, m, v }, c, zero_grad);
             } else {
                 // One contiguous piece per core, cut where the gradient product cut `dW`: each
                 // core then updates rows whose gradient it wrote itself, and which are still in
                 // its cache (faster than pieces taken by whichever core comes first,
                 // benches/README.md).
                 let pieces = rayon::current_num_threads().min(linalg::usable_cores());
-                update_split(rows, theta, g, m, v, c, zero_grad, pieces);
+                update_split(rows, Chunk { theta, g, m, v }, c, zero_grad, pieces);
             }
             index += 1;
         });
@@ -132,42 +132,24 @@ impl<T: Scalar> Adam<T> {
 
 /// [`update`] on `pieces` threads, cut at the rows where [`linalg::gemm`] cuts `dW`
 /// ([`linalg::split_point`]), so each thread reads back the gradient rows it accumulated.
-#[allow(clippy::too_many_arguments)]
 fn update_split<T: Scalar>(
     rows: usize,
-    theta: &mut [T],
-    g: &mut [T],
-    m: &mut [T],
-    v: &mut [T],
+    chunk: Chunk<'_, T>,
     c: Coefficients<T>,
     zero_grad: bool,
     pieces: usize,
 ) {
     if pieces <= 1 || rows < 2 {
-        update(theta, g, m, v, c, zero_grad);
+        update(chunk, c, zero_grad);
         return;
     }
     let left_pieces = pieces / 2;
     let at = linalg::split_point(rows, left_pieces, pieces);
-    let cut = at * (theta.len() / rows);
-    let (t1, t2) = theta.split_at_mut(cut);
-    let (g1, g2) = g.split_at_mut(cut);
-    let (m1, m2) = m.split_at_mut(cut);
-    let (v1, v2) = v.split_at_mut(cut);
+    let cut = at * (chunk.theta.len() / rows);
+    let (top, bottom) = chunk.split_at(cut);
     rayon::join(
-        || update_split(at, t1, g1, m1, v1, c, zero_grad, left_pieces),
-        || {
-            update_split(
-                rows - at,
-                t2,
-                g2,
-                m2,
-                v2,
-                c,
-                zero_grad,
-                pieces - left_pieces,
-            )
-        },
+        || update_split(at, top, c, zero_grad, left_pieces),
+        || update_split(rows - at, bottom, c, zero_grad, pieces - left_pieces),
     );
 }
 

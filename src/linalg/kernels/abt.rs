@@ -111,6 +111,7 @@ unsafe fn store_tile<const R: usize, const C: usize>(
 /// `c[i,j] = α·Σₚ a[i,p]·b[j,p] + β·c[i,j]` for `a: (m, k)` with row stride `lda`, `b: (n, k)`
 /// with row stride `ldb` (both contiguous along `k`) and `c: (m, n)` with any strides. With
 /// `β = 0`, `c` is only written, never read (it may hold NaN).
+/// Returns `true`: it did the product (the portable rung's `sgemm_abt` declines, `false`).
 ///
 /// # Safety
 /// The CPU must have AVX-512F; the pointers and strides must describe valid matrices, with
@@ -131,7 +132,7 @@ pub unsafe fn sgemm_abt_avx512(
     c: *mut f32,
     rsc: isize,
     csc: isize,
-) {
+) -> bool {
     for i0 in (0..m).step_by(TILE) {
         // An edge tile repeats its last row to fill all four; the repeated sums are not stored.
         // SAFETY (all pointer arithmetic below): indices stay below m, n and k.
@@ -146,6 +147,7 @@ pub unsafe fn sgemm_abt_avx512(
             unsafe { store_tile(sums, (i0, j0), (m, n), alpha, beta, c, rsc, csc) };
         }
     }
+    true
 }
 
 /// The sixteen dot products `a_rows[i] · b_rows[j]` over `k` floats.
@@ -267,7 +269,7 @@ pub unsafe fn sgemm_abt_avx2(
     c: *mut f32,
     rsc: isize,
     csc: isize,
-) {
+) -> bool {
     // Tile columns outer: one tile's rows of `b` (3 rows of `W`, 9 KB at k = 784) stay in L1
     // while the rows of `a` stream past them, so `W` is read from memory once per block of
     // rows of `a`; with the rows of `a` outer, all of `W` (800 KB for 784→256, more than a
@@ -301,6 +303,7 @@ pub unsafe fn sgemm_abt_avx2(
             }
         }
     }
+    true
 }
 
 /// The twelve dot products `a_rows[i] · b_rows[j]` over `k` floats, 8 lanes at a time: 12

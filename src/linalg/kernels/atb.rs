@@ -78,7 +78,8 @@ macro_rules! atb_kernel {
         names: $top:ident, $row:ident, $tile:ident
     ) => {
         /// [`sgemm_atb`] on this rung: `dW` in blocks of [`COLUMN_BLOCK`] columns, each walked
-        /// row after row.
+        /// row after row. Returns `true` (it did the product), where the portable rung's
+        /// `sgemm_atb` declines.
         ///
         /// # Safety
         /// The rung's CPU features, and [`sgemm_atb`]'s contract.
@@ -96,7 +97,7 @@ macro_rules! atb_kernel {
             beta: f32,
             c: *mut f32,
             ldc: usize,
-        ) {
+        ) -> bool {
             let full_rows = m - m % MR;
             for j_block in (0..n).step_by(COLUMN_BLOCK) {
                 let width = (n - j_block).min(COLUMN_BLOCK);
@@ -112,6 +113,7 @@ macro_rules! atb_kernel {
                     }
                 }
             }
+            true
         }
 
         /// The tiles of rows `i0..i0+R` of `c`, left to right: the widest tiles, then two or one

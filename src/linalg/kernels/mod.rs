@@ -22,7 +22,64 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::linalg::simd::Rung;
-use crate::optim::adam::kernel::Coefficients;
+use crate::optim::adam::kernel::{Chunk, Coefficients};
+
+/// `rung_module!("avx2,fma")` writes, in the module it stands in, every element-wise kernel
+/// and Adam's update as a function compiled for those CPU features, each calling the
+/// [`portable`] body (`#[inline(always)]`, so the body is compiled again with the wider
+/// vectors enabled; nothing in it depends on the vector width, so the bits are the same).
+///
+/// Why a macro: the `avx2` and `avx512` modules are the same list of wrappers with another
+/// `#[target_feature]`, as the gemm crate instantiates one micro-kernel macro per ISA; written
+/// once here, a kernel added to [`portable`] is added to every rung in one place.
+///
+/// Each function it writes may run only on a CPU with these features; [`on_rung!`] checks.
+#[cfg(target_arch = "x86_64")]
+macro_rules! rung_module {
+    ($features:literal) => {
+        use crate::linalg::Scalar;
+        use crate::linalg::kernels::portable;
+        use crate::optim::adam::kernel::{Chunk, Coefficients, update_loop};
+
+        rung_module!(@element_wise $features,
+            relu(y: &mut [T], x: &[T]);
+            relu_mask(dx: &mut [T], dy: &[T], y: &[T]);
+            copy(y: &mut [T], x: &[T]);
+            fill_rows(y: &mut [T], row: &[T]);
+            add_rows(acc: &mut [T], x: &[T]);
+            difference(d: &mut [T], p: &[T], t: &[T]);
+            scaled(g: &mut [T], s: T, d: &[T]);
+            add_assign(acc: &mut [T], x: &[T]);
+        );
+
+        #[target_feature(enable = $features)]
+        pub fn sum_of_squares<T: Scalar>(values: &[T]) -> f64 {
+            portable::sum_of_squares(values)
+        }
+
+        #[target_feature(enable = $features)]
+        pub fn normalise_pixels(x: &mut [f32], pixels: &[u8]) {
+            portable::normalise_pixels(x, pixels)
+        }
+
+        /// Adam's update, dividing `√v` by the bias correction through its reciprocal
+        /// ([`Scalar::div_by_constant`], same bits), which frees the divider.
+        #[target_feature(enable = $features)]
+        pub fn adam_update<T: Scalar>(chunk: Chunk<'_, T>, c: Coefficients<T>, zero_grad: bool) {
+            update_loop::<T, true>(chunk, c, zero_grad)
+        }
+    };
+    // The kernels that return nothing: `name(argument: type, …)` becomes
+    // `pub fn name<T: Scalar>(…) { portable::name(…) }` with the features enabled.
+    (@element_wise $features:literal, $($name:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(
+            #[target_feature(enable = $features)]
+            pub fn $name<T: Scalar>($($arg: $ty),*) {
+                portable::$name($($arg),*)
+            }
+        )*
+    };
+}
 
 pub(crate) mod abt;
 pub(crate) mod atb;
@@ -140,8 +197,7 @@ pub struct Kernels<T: 'static> {
     pub(crate) add_assign: fn(Rung, &mut [T], &[T]),
     pub(crate) sum_of_squares: fn(Rung, &[T]) -> f64,
     /// Adam's fused update of one chunk (`optim/adam/kernel.rs`).
-    #[allow(clippy::type_complexity)]
-    pub(crate) adam_update: fn(Rung, &mut [T], &mut [T], &mut [T], &mut [T], Coefficients<T>, bool),
+    pub(crate) adam_update: fn(Rung, Chunk<'_, T>, Coefficients<T>, bool),
 }
 
 /// Writes the entry points of one scalar type as non-generic functions of this crate, and the
@@ -153,7 +209,7 @@ macro_rules! entry_points {
 
             use super::Kernels;
             use crate::linalg::simd::Rung;
-            use crate::optim::adam::kernel::Coefficients;
+            use crate::optim::adam::kernel::{Chunk, Coefficients};
 
             type T = $t;
 
@@ -208,16 +264,8 @@ macro_rules! entry_points {
                 on_rung!(rung, sum_of_squares(values))
             }
             #[inline(never)]
-            fn adam_update(
-                rung: Rung,
-                theta: &mut [T],
-                g: &mut [T],
-                m: &mut [T],
-                v: &mut [T],
-                c: Coefficients<T>,
-                zero_grad: bool,
-            ) {
-                on_rung!(rung, adam_update(theta, g, m, v, c, zero_grad))
+            fn adam_update(rung: Rung, chunk: Chunk<'_, T>, c: Coefficients<T>, zero_grad: bool) {
+                on_rung!(rung, adam_update(chunk, c, zero_grad))
             }
 
             /// The table [`crate::linalg::Scalar::KERNELS`] holds for this type.

@@ -10,7 +10,7 @@
 //! product.
 
 use crate::linalg::Scalar;
-use crate::optim::adam::kernel::{Coefficients, update_loop};
+use crate::optim::adam::kernel::{Chunk, Coefficients, update_loop};
 
 /// `y = max(x, 0)`, with `max(NaN, 0) = 0`.
 #[inline(always)]
@@ -124,15 +124,8 @@ pub fn normalise_pixels(x: &mut [f32], pixels: &[u8]) {
 /// SSE2 the conversions to `f64` that [`Scalar::div_by_constant`] needs cost more than the
 /// division; the bits are the same).
 #[inline(always)]
-pub fn adam_update<T: Scalar>(
-    theta: &mut [T],
-    g: &mut [T],
-    m: &mut [T],
-    v: &mut [T],
-    c: Coefficients<T>,
-    zero_grad: bool,
-) {
-    update_loop::<T, false>(theta, g, m, v, c, zero_grad)
+pub fn adam_update<T: Scalar>(chunk: Chunk<'_, T>, c: Coefficients<T>, zero_grad: bool) {
+    update_loop::<T, false>(chunk, c, zero_grad)
 }
 
 /// Declines `x·Wᵀ`: matrixmultiply does it.

@@ -22,6 +22,34 @@ pub(crate) struct Coefficients<T> {
     pub(crate) m_flush: T,
 }
 
+/// One chunk of a parameter with its gradient and Adam's two moments: element `i` of each
+/// slice belongs to the same weight (`g`, `m` and `v` at least as long as `theta`).
+pub(crate) struct Chunk<'a, T> {
+    pub(crate) theta: &'a mut [T],
+    pub(crate) g: &'a mut [T],
+    pub(crate) m: &'a mut [T],
+    pub(crate) v: &'a mut [T],
+}
+
+impl<'a, T> Chunk<'a, T> {
+    /// The weights `theta` with their gradient `g` and moments `m`, `v`.
+    pub(crate) fn new(theta: &'a mut [T], g: &'a mut [T], m: &'a mut [T], v: &'a mut [T]) -> Self {
+        Chunk { theta, g, m, v }
+    }
+
+    /// The elements before `cut` and those from `cut` on, each with its gradient and moments.
+    pub(crate) fn split_at(self, cut: usize) -> (Chunk<'a, T>, Chunk<'a, T>) {
+        let (theta1, theta2) = self.theta.split_at_mut(cut);
+        let (g1, g2) = self.g.split_at_mut(cut);
+        let (m1, m2) = self.m.split_at_mut(cut);
+        let (v1, v2) = self.v.split_at_mut(cut);
+        (
+            Chunk::new(theta1, g1, m1, v1),
+            Chunk::new(theta2, g2, m2, v2),
+        )
+    }
+}
+
 impl<T: Scalar> Coefficients<T> {
     /// The coefficients with `reciprocal` filled in from the others.
     pub(crate) fn new(
@@ -72,13 +100,11 @@ impl<T: Scalar> Coefficients<T> {
 /// conversions to `f64` cost more than they save). The bits are the same either way.
 #[inline(always)]
 pub(crate) fn update_loop<T: Scalar, const RECIPROCAL: bool>(
-    theta: &mut [T],
-    g: &mut [T],
-    m: &mut [T],
-    v: &mut [T],
+    chunk: Chunk<'_, T>,
     c: Coefficients<T>,
     zero_grad: bool,
 ) {
+    let Chunk { theta, g, m, v } = chunk;
     let n = theta.len();
     let (g, m, v) = (&mut g[..n], &mut m[..n], &mut v[..n]);
     // Moments too small to matter are stored as 0, before they make the next step's products
@@ -110,27 +136,12 @@ pub(crate) fn update_loop<T: Scalar, const RECIPROCAL: bool>(
 /// not introduce on its own), eight or sixteen lanes at a time instead of four, and one
 /// division replaced by a multiply that gives its bits, so the results are bit-identical on
 /// every rung (tested below).
-pub(super) fn update<T: Scalar>(
-    theta: &mut [T],
-    g: &mut [T],
-    m: &mut [T],
-    v: &mut [T],
-    c: Coefficients<T>,
-    zero_grad: bool,
-) {
-    update_on(simd::rung(), theta, g, m, v, c, zero_grad)
+pub(super) fn update<T: Scalar>(chunk: Chunk<'_, T>, c: Coefficients<T>, zero_grad: bool) {
+    update_on(simd::rung(), chunk, c, zero_grad)
 }
 
-fn update_on<T: Scalar>(
-    rung: Rung,
-    theta: &mut [T],
-    g: &mut [T],
-    m: &mut [T],
-    v: &mut [T],
-    c: Coefficients<T>,
-    zero_grad: bool,
-) {
-    (T::KERNELS.adam_update)(rung, theta, g, m, v, c, zero_grad)
+fn update_on<T: Scalar>(rung: Rung, chunk: Chunk<'_, T>, c: Coefficients<T>, zero_grad: bool) {
+    (T::KERNELS.adam_update)(rung, chunk, c, zero_grad)
 }
 
 #[cfg(test)]
@@ -147,7 +158,8 @@ mod tests {
         let v0: Vec<f32> = wave(0.05).iter().map(|x| x.abs()).collect();
         let c = Coefficients::new(0.1_f32, 0.999, 0.001, -0.003, 0.05, 1e-8, 1e-30);
         let (mut t1, mut g1, mut m1, mut v1) = (theta0.clone(), g.clone(), m0.clone(), v0.clone());
-        update_loop::<f32, false>(&mut t1, &mut g1, &mut m1, &mut v1, c, false);
+        let chunk = Chunk::new(&mut t1, &mut g1, &mut m1, &mut v1);
+        update_loop::<f32, false>(chunk, c, false);
         assert!(g1 == g, "without zero_grad the gradient is left alone");
         assert!(t1 != theta0, "the update moved θ");
         let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
@@ -155,7 +167,8 @@ mod tests {
             for zero_grad in [false, true] {
                 let (mut t2, mut g2, mut m2, mut v2) =
                     (theta0.clone(), g.clone(), m0.clone(), v0.clone());
-                update_on(rung, &mut t2, &mut g2, &mut m2, &mut v2, c, zero_grad);
+                let chunk = Chunk::new(&mut t2, &mut g2, &mut m2, &mut v2);
+                update_on(rung, chunk, c, zero_grad);
                 assert!(
                     bits(&t1) == bits(&t2) && bits(&m1) == bits(&m2) && bits(&v1) == bits(&v2),
                     "{rung}, zero_grad {zero_grad}"
@@ -216,7 +229,8 @@ mod tests {
         let mut reference_went_subnormal = false;
         for _ in 0..800 {
             let stored = m[0];
-            update_loop::<f32, false>(&mut theta, &mut g, &mut m, &mut v, c, false);
+            let chunk = Chunk::new(&mut theta, &mut g, &mut m, &mut v);
+            update_loop::<f32, false>(chunk, c, false);
             // The products of a step on a stored m are never subnormal.
             let decayed = stored * (1.0 - c.one_minus_beta1);
             for product in [c.one_minus_beta1 * stored, c.neg_step_size * decayed] {
