@@ -30,6 +30,7 @@ pub mod idx;
 pub mod mnist;
 
 mod error;
+mod files;
 mod inspect;
 mod messages;
 
