@@ -50,7 +50,7 @@ pub(super) fn require_file(
 }
 
 /// The files of `split` in `dir` present twice, as `<name>.gz` and `<name>`: for each, the one
-/// [`Mnist::load`] reads and the one it leaves unread.
+/// [`Mnist::load`](super::mnist::Mnist::load) reads and the one it leaves unread.
 pub fn twins(dir: &Path, split: Split) -> Vec<(PathBuf, PathBuf)> {
     split
         .file_names()

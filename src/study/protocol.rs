@@ -145,7 +145,7 @@ impl Protocol {
         Ok(())
     }
 
-    /// Every run, in the order [`run`] makes them: seed, then rate, budget, method.
+    /// Every run, in the order [`run`](super::run) makes them: seed, then rate, budget, method.
     pub fn runs(&self) -> Vec<(u64, f64, usize, Method)> {
         let mut runs = Vec::new();
         for &seed in &self.seeds {

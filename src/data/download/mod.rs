@@ -8,7 +8,7 @@
 //! [`ensure_mnist`] and [`download_mnist`] are the same for MNIST.
 //!
 //! Each file is written to a temporary file in the target directory
-//! (`.<name>.gz.part-<pid>`, a [`TempFile`]) and renamed to its final name only once the SHA-256 of its
+//! (`.<name>.gz.part-<pid>`, a [`TempFile`](crate::temp_files::TempFile)) and renamed to its final name only once the SHA-256 of its
 //! decompressed content matches the published one. Any failure on a mirror — refused
 //! connection, timeout, a body that trickles past [`DownloadOptions::file_deadline`], HTTP
 //! error, short body, corrupt gzip, wrong content — is logged in one line and the next mirror
