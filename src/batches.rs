@@ -67,7 +67,7 @@ impl<'a> Examples<'a> {
     }
 }
 
-/// A training set in memory, as the loop ([`crate::train::fit`]) draws batches from it: inputs
+/// A training set in memory, as the loop ([`crate::train::fit()`]) draws batches from it: inputs
 /// and targets gathered by example index into buffers reused from batch to batch.
 pub trait Dataset<T: Scalar>: Sync {
     /// A batch's targets: `Vec<usize>` class labels, `Array2<T>` regression targets, or

@@ -136,7 +136,7 @@ impl<T: Scalar> TwoStageNetwork<T> {
         }
     }
 
-    /// A path through the network as one [`Layer`], to train with [`crate::train::fit`]: its
+    /// A path through the network as one [`Layer`], to train with [`crate::train::fit()`]: its
     /// forward and backward run the path, its parameters are those of the parts on it, under
     /// their full state-dict names.
     pub fn route(&mut self, route: Route) -> RouteMut<'_, T> {

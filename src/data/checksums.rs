@@ -24,61 +24,54 @@ pub struct KnownFile {
 }
 
 /// The four MNIST files with their published SHA-256.
-pub const MNIST_FILES: [KnownFile; 4] = [
-    KnownFile {
-        dataset: "MNIST",
-        name: "train-images-idx3-ubyte",
-        sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-        dims: &[60000, 28, 28],
-    },
-    KnownFile {
-        dataset: "MNIST",
-        name: "train-labels-idx1-ubyte",
-        sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-        dims: &[60000],
-    },
-    KnownFile {
-        dataset: "MNIST",
-        name: "t10k-images-idx3-ubyte",
-        sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-        dims: &[10000, 28, 28],
-    },
-    KnownFile {
-        dataset: "MNIST",
-        name: "t10k-labels-idx1-ubyte",
-        sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-        dims: &[10000],
-    },
-];
+pub const MNIST_FILES: [KnownFile; 4] = four_files(
+    "MNIST",
+    [
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    ],
+);
 
 /// The four Fashion-MNIST files (zalando), with the SHA-256 of their uncompressed content. Same
 /// names and dimensions as MNIST's, other content.
-pub const FASHION_MNIST_FILES: [KnownFile; 4] = [
-    KnownFile {
-        dataset: "Fashion-MNIST",
-        name: "train-images-idx3-ubyte",
-        sha256: "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-        dims: &[60000, 28, 28],
-    },
-    KnownFile {
-        dataset: "Fashion-MNIST",
-        name: "train-labels-idx1-ubyte",
-        sha256: "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-        dims: &[60000],
-    },
-    KnownFile {
-        dataset: "Fashion-MNIST",
-        name: "t10k-images-idx3-ubyte",
-        sha256: "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-        dims: &[10000, 28, 28],
-    },
-    KnownFile {
-        dataset: "Fashion-MNIST",
-        name: "t10k-labels-idx1-ubyte",
-        sha256: "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-        dims: &[10000],
-    },
+pub const FASHION_MNIST_FILES: [KnownFile; 4] = four_files(
+    "Fashion-MNIST",
+    [
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    ],
+);
+
+/// The four files every MNIST-shaped dataset has, in this order: names and dimensions.
+const LAYOUT: [(&str, &[u32]); 4] = [
+    ("train-images-idx3-ubyte", &[60000, 28, 28]),
+    ("train-labels-idx1-ubyte", &[60000]),
+    ("t10k-images-idx3-ubyte", &[10000, 28, 28]),
+    ("t10k-labels-idx1-ubyte", &[10000]),
 ];
+
+/// `dataset`'s four files of [`LAYOUT`], with their SHA-256 `hashes` in the same order.
+const fn four_files(dataset: &'static str, hashes: [&'static str; 4]) -> [KnownFile; 4] {
+    const fn file(dataset: &'static str, i: usize, sha256: &'static str) -> KnownFile {
+        let (name, dims) = LAYOUT[i];
+        KnownFile {
+            dataset,
+            name,
+            sha256,
+            dims,
+        }
+    }
+    [
+        file(dataset, 0, hashes[0]),
+        file(dataset, 1, hashes[1]),
+        file(dataset, 2, hashes[2]),
+        file(dataset, 3, hashes[3]),
+    ]
+}
 
 /// The MNIST file called `name` (without `.gz`), if it is one.
 pub fn by_name(name: &str) -> Option<&'static KnownFile> {

@@ -1,5 +1,8 @@
 //! The report's charts, drawn by `plotters` into SVG strings.
 
+use std::ops::Range;
+
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::error::ReportError as Error;
@@ -81,85 +84,36 @@ pub fn loss_chart(
         .fold(1.0_f64, f64::max);
     let y_max = ys.iter().copied().fold(0.0_f64, f64::max) * 1.08;
     let y_max = if y_max > 0.0 { y_max } else { 1.0 };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (560, 320)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| plot_error(stage, e))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("{stage} loss"), ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)
-            .map_err(|e| plot_error(stage, e))?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .y_desc("loss")
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(|e| plot_error(stage, e))?;
+    let frame = Frame {
+        what: stage,
+        caption: format!("{stage} loss"),
+        x: 0.0..x_max,
+        y: 0.0..y_max,
+        axes: ("epoch", "loss"),
+        legend: SeriesLabelPosition::UpperRight,
+    };
+    frame.draw(|chart| {
         let blue = RGBColor(31, 119, 180);
         if !batches.is_empty() {
-            chart
-                .draw_series(LineSeries::new(
-                    batches.iter().copied().filter(|p| p.1.is_finite()),
-                    blue.mix(0.25),
-                ))
-                .map_err(|e| plot_error(stage, e))?
-                .label("batch loss")
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], blue.mix(0.25)));
-            chart
-                .draw_series(LineSeries::new(
-                    smoothed.iter().copied().filter(|p| p.1.is_finite()),
-                    blue.stroke_width(2),
-                ))
-                .map_err(|e| plot_error(stage, e))?
-                .label(format!("smoothed (EMA {SMOOTHING})"))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], blue.stroke_width(2))
-                });
+            let faint = batches.iter().copied().filter(|p| p.1.is_finite());
+            frame.line(chart, faint, blue.mix(0.25).into(), "batch loss".into())?;
+            let smooth = smoothed.iter().copied().filter(|p| p.1.is_finite());
+            let label = format!("smoothed (EMA {SMOOTHING})");
+            frame.line(chart, smooth, blue.stroke_width(2), label)?;
         }
         let orange = RGBColor(255, 127, 14);
         if !epochs.is_empty() {
-            chart
-                .draw_series(LineSeries::new(
-                    epochs.iter().copied(),
-                    orange.stroke_width(2),
-                ))
-                .map_err(|e| plot_error(stage, e))?
-                .label("epoch mean")
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], orange.stroke_width(2))
-                });
+            let means = epochs.iter().copied();
+            frame.line(chart, means, orange.stroke_width(2), "epoch mean".into())?;
             chart
                 .draw_series(epochs.iter().map(|&p| Circle::new(p, 4, orange.filled())))
                 .map_err(|e| plot_error(stage, e))?;
         }
         if let Some(b) = baseline.filter(|b| b.loss.is_finite()) {
-            let grey = RGBColor(90, 90, 90);
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(0.0, b.loss), (x_max, b.loss)],
-                    8,
-                    5,
-                    grey.stroke_width(1),
-                ))
-                .map_err(|e| plot_error(stage, e))?
-                .label(format!("{} = {:.4}", b.what, b.loss))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey));
+            frame.dashed(chart, b.loss, format!("{} = {:.4}", b.what, b.loss))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(|e| plot_error(stage, e))?;
-        root.present().map_err(|e| plot_error(stage, e))?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// Accuracy per epoch (train and validation, whichever the file has), with the test accuracy
@@ -195,57 +149,112 @@ pub fn accuracy_chart(metrics: &Metrics) -> Result<Option<String>, Error> {
     let x_max = metrics.epochs.len().max(2) as f64;
     let ys = series.iter().flat_map(|(_, p)| p.iter().map(|q| q.1));
     let y_min = ys.chain(metrics.test.map(|t| t.0)).fold(1.0_f64, f64::min);
-    let y_min = (y_min - 0.02).max(0.0);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (560, 320)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| plot_error("accuracy", e))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("accuracy", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(56)
-            .build_cartesian_2d(1.0..x_max, y_min..1.0)
-            .map_err(|e| plot_error("accuracy", e))?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch (all stages)")
-            .y_desc("accuracy")
-            .draw()
-            .map_err(|e| plot_error("accuracy", e))?;
+    let frame = Frame {
+        what: "accuracy",
+        caption: "accuracy".into(),
+        x: 1.0..x_max,
+        y: (y_min - 0.02).max(0.0)..1.0,
+        axes: ("epoch (all stages)", "accuracy"),
+        legend: SeriesLabelPosition::LowerRight,
+    };
+    let svg = frame.draw(|chart| {
         for (k, (name, points)) in series.iter().enumerate() {
             let c = colour(class_colour(k, 10));
-            chart
-                .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
-                .map_err(|e| plot_error("accuracy", e))?
-                .label(*name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
+            frame.line(
+                chart,
+                points.iter().copied(),
+                c.stroke_width(2),
+                name.to_string(),
+            )?;
         }
         if let Some((test, _)) = metrics.test.filter(|t| t.0.is_finite()) {
-            let grey = RGBColor(90, 90, 90);
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(1.0, test), (x_max, test)],
-                    8,
-                    5,
-                    grey.into(),
-                ))
-                .map_err(|e| plot_error("accuracy", e))?
-                .label(format!("test = {test:.4}"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey));
+            frame.dashed(chart, test, format!("test = {test:.4}"))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .draw()
-            .map_err(|e| plot_error("accuracy", e))?;
-        root.present().map_err(|e| plot_error("accuracy", e))?;
-    }
+        Ok(())
+    })?;
     Ok(Some(svg))
+}
+
+/// The line charts' coordinates: `f64` on both axes, drawn into an SVG string.
+type Lines<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// What the line charts share: a 560×320 SVG with a caption, a light grid, named axes and a
+/// legend of the series drawn in it.
+struct Frame<'a> {
+    /// Names the chart in errors, e.g. `stage1`.
+    what: &'a str,
+    caption: String,
+    x: Range<f64>,
+    y: Range<f64>,
+    /// The names of the x and y axes.
+    axes: (&'a str, &'a str),
+    /// Where the legend goes.
+    legend: SeriesLabelPosition,
+}
+
+impl Frame<'_> {
+    /// The frame with what `series` draws in it, and the legend on top.
+    fn draw(&self, series: impl FnOnce(&mut Lines) -> Result<(), Error>) -> Result<String, Error> {
+        let fail = |e| plot_error(self.what, e);
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (560, 320)).into_drawing_area();
+            root.fill(&WHITE).map_err(fail)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(&self.caption, ("sans-serif", 18))
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(56)
+                .build_cartesian_2d(self.x.clone(), self.y.clone())
+                .map_err(fail)?;
+            chart
+                .configure_mesh()
+                .x_desc(self.axes.0)
+                .y_desc(self.axes.1)
+                .light_line_style(RGBColor(235, 235, 235))
+                .draw()
+                .map_err(fail)?;
+            series(&mut chart)?;
+            chart
+                .configure_series_labels()
+                .position(self.legend.clone())
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(200, 200, 200))
+                .label_font(("sans-serif", 13))
+                .draw()
+                .map_err(fail)?;
+            root.present().map_err(fail)?;
+        }
+        Ok(svg)
+    }
+
+    /// A line through `points` in `style`, with its `label` in the legend.
+    fn line(
+        &self,
+        chart: &mut Lines,
+        points: impl IntoIterator<Item = (f64, f64)>,
+        style: ShapeStyle,
+        label: String,
+    ) -> Result<(), Error> {
+        chart
+            .draw_series(LineSeries::new(points, style))
+            .map_err(|e| plot_error(self.what, e))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+        Ok(())
+    }
+
+    /// A grey dashed reference line at height `y` across the chart, with its `label`.
+    fn dashed(&self, chart: &mut Lines, y: f64, label: String) -> Result<(), Error> {
+        let grey: ShapeStyle = RGBColor(90, 90, 90).into();
+        let across = [(self.x.start, y), (self.x.end, y)];
+        chart
+            .draw_series(DashedLineSeries::new(across, 8, 5, grey))
+            .map_err(|e| plot_error(self.what, e))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey));
+        Ok(())
+    }
 }
 
 /// A scatter of 2-D points coloured by class (`classes` of them; the page draws the legend).

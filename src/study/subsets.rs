@@ -83,3 +83,32 @@ impl Noise {
         labels
     }
 }
+/// The labelled subsets of one seed: the positions of [`balanced_order`], their true labels
+/// and their noise.
+pub struct Subsets {
+    /// Training-image indices, in the order budgets take them.
+    pub order: Vec<usize>,
+    /// Their true labels.
+    pub labels: Vec<u8>,
+    /// Their noise.
+    pub noise: Noise,
+}
+
+impl Subsets {
+    /// The subsets `seed` draws from `labels`.
+    pub fn new(labels: &[u8], classes: usize, seed: u64) -> Subsets {
+        let order = balanced_order(labels, classes, seed);
+        let labels: Vec<u8> = order.iter().map(|&i| labels[i]).collect();
+        let noise = Noise::new(&labels, classes, seed);
+        Subsets {
+            order,
+            labels,
+            noise,
+        }
+    }
+
+    /// The `n` training images of a budget and their labels at noise rate `p`.
+    pub fn take(&self, n: usize, p: f64) -> (&[usize], Vec<u8>) {
+        (&self.order[..n], self.noise.apply(&self.labels[..n], p))
+    }
+}

@@ -14,7 +14,7 @@ pub enum Stage {
     Stage2,
     /// Both stages end to end.
     Finetune,
-    /// Any network trained with [`crate::train::fit`].
+    /// Any network trained with [`crate::train::fit()`].
     Fit,
 }
 
