@@ -52,7 +52,7 @@ pub mod tanh;
 
 use std::any::Any;
 
-use ndarray::{Array2, ArrayView2, ArrayViewMutD};
+use ndarray::{Array2, ArrayBase, ArrayView2, ArrayViewMutD, Data, DataMut, Ix2};
 
 #[allow(unused_imports)] // named by the docs
 use crate::error::Error;
@@ -228,4 +228,15 @@ pub(crate) fn ensure_shape<T: Scalar>(buffer: &mut Array2<T>, rows: usize, cols:
     if buffer.dim() != (rows, cols) {
         *buffer = Array2::zeros((rows, cols));
     }
+}
+
+/// A matrix stored row by row (a layer's own buffer, made by [`ensure_shape`], or a view after
+/// `as_standard_layout`) as one slice, for the kernels.
+pub(crate) fn elements<T, S: Data<Elem = T>>(matrix: &ArrayBase<S, Ix2>) -> &[T] {
+    matrix.as_slice().expect("a matrix stored row by row")
+}
+
+/// [`elements`], mutable.
+pub(crate) fn elements_mut<T, S: DataMut<Elem = T>>(matrix: &mut ArrayBase<S, Ix2>) -> &mut [T] {
+    matrix.as_slice_mut().expect("a matrix stored row by row")
 }
