@@ -23,6 +23,7 @@
 //! | [`leaky_relu`] | [`LeakyRelu`] | `y = x` if `x > 0`, else `α·x` |
 //! | [`tanh`] | [`Tanh`] | `y = tanh(x)` |
 //! | [`sigmoid`] | [`Sigmoid`] | `y = 1 / (1 + e^{−x})` |
+//! | [`pointwise`] | [`Pointwise`] | `y = f(x)` for a [`Formula`] `f`: the plumbing the four above share |
 //! | [`sequential`] | [`Sequential`] | `layers[n-1](… layers[0](x))` |
 //! | [`loss`] | [`MseLoss`], [`SoftmaxCrossEntropy`], the [`Loss`] trait, [`softmax`] | |
 //!
@@ -45,6 +46,7 @@ pub mod dense;
 pub mod init;
 pub mod leaky_relu;
 pub mod loss;
+pub mod pointwise;
 pub mod relu;
 pub mod sequential;
 pub mod sigmoid;
@@ -61,6 +63,7 @@ use crate::linalg::Scalar;
 pub use dense::Dense;
 pub use leaky_relu::LeakyRelu;
 pub use loss::{InputAsTarget, Loss, MseLoss, SoftmaxCrossEntropy, softmax};
+pub use pointwise::{Formula, Pointwise};
 pub use relu::Relu;
 pub use sequential::Sequential;
 pub use sigmoid::Sigmoid;
