@@ -139,61 +139,40 @@ pub trait Layer<T: Scalar>: Parameters<T> + Send {
     }
 }
 
-/// A boxed layer is a layer, so `Box<dyn Layer<T>>` goes wherever a layer does.
-impl<T: Scalar, L: Layer<T> + ?Sized> Layer<T> for Box<L> {
-    fn describe(&self) -> String {
-        (**self).describe()
-    }
-    fn forward(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
-        (**self).forward(x)
-    }
-    fn backward(&mut self, dy: ArrayView2<T>) -> ArrayView2<'_, T> {
-        (**self).backward(dy)
-    }
-    fn backward_params(&mut self, dy: ArrayView2<T>) {
-        (**self).backward_params(dy)
-    }
-    fn as_any(&self) -> Option<&dyn Any> {
-        (**self).as_any()
-    }
-    fn as_any_mut(&mut self) -> Option<&mut dyn Any> {
-        (**self).as_any_mut()
-    }
+/// Makes a pointer to a layer a layer, handing every call to the layer it points to:
+/// `Box<dyn Layer<T>>` and `&mut dyn Layer<T>` go wherever a layer does.
+macro_rules! layer_behind_pointer {
+    ($($pointer:ty),*) => {$(
+        impl<T: Scalar, L: Layer<T> + ?Sized> Layer<T> for $pointer {
+            fn describe(&self) -> String {
+                (**self).describe()
+            }
+            fn forward(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
+                (**self).forward(x)
+            }
+            fn backward(&mut self, dy: ArrayView2<T>) -> ArrayView2<'_, T> {
+                (**self).backward(dy)
+            }
+            fn backward_params(&mut self, dy: ArrayView2<T>) {
+                (**self).backward_params(dy)
+            }
+            fn as_any(&self) -> Option<&dyn Any> {
+                (**self).as_any()
+            }
+            fn as_any_mut(&mut self) -> Option<&mut dyn Any> {
+                (**self).as_any_mut()
+            }
+        }
+
+        impl<T: Scalar, L: Parameters<T> + ?Sized> Parameters<T> for $pointer {
+            fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
+                (**self).visit_params(f)
+            }
+        }
+    )*};
 }
 
-impl<T: Scalar, P: Parameters<T> + ?Sized> Parameters<T> for Box<P> {
-    fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
-        (**self).visit_params(f)
-    }
-}
-
-/// A borrowed layer is a layer, so `&mut dyn Layer<T>` goes wherever a layer does.
-impl<T: Scalar, L: Layer<T> + ?Sized> Layer<T> for &mut L {
-    fn describe(&self) -> String {
-        (**self).describe()
-    }
-    fn forward(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
-        (**self).forward(x)
-    }
-    fn backward(&mut self, dy: ArrayView2<T>) -> ArrayView2<'_, T> {
-        (**self).backward(dy)
-    }
-    fn backward_params(&mut self, dy: ArrayView2<T>) {
-        (**self).backward_params(dy)
-    }
-    fn as_any(&self) -> Option<&dyn Any> {
-        (**self).as_any()
-    }
-    fn as_any_mut(&mut self) -> Option<&mut dyn Any> {
-        (**self).as_any_mut()
-    }
-}
-
-impl<T: Scalar, P: Parameters<T> + ?Sized> Parameters<T> for &mut P {
-    fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
-        (**self).visit_params(f)
-    }
-}
+layer_behind_pointer!(Box<L>, &mut L);
 
 /// The panic message of a `backward` without a cached forward, naming the layer.
 pub(crate) fn no_forward(layer: &str) -> String {
