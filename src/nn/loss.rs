@@ -89,7 +89,7 @@ fn softmax_into<T: Scalar>(p: &mut [T], z: &[T]) -> (T, T) {
     }
     let sum: T = p.iter().copied().sum();
     for p in p.iter_mut() {
-        *p = *p / sum;
+        *p /= sum;
     }
     (max, sum)
 }
