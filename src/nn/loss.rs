@@ -1,6 +1,6 @@
 //! Losses, each a `forward` that returns the scalar and caches what its `backward` needs,
 //! and a `backward` that returns the gradient with respect to the prediction; [`Loss`], the
-//! same two as the training loop ([`crate::train::fit`]) calls them, against a batch's targets.
+//! same two as the training loop ([`crate::train::fit()`]) calls them, against a batch's targets.
 
 use ndarray::{Array2, ArrayView2};
 
