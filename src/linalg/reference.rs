@@ -28,8 +28,8 @@ pub fn gemm_naive<T: Scalar>(
 }
 
 /// `c = α·a·b + β·c` by matrixmultiply alone, whatever the layouts, on the calling thread: the
-/// reference the packing-free kernels are measured against (`benches/`), where [`gemm_serial`](super::gemm_serial)
-/// would pick one of them.
+/// reference the packing-free kernels are measured against (`benches/`), where
+/// [`gemm_serial`](super::gemm_serial) would pick one of them.
 ///
 /// Panics if the shapes do not agree.
 pub fn gemm_matrixmultiply<T: Scalar>(
