@@ -24,12 +24,10 @@ impl<T: Scalar> LeakyRelu<T> {
     }
 }
 
-impl<T: Scalar> Default for LeakyRectifier<T> {
+impl<T: Scalar> Default for LeakyRelu<T> {
     /// PyTorch's default slope, 0.01.
     fn default() -> Self {
-        LeakyRectifier {
-            negative_slope: T::from_f64(0.01),
-        }
+        LeakyRelu::new(0.01)
     }
 }
 

@@ -54,6 +54,13 @@ impl<T: Scalar, F: Formula<T>> Pointwise<T, F> {
     }
 }
 
+impl<T: Scalar, F: Formula<T> + Default> Pointwise<T, F> {
+    /// The layer of a formula without constants, with nothing cached yet: `Relu::new()`.
+    pub fn new() -> Pointwise<T, F> {
+        Pointwise::with(F::default())
+    }
+}
+
 impl<T: Scalar, F: Formula<T> + Default> Default for Pointwise<T, F> {
     fn default() -> Self {
         Pointwise::with(F::default())

@@ -11,13 +11,6 @@ pub type Relu<T> = Pointwise<T, Rectifier>;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Rectifier;
 
-impl<T: Scalar> Relu<T> {
-    /// A ReLU with nothing cached yet.
-    pub fn new() -> Relu<T> {
-        Pointwise::with(Rectifier)
-    }
-}
-
 impl<T: Scalar> Formula<T> for Rectifier {
     /// `y > 0` exactly where `x > 0`: the output is the cache.
     const READS_INPUT: bool = false;

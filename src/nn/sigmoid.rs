@@ -11,13 +11,6 @@ pub type Sigmoid<T> = Pointwise<T, Logistic>;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Logistic;
 
-impl<T: Scalar> Sigmoid<T> {
-    /// A Sigmoid with nothing cached yet.
-    pub fn new() -> Sigmoid<T> {
-        Pointwise::with(Logistic)
-    }
-}
-
 impl<T: Scalar> Formula<T> for Logistic {
     const READS_INPUT: bool = false;
 

@@ -11,13 +11,6 @@ pub type Tanh<T> = Pointwise<T, HyperbolicTangent>;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HyperbolicTangent;
 
-impl<T: Scalar> Tanh<T> {
-    /// A Tanh with nothing cached yet.
-    pub fn new() -> Tanh<T> {
-        Pointwise::with(HyperbolicTangent)
-    }
-}
-
 impl<T: Scalar> Formula<T> for HyperbolicTangent {
     const READS_INPUT: bool = false;
 
