@@ -5,7 +5,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use super::Scalar;
 
 /// The textbook triple loop, `c[i,j] = α·Σₖ a[i,k]·b[k,j] + β·c[i,j]`: slow, obvious, and the
-/// reference the fast [`gemm`] is tested against.
+/// reference the fast [`gemm`](super::gemm) is tested against.
 pub fn gemm_naive<T: Scalar>(
     alpha: T,
     a: ArrayView2<T>,
@@ -28,8 +28,8 @@ pub fn gemm_naive<T: Scalar>(
 }
 
 /// `c = α·a·b + β·c` by matrixmultiply alone, whatever the layouts, on the calling thread: the
-/// reference the packing-free kernels are measured against (`benches/`), where [`gemm_serial`]
-/// would pick one of them.
+/// reference the packing-free kernels are measured against (`benches/`), where
+/// [`gemm_serial`](super::gemm_serial) would pick one of them.
 ///
 /// Panics if the shapes do not agree.
 pub fn gemm_matrixmultiply<T: Scalar>(

@@ -1,10 +1,10 @@
 //! Losses, each a `forward` that returns the scalar and caches what its `backward` needs,
 //! and a `backward` that returns the gradient with respect to the prediction; [`Loss`], the
-//! same two as the training loop ([`crate::train::fit`]) calls them, against a batch's targets.
+//! same two as the training loop ([`crate::train::fit()`]) calls them, against a batch's targets.
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis, Zip};
+use ndarray::{Array2, ArrayView2};
 
-use super::ensure_shape;
+use super::{elements, elements_mut, ensure_shape};
 use crate::batches::Batch;
 use crate::error::Error;
 use crate::linalg::{Scalar, elementwise, simd};
@@ -76,19 +76,73 @@ impl<T: Scalar> Loss<T, Vec<usize>> for SoftmaxCrossEntropy<T> {
 /// ```
 pub fn softmax<T: Scalar>(logits: &[T]) -> Vec<T> {
     let mut p = vec![T::zero(); logits.len()];
-    softmax_into(ArrayView1::from(logits), ArrayViewMut1::from(&mut p[..]));
+    softmax_into(&mut p, logits);
     p
 }
 
-/// `p ← softmax(z)`; returns `(max z, Σ e^{z − max z})`, from which `log Σ e^{z}` follows.
-fn softmax_into<T: Scalar>(z: ArrayView1<T>, mut p: ArrayViewMut1<T>) -> (T, T) {
-    let max = z.fold(T::neg_infinity(), |m, &v| m.max(v));
-    Zip::from(&mut p)
-        .and(&z)
-        .for_each(|p, &z| *p = (z - max).exp());
+/// `p ← softmax(z)` for one row; returns `(max z, Σ e^{z − max z})`, from which
+/// `log Σ e^{z}` follows.
+fn softmax_into<T: Scalar>(p: &mut [T], z: &[T]) -> (T, T) {
+    let max = z.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
+    for (p, &z) in p.iter_mut().zip(z) {
+        *p = (z - max).exp();
+    }
     let sum: T = p.iter().copied().sum();
-    p.mapv_inplace(|e| e / sum);
+    for p in p.iter_mut() {
+        *p /= sum;
+    }
     (max, sum)
+}
+
+/// [`SoftmaxCrossEntropy::forward`]'s rows, compiled in this crate for each type
+/// (`linalg/kernels/mod.rs`, so that a debug build of the caller runs them optimised):
+/// `probabilities, logits: (B, classes)` stored row by row, every label already checked to be
+/// a class → `Σ_b −log p_b,y_b`, summed in `f64` in row order.
+pub(crate) fn cross_entropy_rows<T: Scalar>(
+    probabilities: &mut [T],
+    logits: &[T],
+    labels: &[usize],
+    classes: usize,
+) -> f64 {
+    if classes == 0 {
+        return 0.0; // no rows either: a label would not have been a class
+    }
+    let rows = logits
+        .chunks_exact(classes)
+        .zip(probabilities.chunks_exact_mut(classes));
+    let mut total = 0.0_f64;
+    for ((z, p), &label) in rows.zip(labels) {
+        // log Σ e^{z} = max + log Σ e^{z − max}.
+        let (max, sum) = softmax_into(p, z);
+        // −log p_y = log Σ e^{z − max} − (z_y − max), in PyTorch's log_softmax order: when
+        // z_y is the maximum, z_y − max is exactly 0 and no precision is lost to `max`.
+        total += (sum.ln() - (z[label] - max)).to_f64();
+    }
+    total
+}
+
+/// [`SoftmaxCrossEntropy::backward`]'s rows, compiled in this crate like
+/// [`cross_entropy_rows`]: `dz = (p − onehot(y)) / B`, with `inv_batch = 1/B`.
+pub(crate) fn cross_entropy_backward_rows<T: Scalar>(
+    dlogits: &mut [T],
+    probabilities: &[T],
+    labels: &[usize],
+    inv_batch: T,
+) {
+    for (g, &p) in dlogits.iter_mut().zip(probabilities) {
+        *g = p * inv_batch;
+    }
+    let classes = probabilities.len() / labels.len().max(1);
+    for (b, &label) in labels.iter().enumerate() {
+        let i = b * classes + label;
+        dlogits[i] = (probabilities[i] - T::one()) * inv_batch;
+    }
+}
+
+/// The first row whose label is not a class (`≥ classes`), if any.
+#[inline(never)]
+fn first_bad_label(labels: &[usize], classes: usize) -> Option<usize> {
+    labels.iter().position(|&l| l >= classes)
 }
 
 /// Mean squared error over all elements, PyTorch's `MSELoss(reduction='mean')`:
@@ -124,22 +178,15 @@ impl<T: Scalar> MseLoss<T> {
             .diff
             .get_or_insert_with(|| Array2::zeros(prediction.dim()));
         ensure_shape(diff, prediction.nrows(), prediction.ncols());
-        match (
-            diff.as_slice_mut(),
-            prediction.as_slice(),
-            target.as_slice(),
-        ) {
-            (Some(d), Some(p), Some(t)) => elementwise::difference(simd::rung(), d, p, t),
-            _ => Zip::from(&mut *diff)
-                .and(&prediction)
-                .and(&target)
-                .for_each(|d, &p, &t| *d = p - t),
-        }
-        let sum_sq = elementwise::sum_of_squares(
-            simd::rung(),
-            diff.as_slice()
-                .expect("diff is a fresh standard-layout array"),
+        let (prediction, target) = (prediction.as_standard_layout(), target.as_standard_layout());
+        let rung = simd::rung();
+        elementwise::difference(
+            rung,
+            elements_mut(diff),
+            elements(&prediction),
+            elements(&target),
         );
+        let sum_sq = elementwise::sum_of_squares(rung, elements(diff));
         T::from_f64(sum_sq / diff.len().max(1) as f64)
     }
 
@@ -153,12 +200,12 @@ impl<T: Scalar> MseLoss<T> {
         };
         let scale = T::from_f64(2.0 / diff.len().max(1) as f64);
         ensure_shape(&mut self.dprediction, diff.nrows(), diff.ncols());
-        match (self.dprediction.as_slice_mut(), diff.as_slice()) {
-            (Some(g), Some(d)) => elementwise::scaled(simd::rung(), g, scale, d),
-            _ => Zip::from(&mut self.dprediction)
-                .and(diff)
-                .for_each(|g, &d| *g = scale * d),
-        }
+        elementwise::scaled(
+            simd::rung(),
+            elements_mut(&mut self.dprediction),
+            scale,
+            elements(diff),
+        );
         self.dprediction.view()
     }
 }
@@ -208,9 +255,9 @@ impl<T: Scalar> SoftmaxCrossEntropy<T> {
             "CrossEntropyLoss: {} labels for {batch} rows of logits",
             labels.len()
         );
-        if let Some((row, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= classes) {
+        if let Some(row) = first_bad_label(labels, classes) {
             return Err(Error::Label {
-                label,
+                label: labels[row],
                 row,
                 classes,
             });
@@ -219,18 +266,13 @@ impl<T: Scalar> SoftmaxCrossEntropy<T> {
             .probabilities
             .get_or_insert_with(|| Array2::zeros(logits.dim()));
         ensure_shape(probabilities, batch, classes);
-        let mut total = 0.0_f64;
-        for ((z, p), &label) in logits
-            .axis_iter(Axis(0))
-            .zip(probabilities.axis_iter_mut(Axis(0)))
-            .zip(labels)
-        {
-            // log Σ e^{z} = max + log Σ e^{z − max}.
-            let (max, sum) = softmax_into(z, p);
-            // −log p_y = log Σ e^{z − max} − (z_y − max), in PyTorch's log_softmax order: when
-            // z_y is the maximum, z_y − max is exactly 0 and no precision is lost to `max`.
-            total += (sum.ln() - (z[label] - max)).to_f64();
-        }
+        let logits = logits.as_standard_layout();
+        let total = (T::KERNELS.cross_entropy)(
+            elements_mut(probabilities),
+            elements(&logits),
+            labels,
+            classes,
+        );
         self.labels.clear();
         self.labels.extend_from_slice(labels);
         Ok(T::from_f64(total / batch.max(1) as f64))
@@ -247,12 +289,12 @@ impl<T: Scalar> SoftmaxCrossEntropy<T> {
         let (batch, classes) = probabilities.dim();
         let inv_batch = T::from_f64(1.0 / batch.max(1) as f64);
         ensure_shape(&mut self.dlogits, batch, classes);
-        Zip::from(&mut self.dlogits)
-            .and(probabilities)
-            .for_each(|g, &p| *g = p * inv_batch);
-        for (b, &label) in self.labels.iter().enumerate() {
-            self.dlogits[[b, label]] = (probabilities[[b, label]] - T::one()) * inv_batch;
-        }
+        (T::KERNELS.cross_entropy_backward)(
+            elements_mut(&mut self.dlogits),
+            elements(probabilities),
+            &self.labels,
+            inv_batch,
+        );
         self.dlogits.view()
     }
 
@@ -265,5 +307,56 @@ impl<T: Scalar> SoftmaxCrossEntropy<T> {
 impl<T: Scalar> Default for SoftmaxCrossEntropy<T> {
     fn default() -> Self {
         SoftmaxCrossEntropy::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Axis;
+
+    /// The rows kernel gives the bits of the textbook per-row softmax and cross-entropy on
+    /// ndarray rows, forward and backward, in `f32` and `f64`.
+    fn rows_match_the_textbook<T: Scalar>() {
+        let (batch, classes) = (37, 5);
+        let logits = Array2::from_shape_fn((batch, classes), |(b, j)| {
+            T::from_f64(((b * classes + j) as f64 * 0.731).sin() * 9.0)
+        });
+        let labels: Vec<usize> = (0..batch).map(|b| b * 3 % classes).collect();
+        let (mut want_p, mut want_total) = (Array2::<T>::zeros((batch, classes)), 0.0_f64);
+        for ((z, mut p), &label) in logits
+            .axis_iter(Axis(0))
+            .zip(want_p.axis_iter_mut(Axis(0)))
+            .zip(&labels)
+        {
+            let max = z.fold(T::neg_infinity(), |m, &v| m.max(v));
+            p.assign(&z.mapv(|z| (z - max).exp()));
+            let sum: T = p.iter().copied().sum();
+            p.mapv_inplace(|e| e / sum);
+            want_total += (sum.ln() - (z[label] - max)).to_f64();
+        }
+        let inv_batch = T::from_f64(1.0 / batch as f64);
+        let mut want_dz = want_p.mapv(|p| p * inv_batch);
+        for (b, &label) in labels.iter().enumerate() {
+            want_dz[[b, label]] = (want_p[[b, label]] - T::one()) * inv_batch;
+        }
+
+        let mut ce = SoftmaxCrossEntropy::new();
+        let loss = ce.forward(logits.view(), &labels).expect("good labels");
+        assert_eq!(loss, T::from_f64(want_total / batch as f64));
+        assert_eq!(ce.probabilities().expect("cached"), want_p);
+        assert_eq!(ce.backward(), want_dz);
+        // A transposed copy of the logits, as a strided view, gives the same.
+        let transposed = logits.t().to_owned();
+        assert_eq!(
+            ce.forward(transposed.t(), &labels).expect("good labels"),
+            loss
+        );
+    }
+
+    #[test]
+    fn cross_entropy_rows_match_the_textbook() {
+        rows_match_the_textbook::<f32>();
+        rows_match_the_textbook::<f64>();
     }
 }

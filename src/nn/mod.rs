@@ -23,6 +23,7 @@
 //! | [`leaky_relu`] | [`LeakyRelu`] | `y = x` if `x > 0`, else `α·x` |
 //! | [`tanh`] | [`Tanh`] | `y = tanh(x)` |
 //! | [`sigmoid`] | [`Sigmoid`] | `y = 1 / (1 + e^{−x})` |
+//! | [`pointwise`] | [`Pointwise`] | `y = f(x)` for a [`Formula`] `f`: the plumbing the four above share |
 //! | [`sequential`] | [`Sequential`] | `layers[n-1](… layers[0](x))` |
 //! | [`loss`] | [`MseLoss`], [`SoftmaxCrossEntropy`], the [`Loss`] trait, [`softmax`] | |
 //!
@@ -45,6 +46,7 @@ pub mod dense;
 pub mod init;
 pub mod leaky_relu;
 pub mod loss;
+pub mod pointwise;
 pub mod relu;
 pub mod sequential;
 pub mod sigmoid;
@@ -52,7 +54,7 @@ pub mod tanh;
 
 use std::any::Any;
 
-use ndarray::{Array2, ArrayView2, ArrayViewMutD};
+use ndarray::{Array2, ArrayBase, ArrayView2, ArrayViewMutD, Data, DataMut, Ix2};
 
 #[allow(unused_imports)] // named by the docs
 use crate::error::Error;
@@ -61,6 +63,7 @@ use crate::linalg::Scalar;
 pub use dense::Dense;
 pub use leaky_relu::LeakyRelu;
 pub use loss::{InputAsTarget, Loss, MseLoss, SoftmaxCrossEntropy, softmax};
+pub use pointwise::{Formula, Pointwise};
 pub use relu::Relu;
 pub use sequential::Sequential;
 pub use sigmoid::Sigmoid;
@@ -136,61 +139,40 @@ pub trait Layer<T: Scalar>: Parameters<T> + Send {
     }
 }
 
-/// A boxed layer is a layer, so `Box<dyn Layer<T>>` goes wherever a layer does.
-impl<T: Scalar, L: Layer<T> + ?Sized> Layer<T> for Box<L> {
-    fn describe(&self) -> String {
-        (**self).describe()
-    }
-    fn forward(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
-        (**self).forward(x)
-    }
-    fn backward(&mut self, dy: ArrayView2<T>) -> ArrayView2<'_, T> {
-        (**self).backward(dy)
-    }
-    fn backward_params(&mut self, dy: ArrayView2<T>) {
-        (**self).backward_params(dy)
-    }
-    fn as_any(&self) -> Option<&dyn Any> {
-        (**self).as_any()
-    }
-    fn as_any_mut(&mut self) -> Option<&mut dyn Any> {
-        (**self).as_any_mut()
-    }
+/// Makes a pointer to a layer a layer, handing every call to the layer it points to:
+/// `Box<dyn Layer<T>>` and `&mut dyn Layer<T>` go wherever a layer does.
+macro_rules! layer_behind_pointer {
+    ($($pointer:ty),*) => {$(
+        impl<T: Scalar, L: Layer<T> + ?Sized> Layer<T> for $pointer {
+            fn describe(&self) -> String {
+                (**self).describe()
+            }
+            fn forward(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
+                (**self).forward(x)
+            }
+            fn backward(&mut self, dy: ArrayView2<T>) -> ArrayView2<'_, T> {
+                (**self).backward(dy)
+            }
+            fn backward_params(&mut self, dy: ArrayView2<T>) {
+                (**self).backward_params(dy)
+            }
+            fn as_any(&self) -> Option<&dyn Any> {
+                (**self).as_any()
+            }
+            fn as_any_mut(&mut self) -> Option<&mut dyn Any> {
+                (**self).as_any_mut()
+            }
+        }
+
+        impl<T: Scalar, L: Parameters<T> + ?Sized> Parameters<T> for $pointer {
+            fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
+                (**self).visit_params(f)
+            }
+        }
+    )*};
 }
 
-impl<T: Scalar, P: Parameters<T> + ?Sized> Parameters<T> for Box<P> {
-    fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
-        (**self).visit_params(f)
-    }
-}
-
-/// A borrowed layer is a layer, so `&mut dyn Layer<T>` goes wherever a layer does.
-impl<T: Scalar, L: Layer<T> + ?Sized> Layer<T> for &mut L {
-    fn describe(&self) -> String {
-        (**self).describe()
-    }
-    fn forward(&mut self, x: ArrayView2<T>) -> ArrayView2<'_, T> {
-        (**self).forward(x)
-    }
-    fn backward(&mut self, dy: ArrayView2<T>) -> ArrayView2<'_, T> {
-        (**self).backward(dy)
-    }
-    fn backward_params(&mut self, dy: ArrayView2<T>) {
-        (**self).backward_params(dy)
-    }
-    fn as_any(&self) -> Option<&dyn Any> {
-        (**self).as_any()
-    }
-    fn as_any_mut(&mut self) -> Option<&mut dyn Any> {
-        (**self).as_any_mut()
-    }
-}
-
-impl<T: Scalar, P: Parameters<T> + ?Sized> Parameters<T> for &mut P {
-    fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, T>)) {
-        (**self).visit_params(f)
-    }
-}
+layer_behind_pointer!(Box<L>, &mut L);
 
 /// The panic message of a `backward` without a cached forward, naming the layer.
 pub(crate) fn no_forward(layer: &str) -> String {
@@ -228,4 +210,15 @@ pub(crate) fn ensure_shape<T: Scalar>(buffer: &mut Array2<T>, rows: usize, cols:
     if buffer.dim() != (rows, cols) {
         *buffer = Array2::zeros((rows, cols));
     }
+}
+
+/// A matrix stored row by row (a layer's own buffer, made by [`ensure_shape`], or a view after
+/// `as_standard_layout`) as one slice, for the kernels.
+pub(crate) fn elements<T, S: Data<Elem = T>>(matrix: &ArrayBase<S, Ix2>) -> &[T] {
+    matrix.as_slice().expect("a matrix stored row by row")
+}
+
+/// [`elements`], mutable.
+pub(crate) fn elements_mut<T, S: DataMut<Elem = T>>(matrix: &mut ArrayBase<S, Ix2>) -> &mut [T] {
+    matrix.as_slice_mut().expect("a matrix stored row by row")
 }

@@ -198,6 +198,10 @@ pub struct Kernels<T: 'static> {
     pub(crate) sum_of_squares: fn(Rung, &[T]) -> f64,
     /// Adam's fused update of one chunk (`optim/adam/kernel.rs`).
     pub(crate) adam_update: fn(Rung, Chunk<'_, T>, Coefficients<T>, bool),
+    /// Softmax cross-entropy's rows, forward and backward (`nn/loss.rs`): one pass per row
+    /// with `exp` and `ln`, the same on every rung.
+    pub(crate) cross_entropy: fn(&mut [T], &[T], &[usize], usize) -> f64,
+    pub(crate) cross_entropy_backward: fn(&mut [T], &[T], &[usize], T),
 }
 
 /// Writes the entry points of one scalar type as non-generic functions of this crate, and the
@@ -267,6 +271,14 @@ macro_rules! entry_points {
             fn adam_update(rung: Rung, chunk: Chunk<'_, T>, c: Coefficients<T>, zero_grad: bool) {
                 on_rung!(rung, adam_update(chunk, c, zero_grad))
             }
+            #[inline(never)]
+            fn cross_entropy(p: &mut [T], z: &[T], labels: &[usize], classes: usize) -> f64 {
+                crate::nn::loss::cross_entropy_rows(p, z, labels, classes)
+            }
+            #[inline(never)]
+            fn cross_entropy_backward(dz: &mut [T], p: &[T], labels: &[usize], inv_batch: T) {
+                crate::nn::loss::cross_entropy_backward_rows(dz, p, labels, inv_batch)
+            }
 
             /// The table [`crate::linalg::Scalar::KERNELS`] holds for this type.
             pub(crate) const KERNELS: Kernels<T> = Kernels {
@@ -285,6 +297,8 @@ macro_rules! entry_points {
                 add_assign,
                 sum_of_squares,
                 adam_update,
+                cross_entropy,
+                cross_entropy_backward,
             };
         }
     };
