@@ -12,6 +12,7 @@ use twostage::rand::{Rng, SeedableRng};
 
 use super::console::out;
 use super::error::{Error, invalid};
+use super::numbers::{count, seed};
 
 /// `--loss` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -41,27 +42,17 @@ pub struct ExplainArgs {
     pub optimizer: OptimizerChoice,
     /// Draw the weights, the input and the label from this seed instead of the fixed ones
     /// [default: none, the fixed small weights]
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::seed)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = seed)]
     pub seed: Option<u64>,
     /// Examples in the batch: with 2 or more, the gradients show the sum over the batch and
     /// the loss's 1/B
-    #[arg(
-        long,
-        default_value_t = 1,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::count::<1, 8>
-    )]
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = count::<1, 8>)]
     pub batch: usize,
     /// Training steps shown: the second and later show the optimizer's state carried over
     /// (Adam's m and v, SGD's momentum)
-    #[arg(
-        long,
-        default_value_t = 1,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::count::<1, 10>
-    )]
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = count::<1, 10>)]
     pub steps: usize,
 }
 

@@ -20,6 +20,7 @@ use twostage::rand::{Rng, SeedableRng};
 
 use super::console::outln;
 use super::error::{Error, invalid};
+use super::numbers::{count, seed};
 use super::{DataSource, DatasetChoice, data_source, load_split};
 use twostage::data::mnist::{Split, find_file};
 
@@ -47,31 +48,16 @@ pub struct GradcheckArgs {
     pub no_verify: bool,
     /// Images in the batch, 1 to 32: past that the finite differences' rounding grows with
     /// the batch and ReLU kinks get likely, so a correct gradient could be called WRONG
-    #[arg(
-        long,
-        default_value_t = 4,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::count::<1, 32>
-    )]
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = count::<1, 32>)]
     pub batch: usize,
     /// Entries checked per tensor of the network, chosen at random (1 to 1000)
-    #[arg(
-        long,
-        default_value_t = 24,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::count::<1, 1000>
-    )]
+    #[arg(long, default_value_t = 24, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = count::<1, 1000>)]
     pub samples: usize,
     /// Seeds the weights, the random inputs and the entries checked
-    #[arg(
-        long,
-        default_value_t = 0,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::seed
-    )]
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = seed)]
     pub seed: u64,
     /// Swap in a deliberately wrong backward, to see a check fail [default: none]
     #[arg(long = "break", value_enum, value_name = "PART")]

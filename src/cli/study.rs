@@ -11,10 +11,12 @@ use twostage::data::mnist::Split;
 use twostage::model::Dims;
 use twostage::study::{self, Event, Method, Protocol, Row, summary};
 
+use super::common_args::ThreadsArg;
 use super::console::{errln, out};
 use super::error::{Error, invalid};
+use super::numbers::{at_least, count, epochs};
 use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
-use super::{DatasetChoice, data_source, ensure_files, load_split, set_threads};
+use super::{DatasetChoice, data_source, ensure_files, load_split};
 
 #[derive(Args, Debug, Clone)]
 pub struct StudyArgs {
@@ -45,13 +47,8 @@ pub struct StudyArgs {
     )]
     pub noise: String,
     /// Seeds 0, 1, …, S−1: one run of every method, budget and rate each
-    #[arg(
-        long,
-        default_value_t = 3,
-        value_name = "S",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::count::<1, 100>
-    )]
+    #[arg(long, default_value_t = 3, value_name = "S")]
+    #[arg(allow_hyphen_values = true, value_parser = count::<1, 100>)]
     pub seeds: usize,
     /// Methods, comma-separated: autoencoder, random, supervised, finetune
     #[arg(
@@ -61,44 +58,23 @@ pub struct StudyArgs {
     )]
     pub methods: String,
     /// Epochs of the autoencoder on all training images (once per seed)
-    #[arg(
-        long,
-        default_value_t = 5,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::epochs
-    )]
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = epochs)]
     pub pretrain_epochs: usize,
     /// The step rule: every classifier takes max(--min-epochs epochs, --min-steps) Adam steps
-    #[arg(
-        long,
-        default_value_t = 5,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::epochs
-    )]
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = epochs)]
     pub min_epochs: usize,
     /// The step rule's floor in steps (see --min-epochs)
-    #[arg(
-        long,
-        default_value_t = 3000,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::count::<1, 100000>
-    )]
+    #[arg(long, default_value_t = 3000, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = count::<1, 100000>)]
     pub min_steps: usize,
     /// Examples per batch
-    #[arg(
-        long,
-        default_value_t = 32,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::at_least::<1>
-    )]
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = at_least::<1>)]
     pub batch_size: usize,
-    /// Size of the thread pool [default: all cores]; the results are the same bits on any
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// JSON Lines: one object per run (method, labels, noise, seed, steps, accuracy, loss,
     /// seconds) [default: none]
     #[arg(long, value_name = "FILE")]
@@ -300,7 +276,7 @@ pub fn metrics_jsonl(rows: &[Row]) -> String {
 /// `twostage study`.
 pub fn run(args: &StudyArgs) -> Result<(), Error> {
     let plan = Plan::of(args)?;
-    set_threads(args.threads)?;
+    args.threads.apply()?;
     for path in &plan.resolved {
         if let Some(directory) = path.parent() {
             sweep_stale(directory);

@@ -10,11 +10,13 @@ use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
 use twostage::train::{self, Examples, Schedule, Stage, Stage1Mode};
 
+use super::common_args::ThreadsArg;
 use super::console::{errln, outln};
 use super::error::{Error, invalid};
+use super::numbers::{at_least, epochs, learning_rate, seed};
 use super::output::{self, Baseline, ConsoleObserver};
 use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
-use super::{DataSource, DatasetChoice, data_source, ensure_files, load_split, set_threads};
+use super::{DataSource, DatasetChoice, data_source, ensure_files, load_split};
 use twostage::Error as Engine;
 use twostage::checkpoint::{METADATA_KEY, encode_list, metadata_value};
 use twostage::data::DataError;
@@ -58,76 +60,40 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value = "autoencoder")]
     pub stage1: Stage1Choice,
     /// Epochs of stage 1 (ignored with --stage1 none)
-    #[arg(
-        long,
-        default_value_t = 5,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::epochs
-    )]
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = epochs)]
     pub stage1_epochs: usize,
     /// Epochs of stage 2, the classifier on frozen stage-1 features
-    #[arg(
-        long,
-        default_value_t = 5,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::epochs
-    )]
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = epochs)]
     pub stage2_epochs: usize,
     /// Optional third stage: both stages trained end to end on cross-entropy
-    #[arg(
-        long,
-        default_value_t = 0,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::epochs
-    )]
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = epochs)]
     pub finetune_epochs: usize,
     /// Adam learning rate of the fine-tuning stage (1e-3 wrecks the pretrained features)
-    #[arg(
-        long,
-        default_value_t = 3e-5,
-        value_name = "F",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::learning_rate
-    )]
+    #[arg(long, default_value_t = 3e-5, value_name = "F")]
+    #[arg(allow_hyphen_values = true, value_parser = learning_rate)]
     pub finetune_lr: f64,
     /// Examples per batch; the last partial batch is kept and averaged over its real size
-    #[arg(
-        long,
-        default_value_t = 32,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::at_least::<1>
-    )]
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = at_least::<1>)]
     pub batch_size: usize,
     /// Adam learning rate; each stage starts a fresh Adam
-    #[arg(
-        long,
-        default_value_t = 1e-3,
-        value_name = "F",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::learning_rate
-    )]
+    #[arg(long, default_value_t = 1e-3, value_name = "F")]
+    #[arg(allow_hyphen_values = true, value_parser = learning_rate)]
     pub lr: f64,
     /// Seeds init and shuffling: the same seed gives a bit-identical checkpoint, whatever --threads
-    #[arg(
-        long,
-        default_value_t = 0,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::seed
-    )]
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = seed)]
     pub seed: u64,
-    /// Size of the thread pool [default: all cores]
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// Visit training images in file order [default: shuffled each epoch]
     #[arg(long)]
     pub no_shuffle: bool,
     /// Use only the first N training images [default: all]
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = at_least::<1>)]
     pub train_limit: Option<usize>,
     /// Start from a safetensors checkpoint (any subset of the parameters; the rest initialised)
     /// [default: none, a fresh initialisation from --seed]
@@ -150,17 +116,12 @@ pub struct TrainArgs {
     pub no_verify: bool,
     /// Hold out the last N training images as a validation set: each classifier epoch then
     /// reports train and validation accuracy [default: 0, none]
-    #[arg(
-        long,
-        default_value_t = 0,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::at_least::<0>
-    )]
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = at_least::<0>)]
     pub val_split: usize,
     /// Sanity check: train the classifier end to end on the first N training images until it
     /// gets all of them right (or say it could not), then stop; nothing is saved [default: off]
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = at_least::<1>)]
     pub overfit: Option<usize>,
     /// Replace --save, --metrics and --report even if twostage did not write them [default:
     /// off, only files twostage wrote are replaced]
@@ -465,7 +426,7 @@ fn observer_for(schedule: &Schedule, train_examples: Examples, classes: usize) -
 /// `twostage train`.
 pub fn run(args: &TrainArgs) -> Result<(), Error> {
     let plan = Plan::of(args)?;
-    set_threads(args.threads)?;
+    args.threads.apply()?;
     for path in &plan.resolved {
         if let Some(directory) = path.parent() {
             sweep_stale(directory);
