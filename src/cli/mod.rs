@@ -193,6 +193,25 @@ pub fn load_split(source: &DataSource, split: Split) -> Result<Mnist, Error> {
     Ok(set)
 }
 
+/// Loads both splits, all four files fetched first so that an incomplete set is reported as
+/// such before any load.
+pub fn load_both(source: &DataSource) -> Result<(Mnist, Mnist), Error> {
+    ensure_files(source, &[Split::Train, Split::Test])?;
+    Ok((
+        load_split(source, Split::Train)?,
+        load_split(source, Split::Test)?,
+    ))
+}
+
+/// Removes the temporary files killed runs left beside each of `outputs` (resolved paths).
+pub fn sweep_beside(outputs: &[PathBuf]) {
+    for path in outputs {
+        if let Some(directory) = path.parent() {
+            paths::sweep_stale(directory);
+        }
+    }
+}
+
 /// A checkpoint opened for `eval`, `predict` and `report`: a network holding at least stage 1
 /// and stage 2, and what its metadata says about its data.
 pub struct Model {

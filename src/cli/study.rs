@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use twostage::data::mnist::Split;
 use twostage::model::Dims;
 use twostage::study::{self, Event, Method, Protocol, Row, summary};
 
@@ -15,8 +14,8 @@ use super::common_args::ThreadsArg;
 use super::console::{errln, out};
 use super::error::{Error, invalid};
 use super::numbers::{at_least, count, epochs};
-use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
-use super::{DatasetChoice, data_source, ensure_files, load_split};
+use super::paths::{Contents, Output, check_outputs, data_inputs};
+use super::{DatasetChoice, data_source, load_both, sweep_beside};
 
 #[derive(Args, Debug, Clone)]
 pub struct StudyArgs {
@@ -277,14 +276,8 @@ pub fn metrics_jsonl(rows: &[Row]) -> String {
 pub fn run(args: &StudyArgs) -> Result<(), Error> {
     let plan = Plan::of(args)?;
     args.threads.apply()?;
-    for path in &plan.resolved {
-        if let Some(directory) = path.parent() {
-            sweep_stale(directory);
-        }
-    }
-    ensure_files(&plan.source, &[Split::Train, Split::Test])?;
-    let train = load_split(&plan.source, Split::Train)?;
-    let test = load_split(&plan.source, Split::Test)?;
+    sweep_beside(&plan.resolved);
+    let (train, test) = load_both(&plan.source)?;
     let classes = match plan.source.verify {
         Some(dataset) => dataset.class_count(),
         None => train.class_count().max(test.class_count()),
