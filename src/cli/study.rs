@@ -272,18 +272,8 @@ pub fn metrics_jsonl(rows: &[Row]) -> String {
     text
 }
 
-/// `twostage study`.
-pub fn run(args: &StudyArgs) -> Result<(), Error> {
-    let plan = Plan::of(args)?;
-    args.threads.apply()?;
-    sweep_beside(&plan.resolved);
-    let (train, test) = load_both(&plan.source)?;
-    let classes = match plan.source.verify {
-        Some(dataset) => dataset.class_count(),
-        None => train.class_count().max(test.class_count()),
-    };
-    let protocol = &plan.protocol;
-    let train_len = train.examples().len();
+/// Refuses a budget larger than the training set or not a multiple of the classes.
+fn check_budgets(protocol: &Protocol, train_len: usize, classes: usize) -> Result<(), Error> {
     for &n in &protocol.budgets {
         if n > train_len {
             return Err(invalid(
@@ -301,10 +291,11 @@ pub fn run(args: &StudyArgs) -> Result<(), Error> {
             ));
         }
     }
-    let dims = Dims {
-        classes,
-        ..Dims::MNIST
-    };
+    Ok(())
+}
+
+/// Says what the study will run and returns its progress bar, sized in [`cost`] units.
+fn progress_bar(protocol: &Protocol, train_len: usize) -> ProgressBar {
     let runs = protocol.runs();
     let pretrain = if protocol.pretrains() {
         protocol.pretrain_epochs as u64 * pretrain_cost(protocol, train_len)
@@ -331,9 +322,46 @@ pub fn run(args: &StudyArgs) -> Result<(), Error> {
     ) {
         bar.set_style(style);
     }
+    bar
+}
+
+/// Writes the page (`--out`) and, when asked for, the rows (`--metrics`).
+fn write_outputs(args: &StudyArgs, plan: &Plan, rows: &[Row], table: &str) -> Result<(), Error> {
+    let command = format!(
+        "twostage study --labels {} --noise {} --seeds {} --methods {}",
+        args.labels, args.noise, args.seeds, args.methods
+    );
+    let page = super::study_page::page(&plan.protocol, rows, table, &command);
+    twostage::checkpoint::write_atomically(&plan.resolved[0], page.as_bytes())?;
+    errln!("wrote {}", args.out.display());
+    if let Some(metrics) = &args.metrics {
+        twostage::checkpoint::write_atomically(&plan.resolved[1], metrics_jsonl(rows).as_bytes())?;
+        errln!("wrote {}", metrics.display());
+    }
+    Ok(())
+}
+
+/// `twostage study`.
+pub fn run(args: &StudyArgs) -> Result<(), Error> {
+    let plan = Plan::of(args)?;
+    args.threads.apply()?;
+    sweep_beside(&plan.resolved);
+    let (train, test) = load_both(&plan.source)?;
+    let classes = match plan.source.verify {
+        Some(dataset) => dataset.class_count(),
+        None => train.class_count().max(test.class_count()),
+    };
+    let protocol = &plan.protocol;
+    let train_len = train.examples().len();
+    check_budgets(protocol, train_len, classes)?;
+    let dims = Dims {
+        classes,
+        ..Dims::MNIST
+    };
+    let bar = progress_bar(protocol, train_len);
     let start = Instant::now();
     let (epoch_cost, mut done_runs) = (pretrain_cost(protocol, train_len), 0);
-    let run_count = runs.len();
+    let run_count = protocol.runs().len();
     let rows = study::run(
         protocol,
         train.examples(),
@@ -365,16 +393,5 @@ pub fn run(args: &StudyArgs) -> Result<(), Error> {
     let table = table(protocol, &rows);
     out!("{table}");
     errln!("study: {} runs in {seconds:.1} s", rows.len());
-    let command = format!(
-        "twostage study --labels {} --noise {} --seeds {} --methods {}",
-        args.labels, args.noise, args.seeds, args.methods
-    );
-    let page = super::study_page::page(protocol, &rows, &table, &command);
-    twostage::checkpoint::write_atomically(&plan.resolved[0], page.as_bytes())?;
-    errln!("wrote {}", args.out.display());
-    if let Some(metrics) = &args.metrics {
-        twostage::checkpoint::write_atomically(&plan.resolved[1], metrics_jsonl(&rows).as_bytes())?;
-        errln!("wrote {}", metrics.display());
-    }
-    Ok(())
+    write_outputs(args, &plan, &rows, &table)
 }
