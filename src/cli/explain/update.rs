@@ -1,7 +1,7 @@
 //! The optimizer's step of `twostage explain`, worked by hand with the state it carries from
 //! step to step, beside the engine's own optimizer run on the same gradients.
 
-use ndarray::{Array2, Axis};
+use ndarray::{Array1, Array2, Axis};
 use twostage::nn::Parameters;
 use twostage::optim::{Optimizer, Sgd, TextbookAdam};
 
@@ -29,27 +29,16 @@ impl Update {
 
     /// Prints step `step` of the update and applies the engine's; false if the two differ.
     pub fn step(&mut self, t: &mut String, s: &mut Setup, step: usize) -> bool {
-        let grads: Vec<(&str, Array2<f64>)> = vec![
-            ("W1", s.first.dweight.clone()),
-            ("b1", s.first.dbias.clone().insert_axis(Axis(0))),
-            ("W2", s.second.dweight.clone()),
-            ("b2", s.second.dbias.clone().insert_axis(Axis(0))),
-        ];
-        let before: Vec<Array2<f64>> = vec![
-            s.first.weight.clone(),
-            s.first.bias.clone().insert_axis(Axis(0)),
-            s.second.weight.clone(),
-            s.second.bias.clone().insert_axis(Axis(0)),
-        ];
+        let tensors = tensors(s);
         if self.state.is_empty() {
-            self.state = grads
+            self.state = tensors
                 .iter()
-                .map(|(_, g)| (Array2::zeros(g.dim()), Array2::zeros(g.dim())))
+                .map(|p| (Array2::zeros(p.grad.dim()), Array2::zeros(p.grad.dim())))
                 .collect();
         }
         let after = match self.choice {
-            OptimizerChoice::Adam => self.adam_by_hand(t, &grads, &before, step),
-            OptimizerChoice::Sgd => self.sgd_by_hand(t, &grads, &before, step),
+            OptimizerChoice::Adam => self.adam_step(t, &tensors, step),
+            OptimizerChoice::Sgd => self.sgd_step(t, &tensors, step),
         };
         // The engine's own optimizer on the same gradients must give the weights printed above.
         let mut network = TinyNetwork(s);
@@ -73,13 +62,8 @@ impl Update {
         agrees
     }
 
-    fn adam_by_hand(
-        &mut self,
-        t: &mut String,
-        grads: &[(&str, Array2<f64>)],
-        before: &[Array2<f64>],
-        step: usize,
-    ) -> Vec<Array2<f64>> {
+    /// Prints Adam's step by hand; returns the updated tensors.
+    fn adam_step(&mut self, t: &mut String, tensors: &[Tensor], step: usize) -> Vec<Array2<f64>> {
         let (beta1, beta2, eps) = (0.9_f64, 0.999_f64, 1e-8_f64);
         let power = i32::try_from(step).unwrap_or(i32::MAX);
         let (c1, c2) = (1.0 - beta1.powi(power), 1.0 - beta2.powi(power));
@@ -100,7 +84,8 @@ impl Update {
             ));
         }
         let mut after = Vec::new();
-        for (((name, g), theta), (m, v)) in grads.iter().zip(before).zip(&mut self.state) {
+        for (p, (m, v)) in tensors.iter().zip(&mut self.state) {
+            let (name, g, theta) = (&p.name, &p.grad, &p.before);
             *m = m.mapv(|m| beta1 * m) + g.mapv(|g| (1.0 - beta1) * g);
             *v = v.mapv(|v| beta2 * v) + g.mapv(|g| (1.0 - beta2) * g * g);
             let m_hat = m.mapv(|m| m / c1);
@@ -114,13 +99,8 @@ impl Update {
         after
     }
 
-    fn sgd_by_hand(
-        &mut self,
-        t: &mut String,
-        grads: &[(&str, Array2<f64>)],
-        before: &[Array2<f64>],
-        step: usize,
-    ) -> Vec<Array2<f64>> {
+    /// Prints SGD's step by hand; returns the updated tensors.
+    fn sgd_step(&mut self, t: &mut String, tensors: &[Tensor], step: usize) -> Vec<Array2<f64>> {
         if step == 1 {
             t.push_str(&format!(
                 "SGD WITH MOMENTUM, step 1: lr {LR}, μ 0.9\n\
@@ -134,7 +114,8 @@ impl Update {
             ));
         }
         let mut after = Vec::new();
-        for (((name, g), theta), (b, _)) in grads.iter().zip(before).zip(&mut self.state) {
+        for (p, (b, _)) in tensors.iter().zip(&mut self.state) {
+            let (name, g, theta) = (&p.name, &p.grad, &p.before);
             *b = if step == 1 {
                 g.clone()
             } else {
@@ -147,6 +128,32 @@ impl Update {
         }
         after
     }
+}
+
+/// One parameter tensor at a step: its name, its gradient, its value before the update.
+struct Tensor {
+    name: String,
+    grad: Array2<f64>,
+    before: Array2<f64>,
+}
+
+/// The network's four tensors, `W1 b1 W2 b2`, biases as one-row matrices.
+fn tensors(s: &Setup) -> Vec<Tensor> {
+    let mut tensors = Vec::new();
+    for (k, layer) in [(1, &s.first), (2, &s.second)] {
+        let row = |b: &Array1<f64>| b.clone().insert_axis(Axis(0));
+        tensors.push(Tensor {
+            name: format!("W{k}"),
+            grad: layer.dweight.clone(),
+            before: layer.weight.clone(),
+        });
+        tensors.push(Tensor {
+            name: format!("b{k}"),
+            grad: row(&layer.dbias),
+            before: row(&layer.bias),
+        });
+    }
+    tensors
 }
 
 /// The two Dense layers as one set of parameters for the optimizer.
