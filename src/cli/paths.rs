@@ -28,6 +28,17 @@ pub struct Output<'a> {
     pub contents: Contents,
 }
 
+impl<'a> Output<'a> {
+    /// The output `flag` names, at `path`, holding `contents`.
+    pub fn new(flag: &'static str, path: &'a Path, contents: Contents) -> Output<'a> {
+        Output {
+            flag,
+            path,
+            contents,
+        }
+    }
+}
+
 /// The canonical path of an existing file, or of a file to be created in an existing directory.
 fn canonical(path: &Path) -> Option<PathBuf> {
     if let Ok(c) = std::fs::canonicalize(path) {

@@ -103,11 +103,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         inputs.push(("--metrics".to_string(), metrics.clone()));
     }
     let resolved = check_outputs(
-        &[Output {
-            flag: "--out",
-            path: &args.out,
-            contents: Contents::Html,
-        }],
+        &[Output::new("--out", &args.out, Contents::Html)],
         &inputs,
         args.overwrite,
     )?;

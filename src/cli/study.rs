@@ -153,17 +153,9 @@ impl Plan {
             ));
         }
         let source = data_source(Some(args.dataset), &args.data_dir, args.no_verify, None)?;
-        let mut outputs = vec![Output {
-            flag: "--out",
-            path: &args.out,
-            contents: Contents::Html,
-        }];
+        let mut outputs = vec![Output::new("--out", &args.out, Contents::Html)];
         if let Some(metrics) = &args.metrics {
-            outputs.push(Output {
-                flag: "--metrics",
-                path: metrics,
-                contents: Contents::JsonLines,
-            });
+            outputs.push(Output::new("--metrics", metrics, Contents::JsonLines));
         }
         let resolved = check_outputs(&outputs, &data_inputs(&source.dir), args.overwrite)?;
         let protocol = Protocol {

@@ -213,17 +213,9 @@ impl Plan {
         if let Some(init) = &args.init {
             inputs.push(("--init".to_string(), init.clone()));
         }
-        let mut outputs = vec![Output {
-            flag: "--save",
-            path: &args.save,
-            contents: Contents::Checkpoint,
-        }];
+        let mut outputs = vec![Output::new("--save", &args.save, Contents::Checkpoint)];
         if let Some(metrics) = &args.metrics {
-            outputs.push(Output {
-                flag: "--metrics",
-                path: metrics,
-                contents: Contents::JsonLines,
-            });
+            outputs.push(Output::new("--metrics", metrics, Contents::JsonLines));
         }
         let report_at = args.report.as_ref().map(|path| {
             outputs.push(Output {
