@@ -1,6 +1,7 @@
-//! The command line: one file a subcommand. Each validates its inputs first (flags, paths,
-//! outputs never onto inputs), then calls the library. Every word a user reads — flag names,
-//! hints, progress — lives here, not in the engine.
+//! The command line: one file a subcommand (a long one with a folder of its parts, e.g.
+//! `train/`), flags several share in `common_args.rs`. Each validates its inputs first (flags,
+//! paths, outputs never onto inputs), then calls the library. Every word a user reads — flag
+//! names, hints, progress — lives here, not in the engine.
 
 pub mod common_args;
 pub mod console;
