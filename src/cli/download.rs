@@ -8,6 +8,7 @@ use twostage::data::download::{DownloadOptions, download_dataset};
 
 use super::console::outln;
 use super::error::{Error, invalid};
+use super::numbers::seconds;
 use super::{DatasetChoice, data_source};
 
 #[derive(Args, Debug, Clone)]
@@ -24,32 +25,17 @@ pub struct DownloadArgs {
     #[arg(long = "mirror", value_name = "URL")]
     pub mirrors: Vec<String>,
     /// Seconds to wait for a connection
-    #[arg(
-        long,
-        default_value_t = 10.0,
-        value_name = "SECONDS",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::seconds
-    )]
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(allow_hyphen_values = true, value_parser = seconds)]
     pub connect_timeout: f64,
     /// Seconds to wait for data before giving up on a mirror
-    #[arg(
-        long,
-        default_value_t = 30.0,
-        value_name = "SECONDS",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::seconds
-    )]
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    #[arg(allow_hyphen_values = true, value_parser = seconds)]
     pub read_timeout: f64,
     /// Most seconds one file may take from one mirror (request to last byte) before the next
     /// mirror is tried: a mirror that trickles is given up on
-    #[arg(
-        long,
-        default_value_t = 600.0,
-        value_name = "SECONDS",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::seconds
-    )]
+    #[arg(long, default_value_t = 600.0, value_name = "SECONDS")]
+    #[arg(allow_hyphen_values = true, value_parser = seconds)]
     pub file_deadline: f64,
     /// Replace files in DIR that are present but are not the dataset's [default: off, never
     /// replaced]

@@ -1,26 +1,30 @@
 //! `twostage gradcheck`: the engine's gradient checks as a command. Every layer, both losses and
 //! the whole network on a batch (real MNIST when there is some, else a built-in one), in
-//! `f64`, one line per tensor. `--break` swaps in a
-//! deliberately wrong backward, defined here and only here (teaching code, never on the
-//! training path), so a student sees what a failing check looks like.
+//! `f64`, one line per tensor. `--break` swaps in a deliberately wrong backward (see
+//! [`broken`]), so a student sees what a failing check looks like.
+
+mod broken;
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2};
 use twostage::gradcheck::{
     CheckOptions, TensorCheck, check_layer, check_parameters, numerical_gradient,
 };
-use twostage::model::{Dims, Stage1Grad, TwoStageNetwork};
-use twostage::nn::{
-    Dense, Layer, MseLoss, ParamMut, Parameters, Relu, Sequential, SoftmaxCrossEntropy,
-};
+use twostage::model::{Stage1Grad, TwoStageNetwork};
+use twostage::nn::{Dense, Layer, Relu};
 use twostage::rand::rngs::SmallRng;
 use twostage::rand::{Rng, SeedableRng};
 
 use super::console::outln;
 use super::error::{Error, invalid};
+use super::numbers::{count, seed};
 use super::{DataSource, DatasetChoice, data_source, load_split};
+use broken::{
+    FirstRowBiasDense, Loss, MasklessRelu, broken_network, loss_and_gradient, loss_value,
+    why_the_rest_is_correct,
+};
 use twostage::data::mnist::{Split, find_file};
 
 /// `--break` values: which backward to get wrong.
@@ -47,31 +51,16 @@ pub struct GradcheckArgs {
     pub no_verify: bool,
     /// Images in the batch, 1 to 32: past that the finite differences' rounding grows with
     /// the batch and ReLU kinks get likely, so a correct gradient could be called WRONG
-    #[arg(
-        long,
-        default_value_t = 4,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::count::<1, 32>
-    )]
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = count::<1, 32>)]
     pub batch: usize,
     /// Entries checked per tensor of the network, chosen at random (1 to 1000)
-    #[arg(
-        long,
-        default_value_t = 24,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::count::<1, 1000>
-    )]
+    #[arg(long, default_value_t = 24, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = count::<1, 1000>)]
     pub samples: usize,
     /// Seeds the weights, the random inputs and the entries checked
-    #[arg(
-        long,
-        default_value_t = 0,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::seed
-    )]
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = seed)]
     pub seed: u64,
     /// Swap in a deliberately wrong backward, to see a check fail [default: none]
     #[arg(long = "break", value_enum, value_name = "PART")]
@@ -80,112 +69,6 @@ pub struct GradcheckArgs {
 
 /// The worst error a correct backward shows here is ~1e-9 (f64); a wrong one, 1e-2 or worse.
 const TOLERANCE: f64 = 1e-6;
-
-/// ReLU without its mask: the bug `--break relu` plants.
-struct MasklessRelu {
-    inner: Relu<f64>,
-    dx: Array2<f64>,
-}
-
-impl Parameters<f64> for MasklessRelu {
-    fn visit_params(&mut self, _f: &mut dyn FnMut(&str, ParamMut<'_, f64>)) {}
-}
-
-impl Layer<f64> for MasklessRelu {
-    fn describe(&self) -> String {
-        "ReLU() [broken]".into()
-    }
-    fn forward(&mut self, x: ArrayView2<f64>) -> ArrayView2<'_, f64> {
-        self.inner.forward(x)
-    }
-    fn backward(&mut self, dy: ArrayView2<f64>) -> ArrayView2<'_, f64> {
-        self.dx = dy.to_owned(); // WRONG: dx = dy ⊙ [y > 0]
-        self.dx.view()
-    }
-}
-
-/// Dense whose `db` takes only the first example: the bug `--break dense` plants.
-struct FirstRowBiasDense {
-    inner: Dense<f64>,
-}
-
-impl Parameters<f64> for FirstRowBiasDense {
-    fn visit_params(&mut self, f: &mut dyn FnMut(&str, ParamMut<'_, f64>)) {
-        self.inner.visit_params(f)
-    }
-}
-
-impl Layer<f64> for FirstRowBiasDense {
-    fn describe(&self) -> String {
-        format!("{} [broken]", self.inner.describe())
-    }
-    fn forward(&mut self, x: ArrayView2<f64>) -> ArrayView2<'_, f64> {
-        self.inner.forward(x)
-    }
-    fn backward(&mut self, dy: ArrayView2<f64>) -> ArrayView2<'_, f64> {
-        self.break_bias(dy);
-        self.inner.backward(dy)
-    }
-    fn backward_params(&mut self, dy: ArrayView2<f64>) {
-        self.break_bias(dy);
-        self.inner.backward_params(dy);
-    }
-}
-
-impl FirstRowBiasDense {
-    /// Cancels the rows after the first of what the correct backward will add to `db`.
-    fn break_bias(&mut self, dy: ArrayView2<f64>) {
-        for row in dy.axis_iter(Axis(0)).skip(1) {
-            self.inner.dbias -= &row; // WRONG: db = Σ_b dy
-        }
-    }
-}
-
-/// The loss of the checks, correct or with `--break mse|ce` applied to its gradient.
-#[derive(Clone, Copy)]
-enum Loss {
-    Mse,
-    Ce,
-}
-
-/// `(L, dL/dprediction)`, with the planted bug when `broken` names this loss.
-fn loss_and_gradient(
-    loss: Loss,
-    prediction: ArrayView2<f64>,
-    target: ArrayView2<f64>,
-    labels: &[usize],
-    broken: Option<Break>,
-) -> (f64, Array2<f64>) {
-    match loss {
-        Loss::Mse => {
-            let mut mse = MseLoss::new();
-            let value = mse.forward(prediction, target);
-            let mut d = mse.backward().to_owned();
-            if broken == Some(Break::Mse) {
-                d /= 2.0; // WRONG: dL/dŷ = 2(ŷ − y)/N
-            }
-            (value, d)
-        }
-        Loss::Ce => {
-            let mut ce = SoftmaxCrossEntropy::new();
-            let value = ce.forward(prediction, labels).unwrap_or(f64::NAN);
-            let mut d = ce.backward().to_owned();
-            if broken == Some(Break::Ce) {
-                d *= labels.len() as f64; // WRONG: dL/dz = (p − onehot(y)) / B
-            }
-            (value, d)
-        }
-    }
-}
-
-fn loss_value(
-    loss: Loss,
-    prediction: ArrayView2<f64>,
-    target: ArrayView2<f64>,
-    labels: &[usize],
-) -> f64 {
-    loss_and_gradient(loss, prediction, target, labels, None).0
-}
 
 /// What the checks printed, and the tensors that failed (named with their layer or loss).
 #[derive(Default)]
@@ -281,10 +164,7 @@ fn check_single_layers(
     let x = off_the_kink(random((3, 5), rng));
     let r = random((3, 5), rng);
     let report_relu = if broken == Some(Break::Relu) {
-        let mut layer = MasklessRelu {
-            inner: Relu::new(),
-            dx: Array2::zeros((0, 0)),
-        };
+        let mut layer = MasklessRelu::new();
         check_layer(&mut layer, x.view(), r.view(), options)
     } else {
         check_layer(&mut Relu::<f64>::new(), x.view(), r.view(), options)
@@ -323,29 +203,39 @@ fn check_losses(
     }
 }
 
-/// The MNIST-sized network, with the bug of `--break relu|dense` planted in it.
-fn broken_network(broken: Option<Break>, rng: &mut SmallRng) -> TwoStageNetwork<f64> {
-    let mut network = TwoStageNetwork::<f64>::new(Dims::MNIST, rng);
-    match broken {
-        Some(Break::Relu) => {
-            for part in [
-                &mut network.stage1,
-                &mut network.stage2,
-                &mut network.decoder,
-            ] {
-                part.layers[1] = Box::new(MasklessRelu {
-                    inner: Relu::new(),
-                    dx: Array2::zeros((0, 0)),
-                });
-            }
+/// What the network is trained to do, each checked over its own parameters.
+#[derive(Clone, Copy)]
+enum Objective {
+    /// `L = MSE(decoder(stage1(x)), x)`, over stage 1 and the decoder.
+    Autoencoder,
+    /// `L = CE(stage2(stage1(x)), y)`, over both stages (and `dx`).
+    Classifier,
+}
+
+impl Objective {
+    /// The loss, and the part of the network the objective does not use.
+    fn loss_and_unused(self) -> (Loss, &'static str) {
+        match self {
+            Objective::Autoencoder => (Loss::Mse, "stage2."),
+            Objective::Classifier => (Loss::Ce, "decoder."),
         }
-        Some(Break::Dense) => {
-            let dense = dense_of(&mut network.stage2, 2);
-            network.stage2.layers[2] = Box::new(FirstRowBiasDense { inner: dense });
-        }
-        _ => {}
     }
-    network
+
+    /// The network's output the loss is taken of.
+    fn output(self, n: &mut TwoStageNetwork<f64>, x: ArrayView2<f64>) -> Array2<f64> {
+        match self {
+            Objective::Autoencoder => n.reconstruction(x).to_owned(),
+            Objective::Classifier => n.logits(x).to_owned(),
+        }
+    }
+
+    /// Backpropagates `doutput` through the parts the objective trains.
+    fn backward(self, n: &mut TwoStageNetwork<f64>, doutput: ArrayView2<f64>) {
+        match self {
+            Objective::Autoencoder => n.reconstruction_backward(doutput),
+            Objective::Classifier => n.logits_backward(doutput, Stage1Grad::Trainable),
+        }
+    }
 }
 
 /// The whole network on the batch: the autoencoder, then the classifier end to end with `dx`.
@@ -358,59 +248,32 @@ fn check_network(
     broken: Option<Break>,
     sampled: &CheckOptions,
 ) {
-    // The autoencoder: L = MSE(decoder(stage1(x)), x), over stage 1 and the decoder.
-    let autoencoder = check_parameters(
-        network,
-        |n| loss_value(Loss::Mse, n.reconstruction(x), x, labels),
-        |n| {
-            let reconstruction = n.reconstruction(x).to_owned();
-            let (_, d) = loss_and_gradient(Loss::Mse, reconstruction.view(), x, labels, broken);
-            n.reconstruction_backward(d.view());
-        },
-        sampled,
-    )
-    .unwrap_or_default();
-    let mine: Vec<TensorCheck> = autoencoder
-        .into_iter()
-        .filter(|c| !c.name.starts_with("stage2."))
-        .collect();
-    let section = format!("the autoencoder on {what}, L = MSE(x̂, x)");
-    report(outcome, &section, "", &mine, true);
-    // The classifier end to end: L = CE(stage2(stage1(x)), y), over both stages, and dx.
-    let classifier = check_parameters(
-        network,
-        |n| loss_value(Loss::Ce, n.logits(x), x, labels),
-        |n| {
-            let logits = n.logits(x).to_owned();
-            let (_, d) = loss_and_gradient(Loss::Ce, logits.view(), x, labels, broken);
-            n.logits_backward(d.view(), Stage1Grad::Trainable);
-        },
-        sampled,
-    )
-    .unwrap_or_default();
-    let mut mine: Vec<TensorCheck> = classifier
-        .into_iter()
-        .filter(|c| !c.name.starts_with("decoder."))
-        .collect();
-    mine.push(input_gradient(network, x, labels, broken, sampled));
-    let section = "the classifier end to end, L = CE(stage2(stage1(x)), y)";
-    report(outcome, section, "", &mine, true);
-}
-
-/// A copy of the `Dense` layer at `index` of `part`, rebuilt from its parameters.
-fn dense_of(part: &mut Sequential<f64>, index: usize) -> Dense<f64> {
-    let (mut weight, mut bias) = (Array2::zeros((0, 0)), ndarray::Array1::zeros(0));
-    let (weight_name, bias_name) = (format!("{index}.weight"), format!("{index}.bias"));
-    part.visit_params(&mut |name, p| {
-        if name == weight_name {
-            let shape = (p.value.shape()[0], p.value.shape()[1]);
-            weight = Array2::from_shape_vec(shape, p.value.iter().copied().collect())
-                .unwrap_or_default();
-        } else if name == bias_name {
-            bias = p.value.iter().copied().collect();
-        }
-    });
-    Dense::from_weights(weight, bias)
+    for objective in [Objective::Autoencoder, Objective::Classifier] {
+        let (loss, unused) = objective.loss_and_unused();
+        let checks = check_parameters(
+            network,
+            |n| loss_value(loss, objective.output(n, x).view(), x, labels),
+            |n| {
+                let output = objective.output(n, x);
+                let (_, d) = loss_and_gradient(loss, output.view(), x, labels, broken);
+                objective.backward(n, d.view());
+            },
+            sampled,
+        )
+        .unwrap_or_default();
+        let mut mine: Vec<TensorCheck> = checks
+            .into_iter()
+            .filter(|c| !c.name.starts_with(unused))
+            .collect();
+        let section = match objective {
+            Objective::Autoencoder => format!("the autoencoder on {what}, L = MSE(x̂, x)"),
+            Objective::Classifier => {
+                mine.push(input_gradient(network, x, labels, broken, sampled));
+                "the classifier end to end, L = CE(stage2(stage1(x)), y)".to_string()
+            }
+        };
+        report(outcome, &section, "", &mine, true);
+    }
 }
 
 /// `dL/dx` of the classifier at sampled pixels, against centered differences.
@@ -444,35 +307,6 @@ fn input_gradient(
         exact.push(dx[at]);
     }
     TensorCheck::compare("dx (the image)", &exact, &numeric)
-}
-
-/// Why the tensors a planted bug does not reach stay correct: backpropagation computes each
-/// gradient from the ones after it, so a bug spoils exactly the gradients computed from it.
-fn why_the_rest_is_correct(broken: Break) -> &'static str {
-    match broken {
-        Break::Relu => {
-            "why the rest is ok: the backward pass runs from the loss towards the input, so a\n\
-             \x20 layer after the last ReLU gets its gradient before any broken ReLU has passed\n\
-             \x20 dy back unmasked: it stays correct; every tensor the gradient reaches through\n\
-             \x20 a ReLU is WRONG"
-        }
-        Break::Dense => {
-            "why the rest is ok: db is a dead end of the backward pass (dx = dy·W does not use\n\
-             \x20 it), so the wrong bias gradient flows into no other tensor: only the bias is\n\
-             \x20 WRONG"
-        }
-        Break::Mse => {
-            "why the rest is ok: dL/dx̂ is the first gradient of the autoencoder's backward\n\
-             \x20 pass and every later one is computed from it, so all of the autoencoder is\n\
-             \x20 WRONG by the same factor; the classifier does not use MSE and stays correct"
-        }
-        Break::Ce => {
-            "why the rest is ok: dL/dlogits is the first gradient of the classifier's backward\n\
-             \x20 pass and every later one is computed from it, so all of the classifier is\n\
-             \x20 WRONG by the same factor B; the autoencoder does not use cross-entropy and\n\
-             \x20 stays correct"
-        }
-    }
 }
 
 /// What `twostage gradcheck` runs, validated.

@@ -1,7 +1,9 @@
-//! The command line: one file a subcommand. Each validates its inputs first (flags, paths,
-//! outputs never onto inputs), then calls the library. Every word a user reads — flag names,
-//! hints, progress — lives here, not in the engine.
+//! The command line: one file a subcommand (a long one with a folder of its parts, e.g.
+//! `train/`), flags several share in `common_args.rs`. Each validates its inputs first (flags,
+//! paths, outputs never onto inputs), then calls the library. Every word a user reads — flag
+//! names, hints, progress — lives here, not in the engine.
 
+pub mod common_args;
 pub mod console;
 pub mod download;
 pub mod error;
@@ -29,6 +31,7 @@ use twostage::data::identity::{ModelData, check_data_fits_model, describe_id};
 use twostage::data::mnist::{Mnist, Split, find_file, twins};
 use twostage::model::TwoStageNetwork;
 
+use common_args::DataFlags;
 use console::errln;
 use error::{Error, invalid};
 
@@ -145,32 +148,6 @@ pub fn data_source(
     }
 }
 
-/// Sizes the global thread pool (`None`: all cores).
-pub fn set_threads(threads: Option<usize>) -> Result<(), Error> {
-    let Some(n) = threads else {
-        return Ok(());
-    };
-    if n == 0 {
-        return Err(invalid("--threads", "must be at least 1"));
-    }
-    // More threads than the cores this process may use only queue behind each other; the
-    // answers are bit-identical on any count, so use the cores and say so.
-    let cores = twostage::linalg::usable_cores();
-    let n = if n > cores {
-        errln!(
-            "warning: --threads {n} is more than the {cores} cores this process may use; using \
-             {cores}"
-        );
-        cores
-    } else {
-        n
-    };
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .build_global()
-        .map_err(|e| invalid("--threads", e.to_string()))
-}
-
 /// When verifying, downloads whichever files of `splits` are missing, and only into a
 /// directory that holds nothing but the dataset's files; never under `--no-verify`, where a
 /// missing file is the error `Mnist::load_dataset` gives, naming it.
@@ -217,6 +194,25 @@ pub fn load_split(source: &DataSource, split: Split) -> Result<Mnist, Error> {
     Ok(set)
 }
 
+/// Loads both splits, all four files fetched first so that an incomplete set is reported as
+/// such before any load.
+pub fn load_both(source: &DataSource) -> Result<(Mnist, Mnist), Error> {
+    ensure_files(source, &[Split::Train, Split::Test])?;
+    Ok((
+        load_split(source, Split::Train)?,
+        load_split(source, Split::Test)?,
+    ))
+}
+
+/// Removes the temporary files killed runs left beside each of `outputs` (resolved paths).
+pub fn sweep_beside(outputs: &[PathBuf]) {
+    for path in outputs {
+        if let Some(directory) = path.parent() {
+            paths::sweep_stale(directory);
+        }
+    }
+}
+
 /// A checkpoint opened for `eval`, `predict` and `report`: a network holding at least stage 1
 /// and stage 2, and what its metadata says about its data.
 pub struct Model {
@@ -243,18 +239,6 @@ pub fn open_model(path: &Path) -> Result<Model, Error> {
     })
 }
 
-/// The flags that say which data a model is run on.
-pub struct DataFlags<'a> {
-    /// `--dataset` (`None`: the model's).
-    pub dataset: Option<DatasetChoice>,
-    /// `--data-dir`.
-    pub data_dir: &'a Option<PathBuf>,
-    /// `--no-verify`.
-    pub no_verify: bool,
-    /// `--force`: use data the model was not trained on, with a loud warning.
-    pub force: bool,
-}
-
 /// The test set a model is run on, and the names of its classes.
 pub struct TestData {
     /// The test split.
@@ -269,7 +253,7 @@ pub struct TestData {
 pub fn test_data_for(model: &Model, flags: &DataFlags) -> Result<TestData, Error> {
     let source = data_source(
         flags.dataset,
-        flags.data_dir,
+        &flags.data_dir,
         flags.no_verify,
         Some((&model.data, &model.path)),
     )?;

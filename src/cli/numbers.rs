@@ -1,7 +1,9 @@
 //! The value parsers of every numeric flag: each says the flag's range in words, so `-1`,
 //! `nan`, `inf` or a number past the range is refused by clap before any work with
 //! `invalid value '-1' for '--batch-size <N>': must be a whole number from 1 to …` — never
-//! "invalid digit found in string", never a panic deeper down.
+//! "invalid digit found in string", never a panic deeper down. For that, every numeric flag
+//! carries `allow_hyphen_values = true` beside its parser: without it, clap would take `-1`
+//! for a flag and never show it to the parser.
 
 /// The most epochs of one stage: far past any useful run, small enough to end.
 pub const MOST_EPOCHS: u64 = 1000;

@@ -28,6 +28,17 @@ pub struct Output<'a> {
     pub contents: Contents,
 }
 
+impl<'a> Output<'a> {
+    /// The output `flag` names, at `path`, holding `contents`.
+    pub fn new(flag: &'static str, path: &'a Path, contents: Contents) -> Output<'a> {
+        Output {
+            flag,
+            path,
+            contents,
+        }
+    }
+}
+
 /// The canonical path of an existing file, or of a file to be created in an existing directory.
 fn canonical(path: &Path) -> Option<PathBuf> {
     if let Ok(c) = std::fs::canonicalize(path) {
@@ -46,45 +57,8 @@ fn canonical(path: &Path) -> Option<PathBuf> {
 fn resolve_output(output: &Output) -> Result<PathBuf, Error> {
     let (flag, path) = (output.flag, output.path);
     let shown = path.display();
-    let text = path.as_os_str().to_string_lossy();
-    if text.ends_with(std::path::MAIN_SEPARATOR)
-        || text.ends_with('/')
-        || path.file_name().is_none()
-    {
-        return Err(invalid(
-            flag,
-            format!(
-                "{shown} names a directory, not a file: give a file name, e.g. {}",
-                // `x.html/` most likely meant `x.html`; `dir/`, a file inside it.
-                {
-                    let trimmed = Path::new(text.trim_end_matches('/'));
-                    if trimmed.extension().is_some() {
-                        trimmed.to_path_buf()
-                    } else {
-                        trimmed.join(match output.contents {
-                            Contents::Checkpoint => "model.safetensors",
-                            Contents::JsonLines => "metrics.jsonl",
-                            Contents::Html => "report.html",
-                        })
-                    }
-                }
-                .display()
-            ),
-        ));
-    }
-    let target = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(|_| {
-            let to = std::fs::read_link(path).unwrap_or_default();
-            invalid(
-                flag,
-                format!(
-                    "{shown} is a symbolic link to {}, which does not exist",
-                    to.display()
-                ),
-            )
-        })?,
-        _ => path.to_path_buf(),
-    };
+    refuse_directory_name(output)?;
+    let target = follow_link(flag, path)?;
     match std::fs::metadata(&target) {
         Ok(m) if !m.is_file() => {
             return Err(invalid(
@@ -99,28 +73,7 @@ fn resolve_output(output: &Output) -> Result<PathBuf, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(invalid(flag, format!("cannot use {shown}: {e}"))),
     }
-    let directory = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    match std::fs::metadata(&directory) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(invalid(
-                flag,
-                format!("{} is not a directory", directory.display()),
-            ));
-        }
-        Err(_) => {
-            return Err(invalid(
-                flag,
-                format!(
-                    "directory {} does not exist: create it first",
-                    directory.display()
-                ),
-            ));
-        }
-    }
+    let directory = existing_directory(flag, &target)?;
     let resolved = canonical(&target)
         .ok_or_else(|| invalid(flag, format!("{shown} is not a usable file path")))?;
     // The write goes through a temporary sibling and a rename: try creating that sibling now.
@@ -133,6 +86,78 @@ fn resolve_output(output: &Output) -> Result<PathBuf, Error> {
         )
     })?;
     Ok(resolved)
+}
+
+/// Refuses an output path that names a directory (`dir/`, `..`), suggesting a file name.
+fn refuse_directory_name(output: &Output) -> Result<(), Error> {
+    let path = output.path;
+    let text = path.as_os_str().to_string_lossy();
+    if !(text.ends_with(std::path::MAIN_SEPARATOR)
+        || text.ends_with('/')
+        || path.file_name().is_none())
+    {
+        return Ok(());
+    }
+    // `x.html/` most likely meant `x.html`; `dir/`, a file inside it.
+    let trimmed = Path::new(text.trim_end_matches('/'));
+    let suggestion = if trimmed.extension().is_some() {
+        trimmed.to_path_buf()
+    } else {
+        trimmed.join(match output.contents {
+            Contents::Checkpoint => "model.safetensors",
+            Contents::JsonLines => "metrics.jsonl",
+            Contents::Html => "report.html",
+        })
+    };
+    Err(invalid(
+        output.flag,
+        format!(
+            "{} names a directory, not a file: give a file name, e.g. {}",
+            path.display(),
+            suggestion.display()
+        ),
+    ))
+}
+
+/// The file a path writes to: the path itself, or the target of a symbolic link (which must
+/// exist).
+fn follow_link(flag: &'static str, path: &Path) -> Result<PathBuf, Error> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(|_| {
+            let to = std::fs::read_link(path).unwrap_or_default();
+            invalid(
+                flag,
+                format!(
+                    "{} is a symbolic link to {}, which does not exist",
+                    path.display(),
+                    to.display()
+                ),
+            )
+        }),
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+/// The directory `target` goes in, which must exist.
+fn existing_directory(flag: &'static str, target: &Path) -> Result<PathBuf, Error> {
+    let directory = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match std::fs::metadata(&directory) {
+        Ok(m) if m.is_dir() => Ok(directory),
+        Ok(_) => Err(invalid(
+            flag,
+            format!("{} is not a directory", directory.display()),
+        )),
+        Err(_) => Err(invalid(
+            flag,
+            format!(
+                "directory {} does not exist: create it first",
+                directory.display()
+            ),
+        )),
+    }
 }
 
 /// The most bytes of an existing metrics file read to tell whether twostage wrote it.

@@ -7,11 +7,13 @@ use clap::Args;
 use twostage::report::image;
 use twostage::train;
 
+use super::common_args::DataFlags;
 use super::console::{out, outln};
 use super::error::{Error, invalid};
+use super::numbers::at_least;
 use super::output;
 use super::paths::read_input;
-use super::{DataFlags, DatasetChoice, open_model, test_data_for};
+use super::{open_model, test_data_for};
 
 #[derive(Args, Debug, Clone)]
 pub struct PredictArgs {
@@ -25,7 +27,7 @@ pub struct PredictArgs {
         allow_hyphen_values = true,
         required_unless_present = "image",
         conflicts_with = "image",
-        value_parser = super::numbers::at_least::<0>
+        value_parser = at_least::<0>
     )]
     pub index: Option<usize>,
     /// Your own picture as a PNG: any size, dark on light or light on dark, colour or grey. It
@@ -33,21 +35,8 @@ pub struct PredictArgs {
     /// it [default: none, use --index]
     #[arg(long, value_name = "FILE")]
     pub image: Option<PathBuf>,
-    /// Which known dataset the image is from [default: the one the model was trained on, else mnist]
-    #[arg(long, value_enum, value_name = "NAME")]
-    pub dataset: Option<DatasetChoice>,
-    /// Where the test files are; a known dataset is downloaded there if missing [default: the
-    /// dataset's: $MNIST_DIR, else data/mnist; $FASHION_MNIST_DIR, else data/fashion-mnist]
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Read the test files as your own IDX set: checksums not verified, nothing downloaded
-    /// [default: off, the files must be the dataset's]
-    #[arg(long)]
-    pub no_verify: bool,
-    /// Predict even when the data is not what the model was trained on (a loud warning)
-    /// [default: off, such data is refused]
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub data: DataFlags,
 }
 
 /// Prints the probabilities, one bar a class, under the classes' names.
@@ -114,15 +103,7 @@ pub fn run(args: &PredictArgs) -> Result<(), Error> {
         return Err(invalid("--index", "give --index N or --image FILE"));
     };
     let mut model = open_model(&args.model)?;
-    let data = test_data_for(
-        &model,
-        &DataFlags {
-            dataset: args.dataset,
-            data_dir: &args.data_dir,
-            no_verify: args.no_verify,
-            force: args.force,
-        },
-    )?;
+    let data = test_data_for(&model, &args.data)?;
     let (test_set, names) = (&data.test, &data.class_names);
     if index >= test_set.len() {
         return Err(invalid(

@@ -8,10 +8,11 @@ use twostage::data::mnist::Mnist;
 use twostage::model::TwoStageNetwork;
 use twostage::report::{self, Inputs, metrics::Metrics};
 
+use super::common_args::{DataFlags, ThreadsArg};
 use super::console::outln;
 use super::error::{Error, invalid};
 use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
-use super::{DataFlags, open_model, set_threads, test_data_for};
+use super::{open_model, test_data_for};
 
 #[derive(Args, Debug, Clone)]
 pub struct ReportArgs {
@@ -30,9 +31,8 @@ pub struct ReportArgs {
     /// The HTML page to write
     #[arg(long, default_value = "report.html", value_name = "FILE")]
     pub out: PathBuf,
-    /// Size of the thread pool [default: all cores]
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// Read the test files as your own IDX set: checksums not verified, nothing downloaded
     /// [default: off]
     #[arg(long)]
@@ -103,15 +103,11 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         inputs.push(("--metrics".to_string(), metrics.clone()));
     }
     let resolved = check_outputs(
-        &[Output {
-            flag: "--out",
-            path: &args.out,
-            contents: Contents::Html,
-        }],
+        &[Output::new("--out", &args.out, Contents::Html)],
         &inputs,
         args.overwrite,
     )?;
-    set_threads(args.threads)?;
+    args.threads.apply()?;
     // Which data: the one the model records (else MNIST), or --data-dir; refused if it is not
     // what the model was trained on.
     let mut model = open_model(&args.model)?;
@@ -120,7 +116,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         &model,
         &DataFlags {
             dataset: None,
-            data_dir: &args.data_dir,
+            data_dir: args.data_dir.clone(),
             no_verify: args.no_verify,
             force: false,
         },

@@ -7,14 +7,15 @@ use std::time::Instant;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use twostage::data::mnist::Split;
 use twostage::model::Dims;
 use twostage::study::{self, Event, Method, Protocol, Row, summary};
 
+use super::common_args::ThreadsArg;
 use super::console::{errln, out};
 use super::error::{Error, invalid};
-use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
-use super::{DatasetChoice, data_source, ensure_files, load_split, set_threads};
+use super::numbers::{at_least, count, epochs};
+use super::paths::{Contents, Output, check_outputs, data_inputs};
+use super::{DatasetChoice, data_source, load_both, sweep_beside};
 
 #[derive(Args, Debug, Clone)]
 pub struct StudyArgs {
@@ -45,13 +46,8 @@ pub struct StudyArgs {
     )]
     pub noise: String,
     /// Seeds 0, 1, …, S−1: one run of every method, budget and rate each
-    #[arg(
-        long,
-        default_value_t = 3,
-        value_name = "S",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::count::<1, 100>
-    )]
+    #[arg(long, default_value_t = 3, value_name = "S")]
+    #[arg(allow_hyphen_values = true, value_parser = count::<1, 100>)]
     pub seeds: usize,
     /// Methods, comma-separated: autoencoder, random, supervised, finetune
     #[arg(
@@ -61,44 +57,23 @@ pub struct StudyArgs {
     )]
     pub methods: String,
     /// Epochs of the autoencoder on all training images (once per seed)
-    #[arg(
-        long,
-        default_value_t = 5,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::epochs
-    )]
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = epochs)]
     pub pretrain_epochs: usize,
     /// The step rule: every classifier takes max(--min-epochs epochs, --min-steps) Adam steps
-    #[arg(
-        long,
-        default_value_t = 5,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::epochs
-    )]
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = epochs)]
     pub min_epochs: usize,
     /// The step rule's floor in steps (see --min-epochs)
-    #[arg(
-        long,
-        default_value_t = 3000,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::count::<1, 100000>
-    )]
+    #[arg(long, default_value_t = 3000, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = count::<1, 100000>)]
     pub min_steps: usize,
     /// Examples per batch
-    #[arg(
-        long,
-        default_value_t = 32,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::at_least::<1>
-    )]
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = at_least::<1>)]
     pub batch_size: usize,
-    /// Size of the thread pool [default: all cores]; the results are the same bits on any
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// JSON Lines: one object per run (method, labels, noise, seed, steps, accuracy, loss,
     /// seconds) [default: none]
     #[arg(long, value_name = "FILE")]
@@ -178,17 +153,9 @@ impl Plan {
             ));
         }
         let source = data_source(Some(args.dataset), &args.data_dir, args.no_verify, None)?;
-        let mut outputs = vec![Output {
-            flag: "--out",
-            path: &args.out,
-            contents: Contents::Html,
-        }];
+        let mut outputs = vec![Output::new("--out", &args.out, Contents::Html)];
         if let Some(metrics) = &args.metrics {
-            outputs.push(Output {
-                flag: "--metrics",
-                path: metrics,
-                contents: Contents::JsonLines,
-            });
+            outputs.push(Output::new("--metrics", metrics, Contents::JsonLines));
         }
         let resolved = check_outputs(&outputs, &data_inputs(&source.dir), args.overwrite)?;
         let protocol = Protocol {
@@ -297,24 +264,8 @@ pub fn metrics_jsonl(rows: &[Row]) -> String {
     text
 }
 
-/// `twostage study`.
-pub fn run(args: &StudyArgs) -> Result<(), Error> {
-    let plan = Plan::of(args)?;
-    set_threads(args.threads)?;
-    for path in &plan.resolved {
-        if let Some(directory) = path.parent() {
-            sweep_stale(directory);
-        }
-    }
-    ensure_files(&plan.source, &[Split::Train, Split::Test])?;
-    let train = load_split(&plan.source, Split::Train)?;
-    let test = load_split(&plan.source, Split::Test)?;
-    let classes = match plan.source.verify {
-        Some(dataset) => dataset.class_count(),
-        None => train.class_count().max(test.class_count()),
-    };
-    let protocol = &plan.protocol;
-    let train_len = train.examples().len();
+/// Refuses a budget larger than the training set or not a multiple of the classes.
+fn check_budgets(protocol: &Protocol, train_len: usize, classes: usize) -> Result<(), Error> {
     for &n in &protocol.budgets {
         if n > train_len {
             return Err(invalid(
@@ -332,10 +283,11 @@ pub fn run(args: &StudyArgs) -> Result<(), Error> {
             ));
         }
     }
-    let dims = Dims {
-        classes,
-        ..Dims::MNIST
-    };
+    Ok(())
+}
+
+/// Says what the study will run and returns its progress bar, sized in [`cost`] units.
+fn progress_bar(protocol: &Protocol, train_len: usize) -> ProgressBar {
     let runs = protocol.runs();
     let pretrain = if protocol.pretrains() {
         protocol.pretrain_epochs as u64 * pretrain_cost(protocol, train_len)
@@ -362,9 +314,46 @@ pub fn run(args: &StudyArgs) -> Result<(), Error> {
     ) {
         bar.set_style(style);
     }
+    bar
+}
+
+/// Writes the page (`--out`) and, when asked for, the rows (`--metrics`).
+fn write_outputs(args: &StudyArgs, plan: &Plan, rows: &[Row], table: &str) -> Result<(), Error> {
+    let command = format!(
+        "twostage study --labels {} --noise {} --seeds {} --methods {}",
+        args.labels, args.noise, args.seeds, args.methods
+    );
+    let page = super::study_page::page(&plan.protocol, rows, table, &command);
+    twostage::checkpoint::write_atomically(&plan.resolved[0], page.as_bytes())?;
+    errln!("wrote {}", args.out.display());
+    if let Some(metrics) = &args.metrics {
+        twostage::checkpoint::write_atomically(&plan.resolved[1], metrics_jsonl(rows).as_bytes())?;
+        errln!("wrote {}", metrics.display());
+    }
+    Ok(())
+}
+
+/// `twostage study`.
+pub fn run(args: &StudyArgs) -> Result<(), Error> {
+    let plan = Plan::of(args)?;
+    args.threads.apply()?;
+    sweep_beside(&plan.resolved);
+    let (train, test) = load_both(&plan.source)?;
+    let classes = match plan.source.verify {
+        Some(dataset) => dataset.class_count(),
+        None => train.class_count().max(test.class_count()),
+    };
+    let protocol = &plan.protocol;
+    let train_len = train.examples().len();
+    check_budgets(protocol, train_len, classes)?;
+    let dims = Dims {
+        classes,
+        ..Dims::MNIST
+    };
+    let bar = progress_bar(protocol, train_len);
     let start = Instant::now();
     let (epoch_cost, mut done_runs) = (pretrain_cost(protocol, train_len), 0);
-    let run_count = runs.len();
+    let run_count = protocol.runs().len();
     let rows = study::run(
         protocol,
         train.examples(),
@@ -396,16 +385,5 @@ pub fn run(args: &StudyArgs) -> Result<(), Error> {
     let table = table(protocol, &rows);
     out!("{table}");
     errln!("study: {} runs in {seconds:.1} s", rows.len());
-    let command = format!(
-        "twostage study --labels {} --noise {} --seeds {} --methods {}",
-        args.labels, args.noise, args.seeds, args.methods
-    );
-    let page = super::study_page::page(protocol, &rows, &table, &command);
-    twostage::checkpoint::write_atomically(&plan.resolved[0], page.as_bytes())?;
-    errln!("wrote {}", args.out.display());
-    if let Some(metrics) = &args.metrics {
-        twostage::checkpoint::write_atomically(&plan.resolved[1], metrics_jsonl(&rows).as_bytes())?;
-        errln!("wrote {}", metrics.display());
-    }
-    Ok(())
+    write_outputs(args, &plan, &rows, &table)
 }

@@ -21,37 +21,82 @@ pub fn percent_label(p: f64) -> String {
     format!("{}%", (100.0 * p * 100.0).round() / 100.0)
 }
 
-/// One panel: accuracy (%) against labels (log axis) for every method at noise `p`.
-fn panel(protocol: &Protocol, rows: &[Row], p: f64) -> String {
-    let (w, h) = (520.0, 340.0);
-    let (left, right, top, bottom) = (56.0, 16.0, 30.0, 44.0);
-    let budgets = &protocol.budgets;
-    let lo = (*budgets.iter().min().unwrap_or(&1) as f64).log10();
-    let hi = (*budgets.iter().max().unwrap_or(&10) as f64).log10();
-    let (lo, hi) = if hi - lo < 1e-9 {
-        (lo - 0.5, hi + 0.5)
-    } else {
-        (lo, hi)
-    };
-    // The y range: the bands' extremes, widened to whole 10 % steps.
-    let mut ys = Vec::new();
-    for &m in &protocol.methods {
-        for &n in budgets {
-            if let Some((mean, std)) = summary(rows, m, n, p) {
-                ys.push(100.0 * (mean - std));
-                ys.push(100.0 * (mean + std));
+/// A panel's geometry: its size, margins and axis ranges (x: log10 of the budget, y: %).
+struct Frame {
+    w: f64,
+    h: f64,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+    lo: f64,
+    hi: f64,
+    ymin: f64,
+    ymax: f64,
+}
+
+impl Frame {
+    /// The frame of the panel at noise `p`: the budgets across, the bands' extremes up.
+    fn of(protocol: &Protocol, rows: &[Row], p: f64) -> Frame {
+        let budgets = &protocol.budgets;
+        let lo = (*budgets.iter().min().unwrap_or(&1) as f64).log10();
+        let hi = (*budgets.iter().max().unwrap_or(&10) as f64).log10();
+        let (lo, hi) = if hi - lo < 1e-9 {
+            (lo - 0.5, hi + 0.5)
+        } else {
+            (lo, hi)
+        };
+        // The y range: the bands' extremes, widened to whole 10 % steps.
+        let mut ys = Vec::new();
+        for &m in &protocol.methods {
+            for &n in budgets {
+                if let Some((mean, std)) = summary(rows, m, n, p) {
+                    ys.push(100.0 * (mean - std));
+                    ys.push(100.0 * (mean + std));
+                }
             }
         }
+        let ymin = (ys.iter().copied().fold(f64::INFINITY, f64::min) / 10.0).floor() * 10.0;
+        let ymax = (ys.iter().copied().fold(f64::NEG_INFINITY, f64::max) / 10.0).ceil() * 10.0;
+        let (ymin, ymax) = if ymin.is_finite() && ymax > ymin {
+            (ymin.max(0.0), ymax.min(100.0))
+        } else {
+            (0.0, 100.0)
+        };
+        let (w, h) = (520.0, 340.0);
+        let (left, right, top, bottom) = (56.0, 16.0, 30.0, 44.0);
+        Frame {
+            w,
+            h,
+            left,
+            right,
+            top,
+            bottom,
+            lo,
+            hi,
+            ymin,
+            ymax,
+        }
     }
-    let ymin = (ys.iter().copied().fold(f64::INFINITY, f64::min) / 10.0).floor() * 10.0;
-    let ymax = (ys.iter().copied().fold(f64::NEG_INFINITY, f64::max) / 10.0).ceil() * 10.0;
-    let (ymin, ymax) = if ymin.is_finite() && ymax > ymin {
-        (ymin.max(0.0), ymax.min(100.0))
-    } else {
-        (0.0, 100.0)
-    };
-    let x = |n: usize| left + ((n as f64).log10() - lo) / (hi - lo) * (w - left - right);
-    let y = |a: f64| top + (ymax - 100.0 * a) / (ymax - ymin) * (h - top - bottom);
+
+    /// The x of budget `n`.
+    fn x(&self, n: usize) -> f64 {
+        self.left
+            + ((n as f64).log10() - self.lo) / (self.hi - self.lo)
+                * (self.w - self.left - self.right)
+    }
+
+    /// The y of accuracy `a` (a fraction).
+    fn y(&self, a: f64) -> f64 {
+        self.top
+            + (self.ymax - 100.0 * a) / (self.ymax - self.ymin) * (self.h - self.top - self.bottom)
+    }
+}
+
+/// One panel: accuracy (%) against labels (log axis) for every method at noise `p`.
+fn panel(protocol: &Protocol, rows: &[Row], p: f64) -> String {
+    let f = Frame::of(protocol, rows, p);
+    let (w, h) = (f.w, f.h);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" \
          data-noise=\"{p}\" font-family=\"sans-serif\" font-size=\"12\">\
@@ -60,11 +105,22 @@ fn panel(protocol: &Protocol, rows: &[Row], p: f64) -> String {
         w / 2.0,
         percent_label(p)
     );
-    // Grid and axes.
-    let step = if ymax - ymin > 40.0 { 10.0 } else { 5.0 };
-    let mut t = ymin;
-    while t <= ymax + 1e-9 {
-        let ty = y(t / 100.0);
+    grid(&mut svg, &f, &protocol.budgets);
+    for &m in &protocol.methods {
+        curve(&mut svg, &f, m, rows, &protocol.budgets, p);
+    }
+    legend(&mut svg, &f, &protocol.methods);
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The grid lines, their labels, the frame and the axis titles.
+fn grid(svg: &mut String, f: &Frame, budgets: &[usize]) {
+    let (w, h, left, right, top, bottom) = (f.w, f.h, f.left, f.right, f.top, f.bottom);
+    let step = if f.ymax - f.ymin > 40.0 { 10.0 } else { 5.0 };
+    let mut t = f.ymin;
+    while t <= f.ymax + 1e-9 {
+        let ty = f.y(t / 100.0);
         let _ = write!(
             svg,
             "<line x1=\"{left}\" x2=\"{}\" y1=\"{ty:.1}\" y2=\"{ty:.1}\" stroke=\"#eee\"/>\
@@ -76,7 +132,7 @@ fn panel(protocol: &Protocol, rows: &[Row], p: f64) -> String {
         t += step;
     }
     for &n in budgets {
-        let tx = x(n);
+        let tx = f.x(n);
         let _ = write!(
             svg,
             "<line x1=\"{tx:.1}\" x2=\"{tx:.1}\" y1=\"{top}\" y2=\"{}\" stroke=\"#eee\"/>\
@@ -96,45 +152,50 @@ fn panel(protocol: &Protocol, rows: &[Row], p: f64) -> String {
         h - 8.0,
         (top + h - bottom) / 2.0
     );
-    for &m in &protocol.methods {
-        let points: Vec<(f64, f64, f64)> = budgets
-            .iter()
-            .filter_map(|&n| summary(rows, m, n, p).map(|(mean, std)| (x(n), mean, std)))
-            .collect();
-        if points.is_empty() {
-            continue;
-        }
-        let c = colour(m);
-        let mut band = String::new();
-        for &(px, mean, std) in &points {
-            let _ = write!(band, "{px:.1},{:.1} ", y(mean + std));
-        }
-        for &(px, mean, std) in points.iter().rev() {
-            let _ = write!(band, "{px:.1},{:.1} ", y(mean - std));
-        }
-        let line: String = points
-            .iter()
-            .map(|&(px, mean, _)| format!("{px:.1},{:.1}", y(mean)))
-            .collect::<Vec<_>>()
-            .join(" ");
+}
+
+/// Method `m`'s mean curve, its ±std band and its points.
+fn curve(svg: &mut String, f: &Frame, m: Method, rows: &[Row], budgets: &[usize], p: f64) {
+    let points: Vec<(f64, f64, f64)> = budgets
+        .iter()
+        .filter_map(|&n| summary(rows, m, n, p).map(|(mean, std)| (f.x(n), mean, std)))
+        .collect();
+    if points.is_empty() {
+        return;
+    }
+    let c = colour(m);
+    let mut band = String::new();
+    for &(px, mean, std) in &points {
+        let _ = write!(band, "{px:.1},{:.1} ", f.y(mean + std));
+    }
+    for &(px, mean, std) in points.iter().rev() {
+        let _ = write!(band, "{px:.1},{:.1} ", f.y(mean - std));
+    }
+    let line: String = points
+        .iter()
+        .map(|&(px, mean, _)| format!("{px:.1},{:.1}", f.y(mean)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let _ = write!(
+        svg,
+        "<polygon class=\"band\" points=\"{band}\" fill=\"{c}\" fill-opacity=\"0.18\" stroke=\"none\"/>\
+         <polyline class=\"curve\" data-method=\"{}\" points=\"{line}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2.5\"/>",
+        m.name()
+    );
+    for &(px, mean, _) in &points {
         let _ = write!(
             svg,
-            "<polygon class=\"band\" points=\"{band}\" fill=\"{c}\" fill-opacity=\"0.18\" stroke=\"none\"/>\
-             <polyline class=\"curve\" data-method=\"{}\" points=\"{line}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2.5\"/>",
-            m.name()
+            "<circle cx=\"{px:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{c}\"/>",
+            f.y(mean)
         );
-        for &(px, mean, _) in &points {
-            let _ = write!(
-                svg,
-                "<circle cx=\"{px:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{c}\"/>",
-                y(mean)
-            );
-        }
     }
-    // Legend, bottom right.
-    for (i, &m) in protocol.methods.iter().enumerate() {
-        let ly = h - bottom - 12.0 - 18.0 * (protocol.methods.len() - 1 - i) as f64;
-        let lx = w - right - 120.0;
+}
+
+/// The legend, bottom right.
+fn legend(svg: &mut String, f: &Frame, methods: &[Method]) {
+    for (i, &m) in methods.iter().enumerate() {
+        let ly = f.h - f.bottom - 12.0 - 18.0 * (methods.len() - 1 - i) as f64;
+        let lx = f.w - f.right - 120.0;
         let _ = write!(
             svg,
             "<line x1=\"{lx}\" x2=\"{}\" y1=\"{ly}\" y2=\"{ly}\" stroke=\"{}\" stroke-width=\"3\"/>\
@@ -146,8 +207,6 @@ fn panel(protocol: &Protocol, rows: &[Row], p: f64) -> String {
             m.name()
         );
     }
-    svg.push_str("</svg>");
-    svg
 }
 
 /// The two sentences under the plot, from the numbers: where the autoencoder's features help

@@ -1,27 +1,28 @@
 //! `twostage train`: stage 1, stage 2, optional fine-tuning; test accuracy; checkpoint.
 
-use std::collections::HashMap;
+mod data;
+mod hints;
+mod outputs;
+
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use twostage::checkpoint::{self, TensorFile};
-use twostage::model::{Dims, Part, TwoStageNetwork};
+use twostage::model::{Dims, TwoStageNetwork};
 use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
 use twostage::train::{self, Examples, Schedule, Stage, Stage1Mode};
 
+use super::common_args::ThreadsArg;
 use super::console::{errln, outln};
 use super::error::{Error, invalid};
-use super::output::{self, Baseline, ConsoleObserver};
-use super::paths::{Contents, Output, check_outputs, data_inputs, sweep_stale};
-use super::{DataSource, DatasetChoice, data_source, ensure_files, load_split, set_threads};
-use twostage::Error as Engine;
-use twostage::checkpoint::{METADATA_KEY, encode_list, metadata_value};
-use twostage::data::DataError;
-use twostage::data::dataset::CLASSES_FILE;
-use twostage::data::identity::{Identity, describe_id, label_numbers};
-use twostage::data::mnist::Mnist;
-use twostage::data::mnist::{Split, find_file};
+use super::numbers::{at_least, epochs, learning_rate, seed};
+use super::output::{Baseline, ConsoleObserver};
+use super::paths::{Contents, Output, check_outputs, data_inputs};
+use super::{DataSource, DatasetChoice, data_source, sweep_beside};
+use data::load_data;
+use hints::with_hint;
+use outputs::save_outputs;
 
 /// `--stage1` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -58,76 +59,40 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value = "autoencoder")]
     pub stage1: Stage1Choice,
     /// Epochs of stage 1 (ignored with --stage1 none)
-    #[arg(
-        long,
-        default_value_t = 5,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::epochs
-    )]
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = epochs)]
     pub stage1_epochs: usize,
     /// Epochs of stage 2, the classifier on frozen stage-1 features
-    #[arg(
-        long,
-        default_value_t = 5,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::epochs
-    )]
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = epochs)]
     pub stage2_epochs: usize,
     /// Optional third stage: both stages trained end to end on cross-entropy
-    #[arg(
-        long,
-        default_value_t = 0,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::epochs
-    )]
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = epochs)]
     pub finetune_epochs: usize,
     /// Adam learning rate of the fine-tuning stage (1e-3 wrecks the pretrained features)
-    #[arg(
-        long,
-        default_value_t = 3e-5,
-        value_name = "F",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::learning_rate
-    )]
+    #[arg(long, default_value_t = 3e-5, value_name = "F")]
+    #[arg(allow_hyphen_values = true, value_parser = learning_rate)]
     pub finetune_lr: f64,
     /// Examples per batch; the last partial batch is kept and averaged over its real size
-    #[arg(
-        long,
-        default_value_t = 32,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::at_least::<1>
-    )]
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = at_least::<1>)]
     pub batch_size: usize,
     /// Adam learning rate; each stage starts a fresh Adam
-    #[arg(
-        long,
-        default_value_t = 1e-3,
-        value_name = "F",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::learning_rate
-    )]
+    #[arg(long, default_value_t = 1e-3, value_name = "F")]
+    #[arg(allow_hyphen_values = true, value_parser = learning_rate)]
     pub lr: f64,
     /// Seeds init and shuffling: the same seed gives a bit-identical checkpoint, whatever --threads
-    #[arg(
-        long,
-        default_value_t = 0,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::seed
-    )]
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = seed)]
     pub seed: u64,
-    /// Size of the thread pool [default: all cores]
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// Visit training images in file order [default: shuffled each epoch]
     #[arg(long)]
     pub no_shuffle: bool,
     /// Use only the first N training images [default: all]
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = at_least::<1>)]
     pub train_limit: Option<usize>,
     /// Start from a safetensors checkpoint (any subset of the parameters; the rest initialised)
     /// [default: none, a fresh initialisation from --seed]
@@ -150,17 +115,12 @@ pub struct TrainArgs {
     pub no_verify: bool,
     /// Hold out the last N training images as a validation set: each classifier epoch then
     /// reports train and validation accuracy [default: 0, none]
-    #[arg(
-        long,
-        default_value_t = 0,
-        value_name = "N",
-        allow_hyphen_values = true,
-        value_parser = super::numbers::at_least::<0>
-    )]
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(allow_hyphen_values = true, value_parser = at_least::<0>)]
     pub val_split: usize,
     /// Sanity check: train the classifier end to end on the first N training images until it
     /// gets all of them right (or say it could not), then stop; nothing is saved [default: off]
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least::<1>)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = at_least::<1>)]
     pub overfit: Option<usize>,
     /// Replace --save, --metrics and --report even if twostage did not write them [default:
     /// off, only files twostage wrote are replaced]
@@ -220,60 +180,6 @@ fn check_lr(flag: &'static str, lr: f64) -> Result<(), Error> {
     }
 }
 
-/// Adds to a training failure what the user can do about it, in the command line's words.
-fn with_hint(error: twostage::Error, args: &TrainArgs) -> Error {
-    let error = Error::Engine(error);
-    let init = args
-        .init
-        .as_ref()
-        .map(|p| format!(" loaded by --init {}", p.display()));
-    let hint = match &error {
-        Error::Engine(Engine::Diverged {
-            stage,
-            epoch: 1,
-            batch: 1,
-            ..
-        }) => {
-            // The first loss of a stage comes before its first update: its learning rate
-            // cannot be the cause.
-            let source = match (*stage, &init) {
-                (Stage::Stage1 | Stage::Finetune, Some(init)) | (Stage::Stage2, Some(init))
-                    if args.stage1_epochs == 0 || *stage != Stage::Stage2 =>
-                {
-                    format!("the weights{init}")
-                }
-                (Stage::Stage2 | Stage::Finetune, _) => {
-                    "the weights stage 1 ended with (try a smaller --lr for stage 1)".into()
-                }
-                _ => "the initial weights".into(),
-            };
-            format!(
-                "the loss was not finite before the stage's first update, so its learning rate \
-                 is not the cause: {source} overflow"
-            )
-        }
-        Error::Engine(
-            Engine::Diverged { stage, .. } | Engine::NonFiniteParameter { stage, .. },
-        ) => {
-            let (flag, lr) = if *stage == Stage::Finetune {
-                ("--finetune-lr", args.finetune_lr)
-            } else {
-                ("--lr", args.lr)
-            };
-            format!("the {stage} learning rate is {flag} {lr}: try a smaller {flag}")
-        }
-        Error::Engine(Engine::NonFiniteOutput { .. }) => match &init {
-            Some(init) => format!("check the weights{init}, or train with a smaller --lr"),
-            None => "train with a smaller --lr".into(),
-        },
-        _ => return error,
-    };
-    Error::Hinted {
-        error: Box::new(error),
-        hint,
-    }
-}
-
 /// What `twostage train` will do, checked before any work: the data, the output files
 /// (resolved, never onto an input or each other) and the `--init` checkpoint, read and checked
 /// against the network's parameters.
@@ -307,17 +213,9 @@ impl Plan {
         if let Some(init) = &args.init {
             inputs.push(("--init".to_string(), init.clone()));
         }
-        let mut outputs = vec![Output {
-            flag: "--save",
-            path: &args.save,
-            contents: Contents::Checkpoint,
-        }];
+        let mut outputs = vec![Output::new("--save", &args.save, Contents::Checkpoint)];
         if let Some(metrics) = &args.metrics {
-            outputs.push(Output {
-                flag: "--metrics",
-                path: metrics,
-                contents: Contents::JsonLines,
-            });
+            outputs.push(Output::new("--metrics", metrics, Contents::JsonLines));
         }
         let report_at = args.report.as_ref().map(|path| {
             outputs.push(Output {
@@ -357,39 +255,6 @@ fn check_init(path: &Path) -> Result<TensorFile, Error> {
     let mut probe = TwoStageNetwork::new(dims, &mut SmallRng::seed_from_u64(0));
     checkpoint::load_into(&mut probe, &file, "", &[], path)?;
     Ok(file)
-}
-
-/// The data of a run: both splits, what they are, and their classes.
-struct Data {
-    train: Mnist,
-    test: Mnist,
-    identity: Identity,
-    classes: usize,
-    class_names: Vec<String>,
-}
-
-/// Loads both splits (all four files fetched first, so an incomplete set is reported as such
-/// before any load) and finds their classes.
-fn load_data(source: &DataSource) -> Result<Data, Error> {
-    ensure_files(source, &[Split::Train, Split::Test])?;
-    let train = load_split(source, Split::Train)?;
-    let test = load_split(source, Split::Test)?;
-    let identity = Identity::of_both(source.verify, &train, &test);
-    let (classes, class_names) = classes_of(&identity, &source.dir, &train, &test)?;
-    if identity != Identity::Known(&twostage::data::dataset::MNIST) {
-        errln!(
-            "data: {} in {}, {classes} classes",
-            describe_id(&identity.id().unwrap_or_default()),
-            source.dir.display()
-        );
-    }
-    Ok(Data {
-        train,
-        test,
-        identity,
-        classes,
-        class_names,
-    })
 }
 
 /// The network, drawn after the data is read since the data gives the number of classes (the
@@ -462,21 +327,13 @@ fn observer_for(schedule: &Schedule, train_examples: Examples, classes: usize) -
     observer
 }
 
-/// `twostage train`.
-pub fn run(args: &TrainArgs) -> Result<(), Error> {
-    let plan = Plan::of(args)?;
-    set_threads(args.threads)?;
-    for path in &plan.resolved {
-        if let Some(directory) = path.parent() {
-            sweep_stale(directory);
-        }
-    }
-    let data = load_data(&plan.source)?;
-    let (mut network, loaded) = network_for(args, data.classes, &plan.init)?;
-    let used = data
-        .train
-        .examples()
-        .first(args.train_limit.unwrap_or(usize::MAX));
+/// The training images `--train-limit` keeps, split into those trained on and the last
+/// `--val-split` held out for validation.
+fn held_out<'a>(
+    args: &TrainArgs,
+    examples: Examples<'a>,
+) -> Result<(Examples<'a>, Examples<'a>), Error> {
+    let used = examples.first(args.train_limit.unwrap_or(usize::MAX));
     if args.val_split >= used.len() {
         return Err(invalid(
             "--val-split",
@@ -487,13 +344,23 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
             ),
         ));
     }
-    // The last N images are held out for validation.
     let train_examples = used.first(used.len() - args.val_split);
     let validation = Examples {
         pixels: &used.pixels[train_examples.pixels.len()..],
         labels: &used.labels[train_examples.labels.len()..],
         width: used.width,
     };
+    Ok((train_examples, validation))
+}
+
+/// `twostage train`.
+pub fn run(args: &TrainArgs) -> Result<(), Error> {
+    let plan = Plan::of(args)?;
+    args.threads.apply()?;
+    sweep_beside(&plan.resolved);
+    let data = load_data(&plan.source)?;
+    let (mut network, loaded) = network_for(args, data.classes, &plan.init)?;
+    let (train_examples, validation) = held_out(args, data.train.examples())?;
     let mut schedule = schedule_of(args);
     if schedule.batch_size > train_examples.len() {
         // One batch holds the whole set either way; a larger number only overflows below.
@@ -535,110 +402,4 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         &observer,
         &evaluation,
     )
-}
-
-/// Writes the checkpoint, and the metrics file and the report when asked for.
-fn save_outputs(
-    args: &TrainArgs,
-    plan: &Plan,
-    data: &Data,
-    network: &mut TwoStageNetwork<f32>,
-    loaded: &[String],
-    observer: &ConsoleObserver,
-    evaluation: &train::Evaluation,
-) -> Result<(), Error> {
-    // The decoder is saved when it was trained here or came with --init.
-    let decoder_trained = args.stage1 == Stage1Choice::Autoencoder && args.stage1_epochs > 0;
-    let decoder_loaded = loaded.iter().any(|n| n.starts_with("decoder."));
-    let parts: &[Part] = if decoder_trained || decoder_loaded {
-        &Part::ALL
-    } else {
-        &[Part::Stage1, Part::Stage2]
-    };
-    // A single metadata key: safetensors writes the metadata map in hash order, so one key
-    // keeps same-seed checkpoints byte-identical. The data is recorded so that eval and
-    // predict can find it, and refuse other data.
-    let metadata = HashMap::from([(
-        METADATA_KEY.to_string(),
-        metadata_value(&[
-            ("stage1", format!("{:?}", args.stage1).to_lowercase()),
-            ("seed", args.seed.to_string()),
-            ("test_accuracy", format!("{:.4}", evaluation.accuracy)),
-            ("dataset", data.identity.id().unwrap_or_default()),
-            ("classes", data.classes.to_string()),
-            ("class_names", encode_list(&data.class_names)),
-        ]),
-    )]);
-    checkpoint::save(network, parts, metadata, &plan.resolved[0])?;
-    outln!("Saved {}", args.save.display());
-    let text = output::metrics_jsonl(&observer.epochs, &observer.batches, evaluation);
-    if args.metrics.is_some() {
-        checkpoint::write_atomically(&plan.resolved[1], text.as_bytes())?;
-    }
-    if let (Some(at), Some(report)) = (plan.report_at, &args.report) {
-        // The page reads the same rows the metrics file holds.
-        let metrics = twostage::report::metrics::parse(&text, report)?;
-        let title = args.save.display().to_string();
-        super::report::write_report(
-            network,
-            parts.contains(&Part::Decoder),
-            &data.test,
-            Some(&metrics),
-            &data.class_names,
-            &title,
-            &plan.resolved[at],
-        )?;
-        outln!("Wrote {}", report.display());
-    }
-    Ok(())
-}
-
-/// The number of classes and their names. A known dataset fixes both (its labels were checked
-/// when read). A custom set has `max label + 1` classes over train and test, named by
-/// `classes.txt` when present (which may list more classes than the labels use, not fewer).
-fn classes_of(
-    identity: &Identity,
-    dir: &std::path::Path,
-    train: &Mnist,
-    test: &Mnist,
-) -> Result<(usize, Vec<String>), Error> {
-    if let Identity::Known(dataset) = identity {
-        return Ok((dataset.class_count(), dataset.class_names()));
-    }
-    let from_labels = train.class_count().max(test.class_count());
-    let names = identity.class_names(dir)?;
-    if let Some(names) = &names
-        && names.len() < from_labels
-    {
-        let (split, set) = if train.class_count() == from_labels {
-            (Split::Train, train)
-        } else {
-            (Split::Test, test)
-        };
-        let labels_file =
-            find_file(dir, split.labels_name()).unwrap_or_else(|| dir.join(split.labels_name()));
-        let index = set
-            .labels
-            .iter()
-            .position(|&l| usize::from(l) >= names.len())
-            .unwrap_or(0);
-        return Err(Error::from(DataError::BadLabel {
-            file: labels_file,
-            index,
-            label: set.labels[index],
-            classes: names.len(),
-            of: format!("{}", dir.join(CLASSES_FILE).display()),
-        }));
-    }
-    let classes = names.as_ref().map_or(from_labels, Vec::len);
-    if classes < 2 {
-        return Err(invalid(
-            "--data-dir",
-            format!(
-                "every label in {} is 0: a classifier needs at least two classes",
-                dir.display()
-            ),
-        ));
-    }
-    Ok((classes, names.unwrap_or_else(|| label_numbers(classes))))
 }
