@@ -1,4 +1,5 @@
-//! Shared test helpers: where the real MNIST and PyTorch's reference runs are.
+//! Shared test helpers: where the real MNIST and PyTorch's reference runs are, small data
+//! builders, and (in `binary`) running the `twostage` binary.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -12,17 +13,24 @@ use twostage::rand::rngs::SmallRng;
 #[cfg(feature = "data")]
 use twostage::data::mnist::{Mnist, Split, missing_files};
 
+#[cfg(feature = "cli")]
+mod binary;
+#[cfg(feature = "cli")]
+#[allow(unused_imports)] // not every test binary runs the CLI helpers
+pub use binary::*;
+
 /// True when running under CI (`CI=true`), where a missing data file is a failure, not a skip.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
 #[cfg(feature = "data")]
-/// `MNIST_DIR` holding all four files; `None` (skip, with a message) when unset, a panic under CI.
-pub fn mnist_dir() -> Option<PathBuf> {
-    let Some(dir) = std::env::var_os("MNIST_DIR").map(PathBuf::from) else {
-        assert!(!in_ci(), "CI=true but MNIST_DIR is not set");
-        eprintln!("skipping: MNIST_DIR not set");
+/// `var` names a directory holding all four files of a set; `None` (skip, with a message) when
+/// unset or incomplete, a panic under CI.
+fn data_dir(var: &str) -> Option<PathBuf> {
+    let Some(dir) = std::env::var_os(var).map(PathBuf::from) else {
+        assert!(!in_ci(), "CI=true but {var} is not set");
+        eprintln!("skipping: {var} not set");
         return None;
     };
     let missing = missing_files(&dir);
@@ -35,21 +43,16 @@ pub fn mnist_dir() -> Option<PathBuf> {
 }
 
 #[cfg(feature = "data")]
+/// `MNIST_DIR` holding all four files; `None` (skip, with a message) when unset, a panic under CI.
+pub fn mnist_dir() -> Option<PathBuf> {
+    data_dir("MNIST_DIR")
+}
+
+#[cfg(feature = "data")]
 /// `FASHION_MNIST_DIR` holding all four Fashion-MNIST files; `None` (skip, with a message) when
 /// unset, a panic under CI.
 pub fn fashion_mnist_dir() -> Option<PathBuf> {
-    let Some(dir) = std::env::var_os("FASHION_MNIST_DIR").map(PathBuf::from) else {
-        assert!(!in_ci(), "CI=true but FASHION_MNIST_DIR is not set");
-        eprintln!("skipping: FASHION_MNIST_DIR not set");
-        return None;
-    };
-    let missing = missing_files(&dir);
-    if !missing.is_empty() {
-        assert!(!in_ci(), "CI=true but {} lacks {missing:?}", dir.display());
-        eprintln!("skipping: {} lacks {missing:?}", dir.display());
-        return None;
-    }
-    Some(dir)
+    data_dir("FASHION_MNIST_DIR")
 }
 
 #[cfg(feature = "data")]
@@ -115,23 +118,6 @@ pub fn panic_message(f: impl FnOnce()) -> String {
         .cloned()
         .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default()
-}
-
-/// Runs the `twostage` binary with `args` and the environment variables `env`.
-#[cfg(feature = "cli")]
-pub fn twostage_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> std::process::Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_twostage"));
-    command.args(args);
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().expect("the binary runs")
-}
-
-/// Runs the `twostage` binary with `args`.
-#[cfg(feature = "cli")]
-pub fn twostage(args: &[&str]) -> std::process::Output {
-    twostage_env(args, &[])
 }
 
 /// The bytes of an uncompressed IDX file: the magic (two zeros, `dtype`, the number of
