@@ -15,7 +15,10 @@ use twostage::data::checksums::hex;
 use twostage::data::dataset::{self, DATASETS, Dataset, FASHION_MNIST, MNIST, read_class_names};
 use twostage::data::mnist::{FILE_NAMES, Mnist, PIXELS, Split, check_labels};
 
-use common::{assert_refused, model_args, s, stderr, stdout, train_args, twostage, twostage_env};
+use common::{
+    assert_matches, assert_refused, model_args, s, stderr, stdout, train_args, twostage,
+    twostage_env,
+};
 
 use common::idx_u8 as idx;
 
@@ -135,9 +138,10 @@ fn real_fashion_mnist_verifies_as_itself_and_not_as_mnist() {
     claims.extend(common::mnist_dir().map(|mnist| (mnist, &FASHION_MNIST)));
     for (dir, claimed) in claims {
         let e = Mnist::load_dataset(&dir, Split::Test, Some(claimed)).unwrap_err();
-        assert!(
-            matches!(&e, DataError::ChecksumMismatch { dataset, .. } if *dataset == claimed.title),
-            "{} verified as {}: {e:?}",
+        assert_matches!(
+            e,
+            DataError::ChecksumMismatch { dataset, .. } if *dataset == claimed.title,
+            "{} verified as {}",
             dir.display(),
             claimed.title
         );
@@ -150,17 +154,14 @@ fn real_fashion_mnist_verifies_as_itself_and_not_as_mnist() {
 fn a_label_beyond_the_classes_is_refused_naming_file_and_index() {
     let file = Path::new("t10k-labels-idx1-ubyte");
     let e = check_labels(&[0, 3, 10, 2], 10, "Fashion-MNIST", file).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DataError::BadLabel {
-                index: 2,
-                label: 10,
-                classes: 10,
-                ..
-            }
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        DataError::BadLabel {
+            index: 2,
+            label: 10,
+            classes: 10,
+            ..
+        }
     );
     assert_eq!(
         e.to_string(),
@@ -194,16 +195,13 @@ fn images_of_another_size_are_a_clear_error_naming_the_size() {
         std::fs::write(dir.join(split.labels_name()), idx(&[3], &[0, 1, 2])).unwrap();
     }
     let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DataError::WrongImageSize {
-                rows: 32,
-                cols: 32,
-                ..
-            }
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        DataError::WrongImageSize {
+            rows: 32,
+            cols: 32,
+            ..
+        }
     );
     assert_eq!(
         e.to_string(),

@@ -18,6 +18,7 @@ use twostage::nn::{Dense, Layer, MseLoss, Parameters, Relu, Sequential, SoftmaxC
 use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
 
+use common::assert_matches;
 use common::{SMALL, random};
 use twostage::{Stage1Grad, TwoStageNetwork};
 
@@ -437,10 +438,7 @@ fn check_layer_covers_parameters_and_input_gradient() {
     assert_checks("check_layer ReLU", &report);
 
     let empty = check_parameters(&mut relu, |_| 0.0, |_| {}, &CheckOptions::default());
-    assert!(
-        matches!(empty, Err(twostage::Error::NothingToCheck { .. })),
-        "{empty:?}"
-    );
+    assert_matches!(empty, Err(twostage::Error::NothingToCheck { .. }));
 }
 
 /// ReLU with a wrong backward, for the checks to catch: `dx = dy` everywhere, the mask

@@ -19,6 +19,24 @@ mod binary;
 #[allow(unused_imports)] // not every test binary runs the CLI helpers
 pub use binary::*;
 
+/// Fails, showing the value, unless `value` matches `pattern` (std's `assert_matches!` is not
+/// stable yet); an optional message after the pattern says which case failed.
+#[allow(unused_macros)] // not every test binary matches errors
+macro_rules! assert_matches {
+    ($value:expr, $pattern:pat $(if $guard:expr)? $(, $($message:tt)+)?) => {
+        match &$value {
+            $pattern $(if $guard)? => {}
+            other => panic!(
+                "expected {}, found {other:?}{}",
+                stringify!($pattern),
+                String::new() $(+ ": " + &format!($($message)+))?
+            ),
+        }
+    };
+}
+#[allow(unused_imports)] // not every test binary matches errors
+pub(crate) use assert_matches;
+
 /// True when running under CI (`CI=true`), where a missing data file is a failure, not a skip.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
