@@ -417,16 +417,9 @@ fn bad_download_timeouts_are_clear_errors() {
 #[test]
 fn a_missing_file_is_reported_with_the_command_lines_hint() {
     let dir = common::temp_dir("cli-missing-hint");
-    let d = dir.to_str().unwrap();
+    let d = s(&dir);
     let save = dir.join("model.safetensors");
-    let out = twostage(&[
-        "train",
-        "--no-verify",
-        "--data-dir",
-        d,
-        "--save",
-        save.to_str().unwrap(),
-    ]);
+    let out = twostage(&["train", "--no-verify", "--data-dir", d, "--save", s(&save)]);
     assert!(!out.status.success());
     assert_eq!(
         stderr(&out),

@@ -40,6 +40,11 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The arguments of `command` on the data in `data`, then `extra`.
+pub fn data_args<'a>(command: &'a str, data: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    [&[command, "--data-dir", s(data)][..], extra].concat()
+}
+
 /// The arguments of `twostage train` on `data` for `epochs` (stage 1, stage 2) saving to
 /// `save`, then `extra`.
 pub fn train_args<'a>(

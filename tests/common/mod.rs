@@ -1,5 +1,5 @@
 //! Shared test helpers: where the real MNIST and PyTorch's reference runs are, small data
-//! builders, and (in `binary`) running the `twostage` binary.
+//! builders, and (in `binary`, `chromium`) running the `twostage` binary and headless Chromium.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -18,6 +18,12 @@ mod binary;
 #[cfg(feature = "cli")]
 #[allow(unused_imports)] // not every test binary runs the CLI helpers
 pub use binary::*;
+
+#[cfg(feature = "report")]
+mod chromium;
+#[cfg(feature = "report")]
+#[allow(unused_imports)] // only the page tests run Chromium
+pub use chromium::*;
 
 /// Fails, showing the value, unless `value` matches `pattern` (std's `assert_matches!` is not
 /// stable yet); an optional message after the pattern says which case failed.
