@@ -195,10 +195,7 @@ fn run_small(threads: usize) -> Vec<Row> {
         labels: &test_labels,
         width: 16,
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let pool = common::pool(threads);
     let mut pretrain_epochs = 0;
     let rows = pool
         .install(|| {

@@ -8,6 +8,8 @@ use ndarray::Array2;
 use ndarray_rand::RandomExt;
 use ndarray_rand::rand_distr::Uniform;
 use twostage::Dims;
+use twostage::nn::Dense;
+use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
 
 #[cfg(feature = "data")]
@@ -181,4 +183,26 @@ pub fn tiny_set(dir: &std::path::Path) {
         )
         .unwrap();
     }
+}
+
+/// A rayon pool of exactly `threads` threads, whatever the machine.
+pub fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a small pool")
+}
+
+/// A seeded f64 `Dense(inputs → outputs)` with a random batch `x` of `batch` rows and a random
+/// `(batch, outputs)` matrix for its outputs' gradient (or weighting), drawn in that order; the
+/// generator is returned for what the test draws next.
+pub fn dense_case(
+    seed: u64,
+    (batch, inputs, outputs): (usize, usize, usize),
+) -> (Dense<f64>, Array2<f64>, Array2<f64>, SmallRng) {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let dense = Dense::new(inputs, outputs, &mut rng);
+    let x = random((batch, inputs), &mut rng);
+    let dy = random((batch, outputs), &mut rng);
+    (dense, x, dy, rng)
 }
