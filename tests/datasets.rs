@@ -139,11 +139,10 @@ fn real_fashion_mnist_verifies_as_itself_and_not_as_mnist() {
     for (dir, claimed) in claims {
         let e = Mnist::load_dataset(&dir, Split::Test, Some(claimed)).unwrap_err();
         assert_matches!(
-            e,
-            DataError::ChecksumMismatch { dataset, .. } if *dataset == claimed.title,
+            e => DataError::ChecksumMismatch { dataset, .. } if *dataset == claimed.title,
             "{} verified as {}",
             dir.display(),
-            claimed.title
+            claimed.title,
         );
         // The library names no flag: the command line adds "pass --no-verify".
         assert!(!e.to_string().contains("--"), "{e}");
@@ -154,15 +153,7 @@ fn real_fashion_mnist_verifies_as_itself_and_not_as_mnist() {
 fn a_label_beyond_the_classes_is_refused_naming_file_and_index() {
     let file = Path::new("t10k-labels-idx1-ubyte");
     let e = check_labels(&[0, 3, 10, 2], 10, "Fashion-MNIST", file).unwrap_err();
-    assert_matches!(
-        e,
-        DataError::BadLabel {
-            index: 2,
-            label: 10,
-            classes: 10,
-            ..
-        }
-    );
+    assert_matches!(e => DataError::BadLabel { index: 2, label: 10, classes: 10, .. });
     assert_eq!(
         e.to_string(),
         "t10k-labels-idx1-ubyte: label 10 at index 2 is out of range: Fashion-MNIST has 10 \
@@ -195,14 +186,7 @@ fn images_of_another_size_are_a_clear_error_naming_the_size() {
         std::fs::write(dir.join(split.labels_name()), idx(&[3], &[0, 1, 2])).unwrap();
     }
     let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
-    assert_matches!(
-        e,
-        DataError::WrongImageSize {
-            rows: 32,
-            cols: 32,
-            ..
-        }
-    );
+    assert_matches!(e => DataError::WrongImageSize { rows: 32, cols: 32, .. });
     assert_eq!(
         e.to_string(),
         format!(

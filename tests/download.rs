@@ -222,7 +222,7 @@ fn first_mirror_404_then_second_serves_all_four_files() {
     let labels = dir.join("t10k-labels-idx1-ubyte.gz");
     std::fs::write(&labels, wrong_content()).unwrap();
     let e = download_mnist(&dir, false, &opts).unwrap_err();
-    assert_matches!(e, DataError::PresentNotMnist { .. });
+    assert_matches!(e => DataError::PresentNotMnist { .. });
     assert_eq!(server.requests(), 8);
     assert_eq!(std::fs::read(&labels).unwrap(), wrong_content());
     // With --force it is replaced (once, from the good mirror after the 404).
@@ -450,7 +450,7 @@ fn ensure_mnist_refuses_to_complete_a_set_that_is_not_mnist() {
     let before = snapshot(&dir);
     let e = ensure_mnist(&dir, &Split::Test.file_names(), &opts).unwrap_err();
     let message = e.to_string();
-    assert_matches!(e, DataError::IncompleteSet { .. });
+    assert_matches!(e => DataError::IncompleteSet { .. });
     assert_eq!(
         message,
         format!(
@@ -496,7 +496,7 @@ fn ensure_mnist_refuses_to_complete_a_set_that_is_not_mnist() {
     // replace them).
     let e = download_mnist(&dir, false, &opts).unwrap_err();
     let message = e.to_string();
-    assert_matches!(e, DataError::PresentNotMnist { files, .. } if files.len() == 3);
+    assert_matches!(e => DataError::PresentNotMnist { files, .. } if files.len() == 3);
     assert!(
         message.ends_with("are not MNIST and nothing was downloaded"),
         "{message}"
@@ -555,7 +555,7 @@ fn data_dir_that_is_a_file_is_a_clear_error() {
         ensure_mnist(&file, &FILE_NAMES, &opts).unwrap_err(),
         download_mnist(&file, false, &opts).unwrap_err(),
     ] {
-        assert_matches!(e, DataError::NotADirectory { kind: "a file", .. });
+        assert_matches!(e => DataError::NotADirectory { kind: "a file", .. });
         assert!(
             e.to_string()
                 .starts_with(&format!("{} is a file, not a directory", file.display())),
@@ -566,7 +566,7 @@ fn data_dir_that_is_a_file_is_a_clear_error() {
     assert_eq!(server.requests(), 0);
     // A name that is not an MNIST file is a caller's bug, said so.
     let e = ensure_mnist(&dir, &["t10k-images"], &opts).unwrap_err();
-    assert_matches!(e, DataError::UnknownFileName { .. });
+    assert_matches!(e => DataError::UnknownFileName { .. });
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -738,13 +738,7 @@ fn fashion_mnist_downloads_from_its_mirror_table_and_verifies() {
     // Only MNIST's files on offer: each is refused by its checksum, nothing kept.
     let wrong = options(vec![server.mirror("missing"), server.mirror("mnist")]);
     let e = download_dataset(&FASHION_MNIST, &dir, false, &wrong).unwrap_err();
-    assert_matches!(
-        e,
-        DataError::DownloadFailed {
-            dataset: "Fashion-MNIST",
-            ..
-        }
-    );
+    assert_matches!(e => DataError::DownloadFailed { dataset: "Fashion-MNIST", .. });
     let reasons = attempts(&e);
     assert_eq!(reasons[0].1, "HTTP 404 Not Found");
     assert!(
@@ -753,13 +747,7 @@ fn fashion_mnist_downloads_from_its_mirror_table_and_verifies() {
             .starts_with("checksum mismatch: decompressed content has SHA-256 "),
         "{reasons:?}"
     );
-    assert_matches!(
-        e,
-        DataError::DownloadFailed {
-            dataset: "Fashion-MNIST",
-            ..
-        }
-    );
+    assert_matches!(e => DataError::DownloadFailed { dataset: "Fashion-MNIST", .. });
     assert!(listing(&dir).is_empty(), "{:?}", listing(&dir));
 
     let opts = options(vec![
@@ -781,8 +769,7 @@ fn fashion_mnist_downloads_from_its_mirror_table_and_verifies() {
     // As MNIST, these files are foreign: download refuses to replace them.
     let e = download_mnist(&dir, false, &options(vec![server.mirror("mnist")])).unwrap_err();
     assert_matches!(
-        e,
-        DataError::PresentNotMnist { dataset: "MNIST", files, .. } if files.len() == 4
+        e => DataError::PresentNotMnist { dataset: "MNIST", files, .. } if files.len() == 4
     );
     assert_eq!(server.requests(), requests);
 

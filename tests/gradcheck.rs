@@ -431,7 +431,7 @@ fn check_layer_covers_parameters_and_input_gradient() {
     assert_checks("check_layer ReLU", &report);
 
     let empty = check_parameters(&mut relu, |_| 0.0, |_| {}, &CheckOptions::default());
-    assert_matches!(empty, Err(twostage::Error::NothingToCheck { .. }));
+    assert_matches!(empty => Err(twostage::Error::NothingToCheck { .. }));
 }
 
 /// ReLU with a wrong backward, for the checks to catch: `dx = dy` everywhere, the mask

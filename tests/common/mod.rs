@@ -27,11 +27,12 @@ mod chromium;
 #[allow(unused_imports)] // only the page tests run Chromium
 pub use chromium::*;
 
-/// Fails, showing the value, unless `value` matches `pattern` (std's `assert_matches!` is not
-/// stable yet); an optional message after the pattern says which case failed.
+/// `assert_matches!(value => pattern)` fails, showing the value, unless `value` matches
+/// `pattern` (std's `assert_matches!` is not stable yet); an optional message after the pattern
+/// says which case failed. The `=>` keeps rustfmt from spreading a pattern over many lines.
 #[allow(unused_macros)] // not every test binary matches errors
 macro_rules! assert_matches {
-    ($value:expr, $pattern:pat $(if $guard:expr)? $(, $($message:tt)+)?) => {
+    ($value:expr => $pattern:pat $(if $guard:expr)? $(, $($message:tt)+)?) => {
         match &$value {
             $pattern $(if $guard)? => {}
             other => panic!(
