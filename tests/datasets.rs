@@ -507,12 +507,8 @@ fn mnist_checkpoints_record_mnist_and_old_ones_still_evaluate() {
     };
     let dir = common::temp_dir("mnist-meta");
     let model = dir.join("m.safetensors");
-    let out = twostage(&train_args(
-        &mnist,
-        ["0", "1"],
-        &model,
-        &["--train-limit", "1000"],
-    ));
+    let limit = ["--train-limit", "1000"];
+    let out = twostage(&train_args(&mnist, ["0", "1"], &model, &limit));
     assert!(out.status.success(), "{}", stderr(&out));
     let pairs = metadata(&model);
     let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();

@@ -122,12 +122,8 @@ fn predict_image_reads_a_drawn_digit_like_the_test_image_it_came_from() {
     };
     let dir = common::temp_dir("predict-image");
     let model = dir.join("m.safetensors");
-    let out = twostage(&train_args(
-        &data,
-        ["1", "3"],
-        &model,
-        &["--train-limit", "3000"],
-    ));
+    let limit = ["--train-limit", "3000"];
+    let out = twostage(&train_args(&data, ["1", "3"], &model, &limit));
     assert!(out.status.success(), "train: {}", stderr(&out));
     let test = Mnist::load(&data, Split::Test, true).expect("MNIST");
     let (rgb, side) = upscaled_inverted_rgb(test.image(0), 4);
