@@ -136,6 +136,17 @@ fn options(mirrors: Vec<String>) -> DownloadOptions {
     }
 }
 
+/// Fails, naming them, if any file (a partial download, a temporary file) is left in `dir`.
+fn assert_nothing_left(dir: &Path) {
+    let left = listing(dir);
+    assert!(
+        left.is_empty(),
+        "left behind in {}: {left:?}",
+        dir.display()
+    );
+}
+
+/// Every mirror's `(url, reason)` from a failed download.
 fn attempts(error: &DataError) -> Vec<(String, String)> {
     match error {
         DataError::DownloadFailed { attempts, .. } => attempts
@@ -250,8 +261,8 @@ fn truncated_body_leaves_no_file() {
         Reply::Truncated(body.clone()),
     )]));
     let dir = common::temp_dir("truncated");
-    let e = download_mnist(&dir, false, &options(vec![server.mirror("m")])).unwrap_err();
-    let tried = attempts(&e);
+    let tried =
+        attempts(&download_mnist(&dir, false, &options(vec![server.mirror("m")])).unwrap_err());
     assert_eq!(tried.len(), 1);
     let total = body.len();
     assert!(
@@ -262,7 +273,7 @@ fn truncated_body_leaves_no_file() {
         "{}",
         tried[0].1
     );
-    assert!(listing(&dir).is_empty(), "left behind: {:?}", listing(&dir));
+    assert_nothing_left(&dir);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -295,8 +306,7 @@ fn wrong_or_corrupt_content_leaves_no_file() {
         server.mirror("corrupt"),
         server.mirror("short"),
     ]);
-    let e = download_mnist(&dir, false, &opts).unwrap_err();
-    let tried = attempts(&e);
+    let tried = attempts(&download_mnist(&dir, false, &opts).unwrap_err());
     assert_eq!(
         tried[0].1,
         "not MNIST train-images-idx3-ubyte: its header declares u8 (3), MNIST's is \
@@ -308,7 +318,7 @@ fn wrong_or_corrupt_content_leaves_no_file() {
         "{}",
         tried[2].1
     );
-    assert!(listing(&dir).is_empty(), "left behind: {:?}", listing(&dir));
+    assert_nothing_left(&dir);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -342,7 +352,7 @@ fn checksum_mismatch_from_a_mirror_is_reported_and_leaves_no_file() {
         "{}",
         tried[0].1
     );
-    assert!(listing(&dir).is_empty(), "left behind: {:?}", listing(&dir));
+    assert_nothing_left(&dir);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -387,7 +397,7 @@ fn connection_refused_fails_fast_over_http_and_https() {
     );
     // The advice to use a local copy (--data-dir) is the command line's, not the library's.
     assert!(!message.contains("--data-dir"), "{message}");
-    assert!(listing(&dir).is_empty());
+    assert_nothing_left(&dir);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -407,7 +417,7 @@ fn silent_server_times_out_within_the_bound() {
     assert!(elapsed >= Duration::from_millis(900), "took {elapsed:?}");
     let tried = attempts(&e);
     assert_eq!(tried[0].1, "no response within 1s (read timeout)");
-    assert!(listing(&dir).is_empty());
+    assert_nothing_left(&dir);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -649,7 +659,7 @@ fn trickling_mirror_is_given_up_on_at_the_deadline() {
         tried[0].1
     );
     assert_eq!(tried[1].1, "HTTP 404 Not Found");
-    assert!(listing(&dir).is_empty(), "left behind: {:?}", listing(&dir));
+    assert_nothing_left(&dir);
 
     // With a good mirror after the slow one, the file arrives.
     if let Some(good) = mnist {
@@ -748,7 +758,7 @@ fn fashion_mnist_downloads_from_its_mirror_table_and_verifies() {
         "{reasons:?}"
     );
     assert_matches!(e => DataError::DownloadFailed { dataset: "Fashion-MNIST", .. });
-    assert!(listing(&dir).is_empty(), "{:?}", listing(&dir));
+    assert_nothing_left(&dir);
 
     let opts = options(vec![
         server.mirror("missing"),
