@@ -6,25 +6,12 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Output;
 
 use safetensors::tensor::{Dtype, TensorView};
 use twostage::checkpoint;
 use twostage::{Dims, Part, TwoStageNetwork};
 
-use common::twostage;
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{model_args, s, stderr, stdout, train_args, twostage};
 
 /// `Epoch [e/n], Loss: d.dddd`
 fn is_epoch_line(line: &str, epoch: usize, epochs: usize) -> bool {
@@ -53,23 +40,15 @@ fn train_subset_prints_like_the_script_and_round_trips_its_checkpoint() {
     };
     let dir = common::temp_dir("subset");
     let (model, metrics) = (dir.join("model.safetensors"), dir.join("metrics.jsonl"));
-    let out = twostage(&[
-        "train",
-        "--data-dir",
-        s(&mnist),
+    let extra = [
         "--train-limit",
         "2000",
-        "--stage1-epochs",
-        "1",
-        "--stage2-epochs",
-        "1",
         "--seed",
         "3",
-        "--save",
-        s(&model),
         "--metrics",
         s(&metrics),
-    ]);
+    ];
+    let out = twostage(&train_args(&mnist, ["1", "1"], &model, &extra));
     assert!(out.status.success(), "train failed: {}", stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
@@ -144,24 +123,17 @@ fn train_subset_prints_like_the_script_and_round_trips_its_checkpoint() {
 
     // Round trip: --init from it with no training gives the same weights and predictions.
     let again = dir.join("again.safetensors");
-    let out2 = twostage(&[
-        "train",
-        "--data-dir",
-        s(&mnist),
-        "--stage1-epochs",
-        "0",
-        "--stage2-epochs",
-        "0",
-        "--init",
-        s(&model),
-        "--save",
-        s(&again),
-    ]);
+    let out2 = twostage(&train_args(
+        &mnist,
+        ["0", "0"],
+        &again,
+        &["--init", s(&model)],
+    ));
     assert!(out2.status.success(), "{}", stderr(&out2));
     assert_eq!(test_accuracy(&stdout(&out2)), accuracy);
     assert_eq!(checkpoint::read(&again).unwrap().tensors, saved.tensors);
-    let eval1 = twostage(&["eval", "--model", s(&model), "--data-dir", s(&mnist)]);
-    let eval2 = twostage(&["eval", "--model", s(&again), "--data-dir", s(&mnist)]);
+    let eval1 = twostage(&model_args("eval", &model, &mnist, &[]));
+    let eval2 = twostage(&model_args("eval", &again, &mnist, &[]));
     assert!(eval1.status.success(), "{}", stderr(&eval1));
     assert_eq!(stdout(&eval1), stdout(&eval2), "identical predictions");
     assert!(
@@ -176,15 +148,7 @@ fn train_subset_prints_like_the_script_and_round_trips_its_checkpoint() {
     );
 
     // predict: the first test image is a 7.
-    let p = twostage(&[
-        "predict",
-        "--model",
-        s(&model),
-        "--index",
-        "0",
-        "--data-dir",
-        s(&mnist),
-    ]);
+    let p = twostage(&model_args("predict", &model, &mnist, &["--index", "0"]));
     assert!(p.status.success(), "{}", stderr(&p));
     let text = stdout(&p);
     assert!(text.contains("true label 7"), "{text}");
@@ -195,15 +159,12 @@ fn train_subset_prints_like_the_script_and_round_trips_its_checkpoint() {
         10,
         "{text}"
     );
-    let far = twostage(&[
+    let far = twostage(&model_args(
         "predict",
-        "--model",
-        s(&model),
-        "--index",
-        "10000",
-        "--data-dir",
-        s(&mnist),
-    ]);
+        &model,
+        &mnist,
+        &["--index", "10000"],
+    ));
     assert!(!far.status.success());
     assert!(stderr(&far).contains("--index"), "{}", stderr(&far));
 }
@@ -216,23 +177,8 @@ fn same_seed_gives_a_bit_identical_checkpoint_on_any_thread_count() {
     let dir = common::temp_dir("seed");
     let run = |name: &str, threads: &str| {
         let path = dir.join(name);
-        let out = twostage(&[
-            "train",
-            "--data-dir",
-            s(&mnist),
-            "--train-limit",
-            "1000",
-            "--stage1-epochs",
-            "1",
-            "--stage2-epochs",
-            "1",
-            "--seed",
-            "5",
-            "--threads",
-            threads,
-            "--save",
-            s(&path),
-        ]);
+        let extra = ["--train-limit", "1000", "--seed", "5", "--threads", threads];
+        let out = twostage(&train_args(&mnist, ["1", "1"], &path, &extra));
         assert!(out.status.success(), "{}", stderr(&out));
         (
             checkpoint::read(&path).unwrap().tensors,
@@ -264,28 +210,21 @@ fn cli_training_matches_pytorch_reference_runs() {
             "seed"
         };
         let out_path = dir.join("out.safetensors");
-        let out = twostage(&[
-            "train",
-            "--data-dir",
-            s(&mnist),
+        let (limit, batch, lr) = (meta("limit"), meta("batch"), meta("lr"));
+        let extra = [
             "--no-shuffle",
             "--train-limit",
-            &meta("limit"),
+            &limit,
             "--batch-size",
-            &meta("batch"),
+            &batch,
             "--lr",
-            &meta("lr"),
+            &lr,
             "--stage1",
             stage1,
-            "--stage1-epochs",
-            "1",
-            "--stage2-epochs",
-            "1",
             "--init",
             s(&init),
-            "--save",
-            s(&out_path),
-        ]);
+        ];
+        let out = twostage(&train_args(&mnist, ["1", "1"], &out_path, &extra));
         assert!(out.status.success(), "{}", stderr(&out));
         let ours = checkpoint::read(&out_path).unwrap();
         let mut worst = 0.0_f32;
@@ -359,23 +298,15 @@ fn divergence_stops_with_stage_epoch_batch_and_saves_nothing() {
     let dir = common::temp_dir("diverge");
     let save = dir.join("never.safetensors");
     let metrics = dir.join("never.jsonl");
-    let out = twostage(&[
-        "train",
-        "--data-dir",
-        s(&mnist),
+    let extra = [
         "--train-limit",
         "2000",
-        "--stage1-epochs",
-        "1",
-        "--stage2-epochs",
-        "1",
         "--lr",
         "1e6",
-        "--save",
-        s(&save),
         "--metrics",
         s(&metrics),
-    ]);
+    ];
+    let out = twostage(&train_args(&mnist, ["1", "1"], &save, &extra));
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
@@ -453,7 +384,7 @@ fn bad_checkpoints_are_clear_errors_naming_the_key() {
     let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut rng());
     let partial = file("stage1-only.safetensors");
     checkpoint::save(&mut network, &[Part::Stage1], HashMap::new(), &partial).unwrap();
-    let out = twostage(&["eval", "--model", s(&partial), "--data-dir", s(&nowhere)]);
+    let out = twostage(&model_args("eval", &partial, &nowhere, &[]));
     let err = stderr(&out);
     assert!(
         !out.status.success() && err.contains("missing tensor \"stage2."),
@@ -486,16 +417,9 @@ fn bad_download_timeouts_are_clear_errors() {
 #[test]
 fn a_missing_file_is_reported_with_the_command_lines_hint() {
     let dir = common::temp_dir("cli-missing-hint");
-    let d = dir.to_str().unwrap();
+    let d = s(&dir);
     let save = dir.join("model.safetensors");
-    let out = twostage(&[
-        "train",
-        "--no-verify",
-        "--data-dir",
-        d,
-        "--save",
-        save.to_str().unwrap(),
-    ]);
+    let out = twostage(&["train", "--no-verify", "--data-dir", d, "--save", s(&save)]);
     assert!(!out.status.success());
     assert_eq!(
         stderr(&out),

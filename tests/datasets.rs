@@ -7,7 +7,6 @@ mod common;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use twostage::TwoStageNetwork;
 use twostage::checkpoint::{self, decode_list, encode_list, metadata_pairs};
@@ -16,19 +15,10 @@ use twostage::data::checksums::hex;
 use twostage::data::dataset::{self, DATASETS, Dataset, FASHION_MNIST, MNIST, read_class_names};
 use twostage::data::mnist::{FILE_NAMES, Mnist, PIXELS, Split, check_labels};
 
-use common::{twostage, twostage_env};
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{
+    assert_matches, assert_refused, model_args, s, stderr, stdout, train_args, twostage,
+    twostage_env,
+};
 
 use common::idx_u8 as idx;
 
@@ -96,20 +86,10 @@ fn known_datasets_are_table_entries_with_files_mirrors_and_class_names() {
     assert_eq!(Dataset::by_name("emnist"), None);
     assert_eq!(MNIST.class_count(), 10);
     assert_eq!(MNIST.classes[7], "7");
+    // No class name holds a comma, so the joined list equals the list.
     assert_eq!(
-        FASHION_MNIST.classes,
-        [
-            "T-shirt/top",
-            "Trouser",
-            "Pullover",
-            "Dress",
-            "Coat",
-            "Sandal",
-            "Shirt",
-            "Sneaker",
-            "Bag",
-            "Ankle boot"
-        ]
+        FASHION_MNIST.classes.join(","),
+        "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot"
     );
     // The published hashes, from the issue.
     let hashes: Vec<&str> = FASHION_MNIST.files.iter().map(|f| f.sha256).collect();
@@ -154,31 +134,18 @@ fn real_fashion_mnist_verifies_as_itself_and_not_as_mnist() {
     assert_eq!(dataset::identify(&hashes), Some(&FASHION_MNIST));
 
     // Fashion files verified as MNIST, and the reverse: refused, naming the dataset.
-    let e = Mnist::load_dataset(&fashion, Split::Test, Some(&MNIST)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DataError::ChecksumMismatch {
-                dataset: "MNIST",
-                ..
-            }
-        ),
-        "{e:?}"
-    );
-    // The library names no flag: the command line adds "pass --no-verify".
-    assert!(!e.to_string().contains("--"), "{e}");
-    if let Some(mnist) = common::mnist_dir() {
-        let e = Mnist::load_dataset(&mnist, Split::Test, Some(&FASHION_MNIST)).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                DataError::ChecksumMismatch {
-                    dataset: "Fashion-MNIST",
-                    ..
-                }
-            ),
-            "{e:?}"
+    let mut claims = vec![(fashion, &MNIST)];
+    claims.extend(common::mnist_dir().map(|mnist| (mnist, &FASHION_MNIST)));
+    for (dir, claimed) in claims {
+        let e = Mnist::load_dataset(&dir, Split::Test, Some(claimed)).unwrap_err();
+        assert_matches!(
+            e => DataError::ChecksumMismatch { dataset, .. } if *dataset == claimed.title,
+            "{} verified as {}",
+            dir.display(),
+            claimed.title,
         );
+        // The library names no flag: the command line adds "pass --no-verify".
+        assert!(!e.to_string().contains("--"), "{e}");
     }
 }
 
@@ -186,18 +153,7 @@ fn real_fashion_mnist_verifies_as_itself_and_not_as_mnist() {
 fn a_label_beyond_the_classes_is_refused_naming_file_and_index() {
     let file = Path::new("t10k-labels-idx1-ubyte");
     let e = check_labels(&[0, 3, 10, 2], 10, "Fashion-MNIST", file).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DataError::BadLabel {
-                index: 2,
-                label: 10,
-                classes: 10,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_matches!(e => DataError::BadLabel { index: 2, label: 10, classes: 10, .. });
     assert_eq!(
         e.to_string(),
         "t10k-labels-idx1-ubyte: label 10 at index 2 is out of range: Fashion-MNIST has 10 \
@@ -230,17 +186,7 @@ fn images_of_another_size_are_a_clear_error_naming_the_size() {
         std::fs::write(dir.join(split.labels_name()), idx(&[3], &[0, 1, 2])).unwrap();
     }
     let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DataError::WrongImageSize {
-                rows: 32,
-                cols: 32,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_matches!(e => DataError::WrongImageSize { rows: 32, cols: 32, .. });
     assert_eq!(
         e.to_string(),
         format!(
@@ -259,8 +205,7 @@ fn images_of_another_size_are_a_clear_error_naming_the_size() {
         "--save",
         s(&model),
     ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("32×32 pixels"), "{}", stderr(&out));
+    assert_refused(&out, 1, &["32×32 pixels"], "train on 32×32 images");
     assert!(!model.exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -319,21 +264,8 @@ fn fashion_mnist_trains_by_name_and_eval_predict_inspect_name_its_classes() {
     };
     let dir = common::temp_dir("fashion-cli");
     let model = dir.join("fashion.safetensors");
-    let out = twostage(&[
-        "train",
-        "--dataset",
-        "fashion-mnist",
-        "--data-dir",
-        s(&fashion),
-        "--train-limit",
-        "3000",
-        "--stage1-epochs",
-        "1",
-        "--stage2-epochs",
-        "2",
-        "--save",
-        s(&model),
-    ]);
+    let extra = ["--dataset", "fashion-mnist", "--train-limit", "3000"];
+    let out = twostage(&train_args(&fashion, ["1", "2"], &model, &extra));
     assert!(out.status.success(), "{}", stderr(&out));
     let pairs = metadata(&model);
     assert_eq!(get(&pairs, "dataset"), Some("fashion-mnist"), "{pairs:?}");
@@ -365,15 +297,7 @@ fn fashion_mnist_trains_by_name_and_eval_predict_inspect_name_its_classes() {
     assert!(rows[9].starts_with("    9  Ankle boot  "), "{text}");
 
     // predict: test image 0 is an ankle boot; every class is listed by name.
-    let out = twostage(&[
-        "predict",
-        "--model",
-        s(&model),
-        "--data-dir",
-        s(&fashion),
-        "--index",
-        "0",
-    ]);
+    let out = twostage(&model_args("predict", &model, &fashion, &["--index", "0"]));
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
@@ -430,23 +354,16 @@ fn fashion_mnist_trains_by_name_and_eval_predict_inspect_name_its_classes() {
             assert!(stdout(&out).is_empty());
         }
         // Without --dataset the model's is verified: MNIST's files are not Fashion-MNIST.
-        let out = twostage(&["eval", "--model", s(&model), "--data-dir", s(&mnist)]);
-        assert_eq!(out.status.code(), Some(1));
-        assert!(
-            stderr(&out).contains("rather than the published Fashion-MNIST"),
-            "{}",
-            stderr(&out)
+        let out = twostage(&model_args("eval", &model, &mnist, &[]));
+        let refusal = "rather than the published Fashion-MNIST";
+        assert_refused(
+            &out,
+            1,
+            &[refusal],
+            "eval on MNIST, verified as Fashion-MNIST",
         );
-        let out = twostage(&[
-            "eval",
-            "--model",
-            s(&model),
-            "--dataset",
-            "mnist",
-            "--data-dir",
-            s(&mnist),
-            "--force",
-        ]);
+        let force = ["--dataset", "mnist", "--force"];
+        let out = twostage(&model_args("eval", &model, &mnist, &force));
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(stderr(&out).contains("WARNING: "), "{}", stderr(&out));
         assert!(stdout(&out).contains("Test accuracy: "));
@@ -466,18 +383,7 @@ fn a_synthetic_26_class_set_trains_end_to_end_with_a_26_way_head() {
     let letters: Vec<String> = (b'A'..=b'Z').map(|c| (c as char).to_string()).collect();
     std::fs::write(data.join("classes.txt"), letters.join("\n") + "\n").unwrap();
     let model = dir.join("letters.safetensors");
-    let out = twostage(&[
-        "train",
-        "--data-dir",
-        s(&data),
-        "--no-verify",
-        "--stage1-epochs",
-        "2",
-        "--stage2-epochs",
-        "10",
-        "--save",
-        s(&model),
-    ]);
+    let out = twostage(&train_args(&data, ["2", "10"], &model, &["--no-verify"]));
     assert!(out.status.success(), "{}", stderr(&out));
     let accuracy: f64 = stdout(&out)
         .lines()
@@ -505,21 +411,15 @@ fn a_synthetic_26_class_set_trains_end_to_end_with_a_26_way_head() {
 
     // Without --data-dir there is nowhere to look for a custom set: said so.
     let out = twostage(&["eval", "--model", s(&model)]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("pass --data-dir DIR --no-verify"),
-        "{}",
-        stderr(&out)
+    let hint = "pass --data-dir DIR --no-verify";
+    assert_refused(
+        &out,
+        1,
+        &[hint],
+        "eval of a custom set's model without --data-dir",
     );
     // With it: 26 named rows.
-    let out = twostage(&[
-        "eval",
-        "--model",
-        s(&model),
-        "--data-dir",
-        s(&data),
-        "--no-verify",
-    ]);
+    let out = twostage(&model_args("eval", &model, &data, &["--no-verify"]));
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("\n   25  Z "), "{text}");
@@ -527,16 +427,8 @@ fn a_synthetic_26_class_set_trains_end_to_end_with_a_26_way_head() {
         text.contains("    25\n") || text.contains("    25   accuracy"),
         "{text}"
     );
-    let out = twostage(&[
-        "predict",
-        "--model",
-        s(&model),
-        "--data-dir",
-        s(&data),
-        "--no-verify",
-        "--index",
-        "3",
-    ]);
+    let extra = ["--no-verify", "--index", "3"];
+    let out = twostage(&model_args("predict", &model, &data, &extra));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("test image 3: true label 3 (D), predicted "),
@@ -547,19 +439,9 @@ fn a_synthetic_26_class_set_trains_end_to_end_with_a_26_way_head() {
 
     // MNIST is not this model's data: 10 classes and another identity.
     if let Some(mnist) = common::mnist_dir() {
-        let out = twostage(&[
-            "eval",
-            "--model",
-            s(&model),
-            "--dataset",
-            "mnist",
-            "--data-dir",
-            s(&mnist),
-        ]);
-        assert_eq!(out.status.code(), Some(1));
-        let message = stderr(&out);
-        assert!(message.contains("but the data in"), "{message}");
-        assert!(message.contains("has 26 classes"), "{message}");
+        let out = twostage(&model_args("eval", &model, &mnist, &["--dataset", "mnist"]));
+        let needles = ["but the data in", "has 26 classes"];
+        assert_refused(&out, 1, &needles, "eval of a 26-class model on MNIST");
         // --init with this 26-way head into MNIST's 10-way network: the head's shape is wrong.
         let out = twostage(&[
             "train",
@@ -572,32 +454,17 @@ fn a_synthetic_26_class_set_trains_end_to_end_with_a_26_way_head() {
             "--save",
             s(&dir.join("never.safetensors")),
         ]);
-        assert_eq!(out.status.code(), Some(1));
-        assert!(
-            stderr(&out).contains("\"stage2.2.bias\" has shape [26], the network needs [10]"),
-            "{}",
-            stderr(&out)
-        );
+        let needle = "\"stage2.2.bias\" has shape [26], the network needs [10]";
+        assert_refused(&out, 1, &[needle], "--init a 26-way head on MNIST");
     }
 
     // Other content in the same shape: another identity, refused.
     let other = dir.join("other");
     std::fs::create_dir(&other).unwrap();
     write_synthetic(&other, 26, 101, 10);
-    let out = twostage(&[
-        "eval",
-        "--model",
-        s(&model),
-        "--data-dir",
-        s(&other),
-        "--no-verify",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("is a custom IDX set (SHA-256 of its four files"),
-        "{}",
-        stderr(&out)
-    );
+    let out = twostage(&model_args("eval", &model, &other, &["--no-verify"]));
+    let needle = "is a custom IDX set (SHA-256 of its four files";
+    assert_refused(&out, 1, &[needle], "eval on another custom set");
 
     // A label the model has no output for: an error naming file and index, even with --force.
     let (images, mut labels) = synthetic(26, 10, 2);
@@ -608,47 +475,26 @@ fn a_synthetic_26_class_set_trains_end_to_end_with_a_26_way_head() {
     )
     .unwrap();
     drop(images);
-    let out = twostage(&[
+    let out = twostage(&model_args(
         "eval",
-        "--model",
-        s(&model),
-        "--data-dir",
-        s(&other),
-        "--no-verify",
-        "--force",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains(&format!(
-            "{}: label 30 at index 7 is out of range: the model {} has 26 classes (labels 0-25)",
-            other.join("t10k-labels-idx1-ubyte").display(),
-            model.display()
-        )),
-        "{}",
-        stderr(&out)
+        &model,
+        &other,
+        &["--no-verify", "--force"],
+    ));
+    let needle = format!(
+        "{}: label 30 at index 7 is out of range: the model {} has 26 classes (labels 0-25)",
+        other.join("t10k-labels-idx1-ubyte").display(),
+        model.display()
     );
+    assert_refused(&out, 1, &[&needle], "eval --force with label 30");
 
     // classes.txt naming fewer classes than the labels use: refused at training.
     std::fs::write(data.join("classes.txt"), "a\nb\n").unwrap();
-    let out = twostage(&[
-        "train",
-        "--data-dir",
-        s(&data),
-        "--no-verify",
-        "--stage1-epochs",
-        "0",
-        "--stage2-epochs",
-        "1",
-        "--save",
-        s(&dir.join("never.safetensors")),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("label 2 at index 2 is out of range"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(!dir.join("never.safetensors").exists());
+    let never = dir.join("never.safetensors");
+    let out = twostage(&train_args(&data, ["0", "1"], &never, &["--no-verify"]));
+    let needle = "label 2 at index 2 is out of range";
+    assert_refused(&out, 1, &[needle], "classes.txt naming 2 of 26 classes");
+    assert!(!never.exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -661,19 +507,8 @@ fn mnist_checkpoints_record_mnist_and_old_ones_still_evaluate() {
     };
     let dir = common::temp_dir("mnist-meta");
     let model = dir.join("m.safetensors");
-    let out = twostage(&[
-        "train",
-        "--data-dir",
-        s(&mnist),
-        "--train-limit",
-        "1000",
-        "--stage1-epochs",
-        "0",
-        "--stage2-epochs",
-        "1",
-        "--save",
-        s(&model),
-    ]);
+    let limit = ["--train-limit", "1000"];
+    let out = twostage(&train_args(&mnist, ["0", "1"], &model, &limit));
     assert!(out.status.success(), "{}", stderr(&out));
     let pairs = metadata(&model);
     let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
@@ -695,7 +530,7 @@ fn mnist_checkpoints_record_mnist_and_old_ones_still_evaluate() {
     // No metadata at all: the data decides (MNIST by default), digits as row names.
     let old = dir.join("old.safetensors");
     TwoStageNetwork::load(&model).unwrap().save(&old).unwrap();
-    let out = twostage(&["eval", "--model", s(&old), "--data-dir", s(&mnist)]);
+    let out = twostage(&model_args("eval", &old, &mnist, &[]));
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
@@ -793,11 +628,11 @@ fn inspect_names_fashion_mnist_files() {
         .write_all(b"hello, this is not a checkpoint")
         .unwrap();
     let out = twostage(&["inspect", s(&junk)]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("not a valid safetensors file"),
-        "{}",
-        stderr(&out)
+    assert_refused(
+        &out,
+        1,
+        &["not a valid safetensors file"],
+        "inspect junk.bin",
     );
     std::fs::remove_dir_all(dir).unwrap();
 }

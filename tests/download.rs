@@ -136,6 +136,17 @@ fn options(mirrors: Vec<String>) -> DownloadOptions {
     }
 }
 
+/// Fails, naming them, if any file (a partial download, a temporary file) is left in `dir`.
+fn assert_nothing_left(dir: &Path) {
+    let left = listing(dir);
+    assert!(
+        left.is_empty(),
+        "left behind in {}: {left:?}",
+        dir.display()
+    );
+}
+
+/// Every mirror's `(url, reason)` from a failed download.
 fn attempts(error: &DataError) -> Vec<(String, String)> {
     match error {
         DataError::DownloadFailed { attempts, .. } => attempts
@@ -151,6 +162,7 @@ fn wrong_content() -> Vec<u8> {
     gzip(&[0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3])
 }
 
+use common::assert_matches;
 use common::idx_u8 as idx;
 
 /// A server holding the four real MNIST `.gz` files under `/good/`, when MNIST_DIR has them.
@@ -221,7 +233,7 @@ fn first_mirror_404_then_second_serves_all_four_files() {
     let labels = dir.join("t10k-labels-idx1-ubyte.gz");
     std::fs::write(&labels, wrong_content()).unwrap();
     let e = download_mnist(&dir, false, &opts).unwrap_err();
-    assert!(matches!(e, DataError::PresentNotMnist { .. }), "{e:?}");
+    assert_matches!(e => DataError::PresentNotMnist { .. });
     assert_eq!(server.requests(), 8);
     assert_eq!(std::fs::read(&labels).unwrap(), wrong_content());
     // With --force it is replaced (once, from the good mirror after the 404).
@@ -249,8 +261,8 @@ fn truncated_body_leaves_no_file() {
         Reply::Truncated(body.clone()),
     )]));
     let dir = common::temp_dir("truncated");
-    let e = download_mnist(&dir, false, &options(vec![server.mirror("m")])).unwrap_err();
-    let tried = attempts(&e);
+    let tried =
+        attempts(&download_mnist(&dir, false, &options(vec![server.mirror("m")])).unwrap_err());
     assert_eq!(tried.len(), 1);
     let total = body.len();
     assert!(
@@ -261,7 +273,7 @@ fn truncated_body_leaves_no_file() {
         "{}",
         tried[0].1
     );
-    assert!(listing(&dir).is_empty(), "left behind: {:?}", listing(&dir));
+    assert_nothing_left(&dir);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -294,8 +306,7 @@ fn wrong_or_corrupt_content_leaves_no_file() {
         server.mirror("corrupt"),
         server.mirror("short"),
     ]);
-    let e = download_mnist(&dir, false, &opts).unwrap_err();
-    let tried = attempts(&e);
+    let tried = attempts(&download_mnist(&dir, false, &opts).unwrap_err());
     assert_eq!(
         tried[0].1,
         "not MNIST train-images-idx3-ubyte: its header declares u8 (3), MNIST's is \
@@ -307,7 +318,7 @@ fn wrong_or_corrupt_content_leaves_no_file() {
         "{}",
         tried[2].1
     );
-    assert!(listing(&dir).is_empty(), "left behind: {:?}", listing(&dir));
+    assert_nothing_left(&dir);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -341,7 +352,7 @@ fn checksum_mismatch_from_a_mirror_is_reported_and_leaves_no_file() {
         "{}",
         tried[0].1
     );
-    assert!(listing(&dir).is_empty(), "left behind: {:?}", listing(&dir));
+    assert_nothing_left(&dir);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -386,7 +397,7 @@ fn connection_refused_fails_fast_over_http_and_https() {
     );
     // The advice to use a local copy (--data-dir) is the command line's, not the library's.
     assert!(!message.contains("--data-dir"), "{message}");
-    assert!(listing(&dir).is_empty());
+    assert_nothing_left(&dir);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -406,7 +417,7 @@ fn silent_server_times_out_within_the_bound() {
     assert!(elapsed >= Duration::from_millis(900), "took {elapsed:?}");
     let tried = attempts(&e);
     assert_eq!(tried[0].1, "no response within 1s (read timeout)");
-    assert!(listing(&dir).is_empty());
+    assert_nothing_left(&dir);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -449,7 +460,7 @@ fn ensure_mnist_refuses_to_complete_a_set_that_is_not_mnist() {
     let before = snapshot(&dir);
     let e = ensure_mnist(&dir, &Split::Test.file_names(), &opts).unwrap_err();
     let message = e.to_string();
-    assert!(matches!(e, DataError::IncompleteSet { .. }), "{e:?}");
+    assert_matches!(e => DataError::IncompleteSet { .. });
     assert_eq!(
         message,
         format!(
@@ -495,7 +506,7 @@ fn ensure_mnist_refuses_to_complete_a_set_that_is_not_mnist() {
     // replace them).
     let e = download_mnist(&dir, false, &opts).unwrap_err();
     let message = e.to_string();
-    assert!(matches!(e, DataError::PresentNotMnist { ref files, .. } if files.len() == 3));
+    assert_matches!(e => DataError::PresentNotMnist { files, .. } if files.len() == 3);
     assert!(
         message.ends_with("are not MNIST and nothing was downloaded"),
         "{message}"
@@ -554,10 +565,7 @@ fn data_dir_that_is_a_file_is_a_clear_error() {
         ensure_mnist(&file, &FILE_NAMES, &opts).unwrap_err(),
         download_mnist(&file, false, &opts).unwrap_err(),
     ] {
-        assert!(
-            matches!(e, DataError::NotADirectory { kind: "a file", .. }),
-            "{e:?}"
-        );
+        assert_matches!(e => DataError::NotADirectory { kind: "a file", .. });
         assert!(
             e.to_string()
                 .starts_with(&format!("{} is a file, not a directory", file.display())),
@@ -568,7 +576,7 @@ fn data_dir_that_is_a_file_is_a_clear_error() {
     assert_eq!(server.requests(), 0);
     // A name that is not an MNIST file is a caller's bug, said so.
     let e = ensure_mnist(&dir, &["t10k-images"], &opts).unwrap_err();
-    assert!(matches!(e, DataError::UnknownFileName { .. }), "{e:?}");
+    assert_matches!(e => DataError::UnknownFileName { .. });
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -651,7 +659,7 @@ fn trickling_mirror_is_given_up_on_at_the_deadline() {
         tried[0].1
     );
     assert_eq!(tried[1].1, "HTTP 404 Not Found");
-    assert!(listing(&dir).is_empty(), "left behind: {:?}", listing(&dir));
+    assert_nothing_left(&dir);
 
     // With a good mirror after the slow one, the file arrives.
     if let Some(good) = mnist {
@@ -740,16 +748,7 @@ fn fashion_mnist_downloads_from_its_mirror_table_and_verifies() {
     // Only MNIST's files on offer: each is refused by its checksum, nothing kept.
     let wrong = options(vec![server.mirror("missing"), server.mirror("mnist")]);
     let e = download_dataset(&FASHION_MNIST, &dir, false, &wrong).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DataError::DownloadFailed {
-                dataset: "Fashion-MNIST",
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_matches!(e => DataError::DownloadFailed { dataset: "Fashion-MNIST", .. });
     let reasons = attempts(&e);
     assert_eq!(reasons[0].1, "HTTP 404 Not Found");
     assert!(
@@ -758,17 +757,8 @@ fn fashion_mnist_downloads_from_its_mirror_table_and_verifies() {
             .starts_with("checksum mismatch: decompressed content has SHA-256 "),
         "{reasons:?}"
     );
-    assert!(
-        matches!(
-            e,
-            DataError::DownloadFailed {
-                dataset: "Fashion-MNIST",
-                ..
-            }
-        ),
-        "{e:?}"
-    );
-    assert!(listing(&dir).is_empty(), "{:?}", listing(&dir));
+    assert_matches!(e => DataError::DownloadFailed { dataset: "Fashion-MNIST", .. });
+    assert_nothing_left(&dir);
 
     let opts = options(vec![
         server.mirror("missing"),
@@ -788,9 +778,8 @@ fn fashion_mnist_downloads_from_its_mirror_table_and_verifies() {
     assert_eq!(server.requests(), requests);
     // As MNIST, these files are foreign: download refuses to replace them.
     let e = download_mnist(&dir, false, &options(vec![server.mirror("mnist")])).unwrap_err();
-    assert!(
-        matches!(e, DataError::PresentNotMnist { dataset: "MNIST", ref files, .. } if files.len() == 4),
-        "{e:?}"
+    assert_matches!(
+        e => DataError::PresentNotMnist { dataset: "MNIST", files, .. } if files.len() == 4
     );
     assert_eq!(server.requests(), requests);
 

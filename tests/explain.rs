@@ -8,13 +8,17 @@ use std::collections::HashMap;
 
 fn explain(args: &[&str]) -> String {
     let out = common::twostage(&[&["explain"], args].concat());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
+
+/// Every pairing of `--loss` and `--optimizer`.
+const LOSS_AND_OPTIMIZER: [(&str, &str); 4] = [
+    ("ce", "adam"),
+    ("mse", "adam"),
+    ("ce", "sgd"),
+    ("mse", "sgd"),
+];
 
 fn golden(name: &str) -> String {
     let path = format!("{}/tests/golden/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -25,12 +29,7 @@ fn golden(name: &str) -> String {
 /// when the output changes on purpose.
 #[test]
 fn output_matches_the_golden_files() {
-    for (loss, optimizer) in [
-        ("ce", "adam"),
-        ("mse", "adam"),
-        ("ce", "sgd"),
-        ("mse", "sgd"),
-    ] {
+    for (loss, optimizer) in LOSS_AND_OPTIMIZER {
         let text = explain(&["--loss", loss, "--optimizer", optimizer]);
         assert_eq!(
             text,
@@ -101,12 +100,7 @@ fn numbers_agree_with_pytorch() {
         })
         .collect();
     let mut compared = 0;
-    for (loss, optimizer) in [
-        ("ce", "adam"),
-        ("mse", "adam"),
-        ("ce", "sgd"),
-        ("mse", "sgd"),
-    ] {
+    for (loss, optimizer) in LOSS_AND_OPTIMIZER {
         let text = explain(&["--loss", loss, "--optimizer", optimizer]);
         let key = |name: &str| format!("{loss}.{optimizer}.{name}");
         let mut ours: Vec<(&str, Vec<f64>)> = vec![

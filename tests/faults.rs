@@ -7,55 +7,36 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use safetensors::tensor::{Dtype, TensorView};
 use twostage::data::mnist::FILE_NAMES;
 use twostage::{Dims, Part, TwoStageNetwork};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_twostage"))
-}
-
-use common::twostage;
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("test paths are UTF-8")
-}
-
-/// Fails with the command's stderr unless it failed cleanly (exit 1, no panic) naming `needle`.
-fn assert_refused(out: &Output, needle: &str, case: &str) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "{case}: {err}");
-    assert!(!err.contains("panicked"), "{case}: {err}");
-    assert!(
-        err.contains(needle),
-        "{case}: expected {needle:?} in: {err}"
-    );
-}
+use common::{assert_refused, bin, model_args, s, stderr, train_args, twostage};
 
 /// The arguments of a tiny training run on the real MNIST in `data`.
-fn tiny_run<'a>(data: &'a str, save: &'a str) -> Vec<&'a str> {
-    vec![
-        "train",
-        "--data-dir",
+fn tiny_run<'a>(data: &'a Path, save: &'a Path) -> Vec<&'a str> {
+    train_args(
         data,
-        "--train-limit",
-        "96",
-        "--stage1-epochs",
-        "1",
-        "--stage2-epochs",
-        "1",
-        "--threads",
-        "1",
-        "--save",
+        ["1", "1"],
         save,
-    ]
+        &["--train-limit", "96", "--threads", "1"],
+    )
+}
+
+/// Runs the binary with `args`, its stdout and stderr closed before it prints anything.
+fn with_closed_pipes(args: &[&str]) -> std::process::ExitStatus {
+    let mut child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    child.wait().unwrap()
 }
 
 /// A copy of the real MNIST files in a fresh directory (tests that might write there must not
@@ -103,7 +84,7 @@ fn a_closed_pipe_never_costs_the_run() {
     let save = dir.join("m.safetensors");
     // `twostage train … | head -1`
     let mut child = bin()
-        .args(tiny_run(s(&mnist), s(&save)))
+        .args(tiny_run(&mnist, &save))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -121,57 +102,33 @@ fn a_closed_pipe_never_costs_the_run() {
 
     // eval and predict with stdout closed before they print anything, and stderr closed too.
     for args in [
-        vec!["eval", "--model", s(&save), "--data-dir", s(&mnist)],
-        vec![
-            "predict",
-            "--model",
-            s(&save),
-            "--data-dir",
-            s(&mnist),
-            "--index",
-            "0",
-        ],
+        model_args("eval", &save, &mnist, &[]),
+        model_args("predict", &save, &mnist, &["--index", "0"]),
     ] {
-        let mut child = bin()
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        drop(child.stderr.take());
-        let status = child.wait().unwrap();
+        let status = with_closed_pipes(&args);
         assert!(status.success(), "{args:?} with closed pipes: {status}");
     }
     // download, whose log goes to stderr: every file is present and verified, and says so.
     let data = copy_of_mnist(&mnist, "pipe-download");
-    let mut child = bin()
-        .args([
-            "download",
-            "--data-dir",
-            s(&data),
-            "--mirror",
-            "http://127.0.0.1:9/",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    drop(child.stderr.take());
+    let download = [
+        "download",
+        "--data-dir",
+        s(&data),
+        "--mirror",
+        "http://127.0.0.1:9/",
+    ];
     assert!(
-        child.wait().unwrap().success(),
+        with_closed_pipes(&download).success(),
         "download with closed pipes"
     );
     // A failing command with a closed stderr still reports through its exit status: 1, not 101.
     let mut child = bin()
-        .args([
+        .args(model_args(
             "eval",
-            "--model",
-            "/no/such.safetensors",
-            "--data-dir",
-            s(&mnist),
-        ])
+            Path::new("/no/such.safetensors"),
+            &mnist,
+            &[],
+        ))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -216,7 +173,7 @@ fn outputs_never_land_on_inputs_or_each_other() {
         args.extend(extra.iter().copied());
         let start = Instant::now();
         let out = twostage(&args);
-        assert_refused(&out, needle, &format!("{extra:?}"));
+        assert_refused(&out, 1, &[needle], &format!("{extra:?}"));
         assert!(
             !stderr(&out).contains("Training"),
             "{extra:?}: refused before any work"
@@ -243,13 +200,7 @@ fn save_paths_are_checked_before_training() {
     let dir = common::temp_dir("save-path");
     let nowhere = dir.join("no-data");
     let fifo = dir.join("fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    common::mkfifo(&fifo);
     let notes = dir.join("notes.txt");
     std::fs::write(&notes, "my notes\n").unwrap();
     let newdir = format!("{}/newdir/", s(&dir));
@@ -267,8 +218,7 @@ fn save_paths_are_checked_before_training() {
     ];
     for (save, needle) in cases {
         let out = twostage(&["train", "--data-dir", s(&nowhere), "--save", save]);
-        assert_refused(&out, needle, save);
-        assert!(stderr(&out).contains("--save"), "{save}: names the flag");
+        assert_refused(&out, 1, &[needle, "--save"], save);
         assert!(!nowhere.exists(), "{save}: no work started");
     }
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes\n");
@@ -284,7 +234,8 @@ fn save_paths_are_checked_before_training() {
     ]);
     assert_refused(
         &metrics_out,
-        "twostage did not write",
+        1,
+        &["twostage did not write"],
         "--metrics notes.txt",
     );
 }
@@ -302,7 +253,7 @@ fn save_through_a_symlink_writes_its_target() {
     write_checkpoint(&target, |_, _| {});
     let before = std::fs::read(&target).unwrap();
     // The target holds no twostage metadata: replacing it takes --overwrite.
-    let mut args = tiny_run(s(&mnist), s(&link));
+    let mut args = tiny_run(&mnist, &link);
     args.push("--overwrite");
     let out = twostage(&args);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -336,7 +287,7 @@ fn stale_temporary_files_are_swept() {
     let live = dir.join(format!(".m.safetensors.tmp-{}", std::process::id()));
     std::fs::write(&stale, b"half a checkpoint").unwrap();
     std::fs::write(&live, b"someone else's write in progress").unwrap();
-    let out = twostage(&tiny_run(s(&mnist), s(&dir.join("m.safetensors"))));
+    let out = twostage(&tiny_run(&mnist, &dir.join("m.safetensors")));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stale.exists(), "the dead run's file is gone");
     assert!(live.exists(), "a live process's file is kept");
@@ -436,12 +387,7 @@ fn non_finite_weights_are_never_used_or_saved() {
     ] {
         let out = twostage(&["train", "--data-dir", s(&nowhere), flag, value]);
         // Refused by the flag's own parser (clap's usage error, exit 2), naming the range.
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{value}: {err}");
-        assert!(
-            err.contains(flag) && err.contains("positive number"),
-            "{err}"
-        );
+        assert_refused(&out, 2, &[flag, "positive number"], value);
     }
     let inf = dir.join("inf.safetensors");
     write_checkpoint(&inf, |name, v| {
@@ -467,7 +413,12 @@ fn non_finite_weights_are_never_used_or_saved() {
         "--save",
         s(&dir.join("o.safetensors")),
     ]);
-    assert_refused(&out, "\"stage2.2.bias\" holds inf at index 3", "--init inf");
+    assert_refused(
+        &out,
+        1,
+        &["\"stage2.2.bias\" holds inf at index 3"],
+        "--init inf",
+    );
     let Some(mnist) = common::mnist_dir() else {
         return;
     };
@@ -476,74 +427,69 @@ fn non_finite_weights_are_never_used_or_saved() {
         args.extend(["--data-dir", s(&mnist), "--model", s(&nan)]);
         assert_refused(
             &twostage(&args),
-            "\"stage1.0.weight\" holds NaN at index 17",
+            1,
+            &["\"stage1.0.weight\" holds NaN at index 17"],
             "nan",
         );
         let mut args = command.clone();
         args.extend(["--data-dir", s(&mnist), "--model", s(&huge)]);
-        assert_refused(&twostage(&args), "not finite", "3e38");
+        assert_refused(&twostage(&args), 1, &["not finite"], "3e38");
     }
 }
 
-/// Writes an IDX file of u8 data.
-fn write_idx(path: &Path, dims: &[u32], data: &[u8]) {
-    std::fs::write(path, common::idx_u8(dims, data)).unwrap();
+/// Writes an IDX set into `dir`: `train` training and `test` test images of 28 × 28, each
+/// image a ramp of grey levels and its label its index.
+fn write_set(dir: &Path, train: u8, test: u8) {
+    for (prefix, n) in [("train", train), ("t10k", test)] {
+        let images: Vec<u8> = (0..usize::from(n) * 784).map(|i| (i % 251) as u8).collect();
+        let labels: Vec<u8> = (0..n).collect();
+        let (images_file, labels_file) = (
+            format!("{prefix}-images-idx3-ubyte"),
+            format!("{prefix}-labels-idx1-ubyte"),
+        );
+        let n = u32::from(n);
+        std::fs::write(dir.join(images_file), common::idx_u8(&[n, 28, 28], &images)).unwrap();
+        std::fs::write(dir.join(labels_file), common::idx_u8(&[n], &labels)).unwrap();
+    }
 }
 
 /// Class 7: an empty training or test set is an error naming the file, not `Loss: 0.0000`.
 #[test]
 fn empty_sets_are_errors_naming_the_file() {
     let dir = common::temp_dir("empty");
-    let images: Vec<u8> = (0..10 * 784).map(|i| (i % 251) as u8).collect();
-    let labels: Vec<u8> = (0..10).collect();
-    // Empty training set, small test set.
-    write_idx(&dir.join("train-images-idx3-ubyte"), &[0, 28, 28], &[]);
-    write_idx(&dir.join("train-labels-idx1-ubyte"), &[0], &[]);
-    write_idx(&dir.join("t10k-images-idx3-ubyte"), &[10, 28, 28], &images);
-    write_idx(&dir.join("t10k-labels-idx1-ubyte"), &[10], &labels);
     let save = dir.join("m.safetensors");
-    let out = twostage(&[
-        "train",
-        "--data-dir",
-        s(&dir),
-        "--no-verify",
-        "--save",
-        s(&save),
-    ]);
+    let train = || {
+        twostage(&[
+            "train",
+            "--data-dir",
+            s(&dir),
+            "--no-verify",
+            "--save",
+            s(&save),
+        ])
+    };
+    // Empty training set, small test set.
+    write_set(&dir, 0, 10);
+    let out = train();
     assert_refused(
         &out,
-        "train-images-idx3-ubyte: holds no images",
+        1,
+        &["train-images-idx3-ubyte: holds no images"],
         "empty train",
     );
     assert!(!save.exists());
     // Empty test set.
-    write_idx(&dir.join("train-images-idx3-ubyte"), &[10, 28, 28], &images);
-    write_idx(&dir.join("train-labels-idx1-ubyte"), &[10], &labels);
-    write_idx(&dir.join("t10k-images-idx3-ubyte"), &[0, 28, 28], &[]);
-    write_idx(&dir.join("t10k-labels-idx1-ubyte"), &[0], &[]);
-    let out = twostage(&[
-        "train",
-        "--data-dir",
-        s(&dir),
-        "--no-verify",
-        "--save",
-        s(&save),
-    ]);
+    write_set(&dir, 10, 0);
+    let out = train();
     assert_refused(
         &out,
-        "t10k-images-idx3-ubyte: holds no images",
+        1,
+        &["t10k-images-idx3-ubyte: holds no images"],
         "empty test",
     );
     write_checkpoint(&save, |_, _| {});
-    let out = twostage(&[
-        "eval",
-        "--data-dir",
-        s(&dir),
-        "--no-verify",
-        "--model",
-        s(&save),
-    ]);
-    assert_refused(&out, "holds no images", "eval on an empty test set");
+    let out = twostage(&model_args("eval", &save, &dir, &["--no-verify"]));
+    assert_refused(&out, 1, &["holds no images"], "eval on an empty test set");
 }
 
 /// Class 1: a directory holding another dataset is never completed with, or replaced by,
@@ -581,7 +527,8 @@ fn a_custom_dataset_is_never_replaced() {
         let out = twostage(&args);
         assert_refused(
             &out,
-            "t10k-labels-idx1-ubyte(.gz) is missing",
+            1,
+            &["t10k-labels-idx1-ubyte(.gz) is missing"],
             &format!("verify={verify}"),
         );
         for (name, bytes) in FILE_NAMES[..3].iter().zip(&before) {
@@ -619,7 +566,7 @@ fn checkpoint_size_bombs_are_refused_up_front() {
     ] {
         let start = Instant::now();
         let out = twostage(&["eval", "--data-dir", s(&nowhere), "--model", model]);
-        assert_refused(&out, needle, model);
+        assert_refused(&out, 1, &[needle], model);
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "{model}: refused without reading it"
@@ -673,7 +620,7 @@ fn messages_name_the_flag_at_fault() {
         "--save",
         s(&dir.join("never.safetensors")),
     ]);
-    assert_refused(&out, "--finetune-lr", "finetune divergence");
+    assert_refused(&out, 1, &["--finetune-lr"], "finetune divergence");
     assert!(!stderr(&out).contains("smaller --lr"), "{}", stderr(&out));
 }
 
@@ -687,7 +634,7 @@ fn a_huge_thread_count_is_capped_and_finishes() {
     let dir = common::temp_dir("threads-1000");
     let (huge, one) = (dir.join("huge.safetensors"), dir.join("one.safetensors"));
     let start = Instant::now();
-    let mut args = tiny_run(s(&mnist), s(&huge));
+    let mut args = tiny_run(&mnist, &huge);
     let at = args.iter().position(|a| *a == "--threads").unwrap();
     args[at + 1] = "1000";
     let out = twostage(&args);
@@ -702,7 +649,7 @@ fn a_huge_thread_count_is_capped_and_finishes() {
         "{}",
         stderr(&out)
     );
-    let out = twostage(&tiny_run(s(&mnist), s(&one)));
+    let out = twostage(&tiny_run(&mnist, &one));
     assert!(out.status.success());
     assert_eq!(std::fs::read(&huge).unwrap(), std::fs::read(&one).unwrap());
 }

@@ -12,15 +12,11 @@ mod common;
 mod cli;
 
 use std::any::TypeId;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::CommandFactory;
 
-fn s(p: &Path) -> &str {
-    p.to_str().expect("test paths are UTF-8")
-}
+use common::{model_args, run_within, s, stderr, tiny_data, train_args};
 
 /// The numeric flags of each subcommand: `(subcommand, --flag, is a float)`.
 fn numeric_flags() -> Vec<(String, String, bool)> {
@@ -49,57 +45,14 @@ fn numeric_flags() -> Vec<(String, String, bool)> {
     flags
 }
 
-/// Runs the binary with `args`, killing it after `limit`: `(exit code, stderr)`, `None` on a
-/// hang.
-fn run(args: &[String], limit: Duration) -> Option<(Option<i32>, String)> {
-    let err = std::env::temp_dir().join(format!("twostage-flags-{}.err", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_twostage"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let text = std::fs::read_to_string(&err).unwrap_or_default();
-            return Some((status.code(), text));
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn every_numeric_flag_works_or_is_refused_by_name() {
-    let dir = common::temp_dir("flags");
-    let data = dir.join("data");
-    std::fs::create_dir(&data).unwrap();
-    common::tiny_set(&data);
+    let (dir, data) = tiny_data("flags");
     let model = dir.join("m.safetensors");
-    let base_train = |save: &Path| -> Vec<String> {
-        [
-            "train",
-            "--data-dir",
-            s(&data),
-            "--no-verify",
-            "--stage1-epochs",
-            "1",
-            "--stage2-epochs",
-            "1",
-            "--save",
-            s(save),
-        ]
-        .map(String::from)
-        .to_vec()
-    };
-    let made = run(&base_train(&model), Duration::from_secs(120)).expect("training ends");
-    assert_eq!(made.0, Some(0), "{}", made.1);
+    let limit = Duration::from_secs(120);
+    let train = train_args(&data, ["1", "1"], &model, &["--no-verify"]);
+    let made = run_within(&train, limit).expect("training ends");
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
 
     let flags = numeric_flags();
     for needed in [
@@ -129,32 +82,18 @@ fn every_numeric_flag_works_or_is_refused_by_name() {
             let out = dir.join("out");
             let _ = std::fs::remove_dir_all(&out);
             std::fs::create_dir(&out).unwrap();
-            let mut args: Vec<String> = match sub.as_str() {
-                "train" => base_train(&out.join("m.safetensors")),
-                "eval" | "predict" => [
-                    sub,
-                    "--model",
-                    s(&model),
-                    "--data-dir",
-                    s(&data),
-                    "--no-verify",
-                ]
-                .map(String::from)
-                .to_vec(),
-                "report" => [
-                    "report",
-                    "--model",
-                    s(&model),
-                    "--data-dir",
-                    s(&data),
-                    "--no-verify",
-                    "--out",
-                    s(&out.join("r.html")),
-                ]
-                .map(String::from)
-                .to_vec(),
+            let (save, page, study_page, downloads) = (
+                out.join("m.safetensors"),
+                out.join("r.html"),
+                out.join("s.html"),
+                out.join("dl"),
+            );
+            let mut args: Vec<&str> = match sub.as_str() {
+                "train" => train_args(&data, ["1", "1"], &save, &["--no-verify"]),
+                "eval" | "predict" => model_args(sub, &model, &data, &["--no-verify"]),
+                "report" => model_args(sub, &model, &data, &["--no-verify", "--out", s(&page)]),
                 // The smallest study: 10 labels, one method and seed, one step.
-                "study" => [
+                "study" => vec![
                     "study",
                     "--data-dir",
                     s(&data),
@@ -170,36 +109,31 @@ fn every_numeric_flag_works_or_is_refused_by_name() {
                     "--min-steps",
                     "1",
                     "--out",
-                    s(&out.join("s.html")),
-                ]
-                .map(String::from)
-                .to_vec(),
-                "gradcheck" => ["gradcheck", "--data-dir", s(&data), "--no-verify"]
-                    .map(String::from)
-                    .to_vec(),
+                    s(&study_page),
+                ],
+                "gradcheck" => vec!["gradcheck", "--data-dir", s(&data), "--no-verify"],
                 // A mirror that refuses at once: the flag is judged before any download.
-                "download" => [
+                "download" => vec![
                     "download",
                     "--data-dir",
-                    s(&out.join("dl")),
+                    s(&downloads),
                     "--mirror",
                     "http://127.0.0.1:9/",
-                ]
-                .map(String::from)
-                .to_vec(),
-                other => vec![other.to_string()],
+                ],
+                other => vec![other],
             };
             // The flag under test replaces the base's value.
             if let Some(at) = args.iter().position(|a| a == flag) {
                 args.drain(at..at + 2);
             }
-            args.push(flag.clone());
-            args.push(value.to_string());
+            args.push(flag);
+            args.push(value);
             let case = args.join(" ");
-            let Some((code, err)) = run(&args, Duration::from_secs(120)) else {
+            let Some(output) = run_within(&args, limit) else {
                 failures.push(format!("{case}: still running after 120 s"));
                 continue;
             };
+            let (code, err) = (output.status.code(), stderr(&output));
             let names_flag = err.contains(flag.as_str());
             let ok = match code {
                 Some(0) => true,

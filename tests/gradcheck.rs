@@ -18,7 +18,8 @@ use twostage::nn::{Dense, Layer, MseLoss, Parameters, Relu, Sequential, SoftmaxC
 use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
 
-use common::{SMALL, random};
+use common::assert_matches;
+use common::{SMALL, dense_case, random};
 use twostage::{Stage1Grad, TwoStageNetwork};
 
 /// The worst relative error any check may show.
@@ -146,11 +147,7 @@ fn closest_to_kink(layers: &mut Sequential<f64>, x: ArrayView2<f64>) -> (f64, Ar
 
 #[test]
 fn dense_gradients() {
-    let mut rng = SmallRng::seed_from_u64(1);
-    let (batch, inputs, outputs) = (3, 5, 4);
-    let mut layer = Dense::<f64>::new(inputs, outputs, &mut rng);
-    let x = random((batch, inputs), &mut rng);
-    let r = random((batch, outputs), &mut rng);
+    let (mut layer, x, r, _) = dense_case(1, (3, 5, 4));
     check_input_gradient("Dense dx", &mut layer, &x, &r);
     check_layer_parameters("Dense", &mut layer, &x, &r);
 }
@@ -417,10 +414,7 @@ fn network_classifier_gradients_trainable_stage1() {
 /// empty pass.
 #[test]
 fn check_layer_covers_parameters_and_input_gradient() {
-    let mut rng = SmallRng::seed_from_u64(8);
-    let mut dense = Dense::<f64>::new(4, 3, &mut rng);
-    let x = random((2, 4), &mut rng);
-    let r = random((2, 3), &mut rng);
+    let (mut dense, x, r, mut rng) = dense_case(8, (2, 4, 3));
     let report = check_layer(&mut dense, x.view(), r.view(), &CheckOptions::default());
     let names: Vec<&str> = report.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["weight", "bias", "dx"]);
@@ -437,10 +431,7 @@ fn check_layer_covers_parameters_and_input_gradient() {
     assert_checks("check_layer ReLU", &report);
 
     let empty = check_parameters(&mut relu, |_| 0.0, |_| {}, &CheckOptions::default());
-    assert!(
-        matches!(empty, Err(twostage::Error::NothingToCheck { .. })),
-        "{empty:?}"
-    );
+    assert_matches!(empty => Err(twostage::Error::NothingToCheck { .. }));
 }
 
 /// ReLU with a wrong backward, for the checks to catch: `dx = dy` everywhere, the mask
@@ -532,10 +523,7 @@ fn activations_compute_their_formulas() {
 
 #[test]
 fn a_report_gives_a_verdict_naming_the_worst_tensor() {
-    let mut rng = SmallRng::seed_from_u64(22);
-    let mut dense = Dense::<f64>::new(3, 2, &mut rng);
-    let x = random((2, 3), &mut rng);
-    let r = random((2, 2), &mut rng);
+    let (mut dense, x, r, mut rng) = dense_case(22, (2, 3, 2));
     let good = check_layer(&mut dense, x.view(), r.view(), &CheckOptions::default());
     assert!(good.passed(), "{good}");
     assert!(good.to_string().starts_with("passed: worst "), "{good}");

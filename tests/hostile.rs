@@ -7,19 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::twostage;
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("test paths are UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_twostage"))
-}
+use common::{assert_refused, bin, model_args, s, stderr, tiny_data, train_args, twostage};
 
 /// A safetensors file that is someone else's model: an F16 `lm_head.weight`, no metadata.
 fn foreign_safetensors() -> Vec<u8> {
@@ -87,6 +75,9 @@ fn a_file_that_looks_like_ours_is_still_the_users() {
     );
     assert_eq!(std::fs::read(&model).unwrap(), foreign_safetensors());
 
+    let train_without_data = |extra: &[&str]| {
+        twostage(&[&["train", "--no-verify", "--data-dir", s(&nowhere)], extra].concat())
+    };
     let save = dir.join("new.safetensors");
     for (file, holds) in [
         (&dataset, "line 1"),
@@ -94,20 +85,12 @@ fn a_file_that_looks_like_ours_is_still_the_users() {
         (&page, "generator mark"),
     ] {
         let before = std::fs::read(file).unwrap();
-        let out = twostage(&[
-            "train",
-            "--no-verify",
-            "--data-dir",
-            s(&nowhere),
-            "--save",
-            s(&save),
-            if file.extension().unwrap() == "html" {
-                "--report"
-            } else {
-                "--metrics"
-            },
-            s(file),
-        ]);
+        let flag = if file.extension().unwrap() == "html" {
+            "--report"
+        } else {
+            "--metrics"
+        };
+        let out = train_without_data(&["--save", s(&save), flag, s(file)]);
         assert_kept(&out, file, &before, holds);
         assert!(
             !save.exists() && !nowhere.exists(),
@@ -125,17 +108,7 @@ fn a_file_that_looks_like_ours_is_still_the_users() {
     assert_kept(&out, &page, &before, "generator mark");
 
     // --overwrite: the user says so; the run goes on (and here fails for want of data).
-    let out = twostage(&[
-        "train",
-        "--no-verify",
-        "--data-dir",
-        s(&nowhere),
-        "--save",
-        s(&model),
-        "--metrics",
-        s(&dataset),
-        "--overwrite",
-    ]);
+    let out = train_without_data(&["--save", s(&model), "--metrics", s(&dataset), "--overwrite"]);
     assert!(
         !stderr(&out).contains("refusing to replace"),
         "{}",
@@ -147,42 +120,29 @@ fn a_file_that_looks_like_ours_is_still_the_users() {
 /// metrics and page succeeds.
 #[test]
 fn what_twostage_wrote_it_replaces() {
-    let dir = common::temp_dir("hostile-rerun");
-    let data = dir.join("data");
-    std::fs::create_dir(&data).unwrap();
-    common::tiny_set(&data);
-    let run = || {
-        twostage(&[
-            "train",
-            "--no-verify",
-            "--data-dir",
-            s(&data),
-            "--stage1-epochs",
-            "1",
-            "--stage2-epochs",
-            "1",
-            "--save",
-            s(&dir.join("m.safetensors")),
-            "--metrics",
-            s(&dir.join("m.jsonl")),
-            "--report",
-            s(&dir.join("m.html")),
-        ])
-    };
+    let (dir, data) = tiny_data("hostile-rerun");
+    let (model, metrics, page) = (
+        dir.join("m.safetensors"),
+        dir.join("m.jsonl"),
+        dir.join("m.html"),
+    );
+    let extra = [
+        "--no-verify",
+        "--metrics",
+        s(&metrics),
+        "--report",
+        s(&page),
+    ];
     for _ in 0..2 {
-        let out = run();
+        let out = twostage(&train_args(&data, ["1", "1"], &model, &extra));
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    let out = twostage(&[
+    let out = twostage(&model_args(
         "report",
-        "--model",
-        s(&dir.join("m.safetensors")),
-        "--data-dir",
-        s(&data),
-        "--no-verify",
-        "--out",
-        s(&dir.join("m.html")),
-    ]);
+        &model,
+        &data,
+        &["--no-verify", "--out", s(&page)],
+    ));
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -209,24 +169,9 @@ fn write_errors_on_stdout_are_reported() {
         eprintln!("skipping: no /dev/full");
         return;
     }
-    let dir = common::temp_dir("hostile-full");
-    let data = dir.join("data");
-    std::fs::create_dir(&data).unwrap();
-    common::tiny_set(&data);
+    let (dir, data) = tiny_data("hostile-full");
     let model = dir.join("m.safetensors");
-    let train = [
-        "train",
-        "--no-verify",
-        "--data-dir",
-        s(&data),
-        "--stage1-epochs",
-        "1",
-        "--stage2-epochs",
-        "1",
-        "--save",
-        s(&model),
-    ];
-    let out = to_full(&train);
+    let out = to_full(&train_args(&data, ["1", "1"], &model, &["--no-verify"]));
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("console output was lost"), "{err}");
@@ -290,21 +235,8 @@ fn png_declaring(pixels: &[u8], width: usize, height: usize, declared: u32) -> V
 
 /// Runs the binary with `args`, failing the test if it runs past 20 s (a hang).
 fn within_20s(args: &[&str]) -> Output {
-    let mut child = bin()
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{args:?} still running after 20 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
+    common::run_within(args, std::time::Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("{args:?} still running after 20 s"))
 }
 
 /// Defects 4, 5 and 6: every input bounded and checked before it is read: special files
@@ -312,32 +244,12 @@ fn within_20s(args: &[&str]) -> Output {
 /// from its header, and a picture with no ink contrast refused with the reason.
 #[test]
 fn inputs_are_bounded_and_special_files_refused() {
-    let dir = common::temp_dir("hostile-inputs");
-    let data = dir.join("data");
-    std::fs::create_dir(&data).unwrap();
-    common::tiny_set(&data);
+    let (dir, data) = tiny_data("hostile-inputs");
     let model = dir.join("m.safetensors");
-    let out = twostage(&[
-        "train",
-        "--no-verify",
-        "--data-dir",
-        s(&data),
-        "--stage1-epochs",
-        "1",
-        "--stage2-epochs",
-        "1",
-        "--save",
-        s(&model),
-    ]);
+    let out = twostage(&train_args(&data, ["1", "1"], &model, &["--no-verify"]));
     assert!(out.status.success(), "{}", stderr(&out));
     let fifo = dir.join("fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    common::mkfifo(&fifo);
     let report = |metrics: &str| {
         within_20s(&[
             "report",
@@ -358,21 +270,14 @@ fn inputs_are_bounded_and_special_files_refused() {
             (report(special), "--metrics"),
             (predict(special), "--image"),
         ] {
-            let err = stderr(&out);
-            assert_eq!(out.status.code(), Some(1), "{flag} {special}: {err}");
-            assert!(err.contains(flag) && err.contains(kind), "{err}");
+            assert_refused(&out, 1, &[flag, kind], &format!("{flag} {special}"));
         }
     }
     // A small file declaring a 100000 × 100000 canvas is refused from its header.
     let huge = dir.join("huge.png");
     std::fs::write(&huge, png_declaring(&[0u8; 64], 8, 8, 100_000)).unwrap();
     let out = predict(s(&huge));
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("--image") && err.contains("100000×100000"),
-        "{err}"
-    );
+    assert_refused(&out, 1, &["--image", "100000×100000"], "a huge canvas");
     // Flat grey, and faint noise around one grey, hold no stroke.
     let flat = dir.join("flat.png");
     let png = twostage::report::image::encode_png(&[0x80; 140 * 140], 140, 140, 1);
@@ -386,9 +291,7 @@ fn inputs_are_bounded_and_special_files_refused() {
     .unwrap();
     for file in [&flat, &noise] {
         let out = predict(s(file));
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(1), "{}: {err}", file.display());
-        assert!(err.contains("no stroke"), "{err}");
+        assert_refused(&out, 1, &["no stroke"], &file.display().to_string());
     }
 }
 
@@ -398,10 +301,7 @@ fn inputs_are_bounded_and_special_files_refused() {
 #[test]
 fn an_idx_gzip_bomb_is_never_inflated_into_memory() {
     use std::io::Write as _;
-    let dir = common::temp_dir("hostile-bomb");
-    let data = dir.join("data");
-    std::fs::create_dir(&data).unwrap();
-    common::tiny_set(&data);
+    let (dir, data) = tiny_data("hostile-bomb");
     let images = data.join("train-images-idx3-ubyte");
     std::fs::remove_file(&images).unwrap();
     let n: u32 = 3_000_000;
@@ -448,19 +348,14 @@ fn an_idx_gzip_bomb_is_never_inflated_into_memory() {
 /// larger than the data is refused, not silently clamped, and `--samples` is bounded.
 #[test]
 fn gradcheck_is_bounded_and_never_cries_wolf() {
-    let dir = common::temp_dir("hostile-gradcheck");
-    let data = dir.join("data");
-    std::fs::create_dir(&data).unwrap();
-    common::tiny_set(&data);
+    let (_dir, data) = tiny_data("hostile-gradcheck");
     for (flag, value, says) in [
         ("--batch", "200", "from 1 to 32"),
         ("--batch", "10001", "from 1 to 32"),
         ("--samples", "10000000", "from 1 to 1000"),
     ] {
         let out = twostage(&["gradcheck", flag, value]);
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.contains(flag) && err.contains(says), "{err}");
+        assert_refused(&out, 2, &[flag, says], &format!("{flag} {value}"));
     }
     // The tiny set has 20 test images.
     let out = twostage(&[
@@ -471,9 +366,7 @@ fn gradcheck_is_bounded_and_never_cries_wolf() {
         "--batch",
         "21",
     ]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("--batch") && err.contains("(20)"), "{err}");
+    assert_refused(&out, 1, &["--batch", "(20)"], "--batch 21");
     // At the cap, on real MNIST, every correct gradient passes.
     let Some(mnist) = common::mnist_dir() else {
         return;

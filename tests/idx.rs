@@ -18,6 +18,7 @@ use twostage::data::idx::{
 
 mod common;
 
+use common::assert_matches;
 use common::idx_of as idx_bytes;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -129,22 +130,22 @@ fn bad_magic_is_not_an_idx_file() {
     let mut bytes = idx_bytes(0x08, &[1], &[7]);
     bytes[1] = 0x03;
     let e = err(&bytes);
-    assert!(matches!(e, DataError::BadMagic { .. }), "{e:?}");
+    assert_matches!(e => DataError::BadMagic { .. });
     assert_eq!(
         e.to_string(),
         "mem.idx: not an IDX file (magic bytes 00 03 08 01, expected 00 00 <dtype> <ndims>)"
     );
     // PNG and text are refused the same way; fewer than 4 bytes are too short to tell.
-    assert!(matches!(err(b"\x89PNG\r\n"), DataError::BadMagic { .. }));
-    assert!(matches!(err(b"hello"), DataError::BadMagic { .. }));
-    assert!(matches!(err(b"x"), DataError::TooShort { .. }));
+    assert_matches!(err(b"\x89PNG\r\n") => DataError::BadMagic { .. });
+    assert_matches!(err(b"hello") => DataError::BadMagic { .. });
+    assert_matches!(err(b"x") => DataError::TooShort { .. });
 }
 
 /// Issue 9: a 3-byte file showed zero padding as if it were magic bytes.
 #[test]
 fn too_short_shows_only_the_bytes_there_are() {
     let e = err(b"PK\x03");
-    assert!(matches!(e, DataError::TooShort { .. }), "{e:?}");
+    assert_matches!(e => DataError::TooShort { .. });
     assert_eq!(
         e.to_string(),
         "mem.idx: content is only 3 bytes (50 4b 03), too short to be an IDX file \
@@ -166,10 +167,7 @@ fn too_short_shows_only_the_bytes_there_are() {
 #[test]
 fn unknown_dtype_is_named() {
     let e = err(&idx_bytes(0x0a, &[1], &[7]));
-    assert!(
-        matches!(e, DataError::UnknownDtype { code: 0x0a, .. }),
-        "{e:?}"
-    );
+    assert_matches!(e => DataError::UnknownDtype { code: 0x0a, .. });
     assert!(
         e.to_string()
             .starts_with("mem.idx: unknown IDX data type 0x0a"),
@@ -180,7 +178,7 @@ fn unknown_dtype_is_named() {
 #[test]
 fn zero_dims_refused() {
     let e = err(&[0, 0, 0x08, 0]);
-    assert!(matches!(e, DataError::ZeroDims { .. }), "{e:?}");
+    assert_matches!(e => DataError::ZeroDims { .. });
     assert_eq!(
         e.to_string(),
         "mem.idx: IDX header declares zero dimensions"
@@ -241,7 +239,7 @@ fn corrupt_gzip_refused() {
     let crc_at = bad_crc.len() - 8;
     bad_crc[crc_at] ^= 0xff;
     let e = err(&bad_crc);
-    assert!(matches!(e, DataError::CorruptGzip { .. }), "{e:?}");
+    assert_matches!(e => DataError::CorruptGzip { .. });
     assert!(
         e.to_string().starts_with("mem.idx: corrupt gzip data: "),
         "{e}"
@@ -249,17 +247,17 @@ fn corrupt_gzip_refused() {
 
     // A cut-off stream.
     let e = err(&good[..good.len() / 2]);
-    assert!(matches!(e, DataError::CorruptGzip { .. }), "{e:?}");
+    assert_matches!(e => DataError::CorruptGzip { .. });
 
     // Only the magic.
     let e = err(&[0x1f, 0x8b]);
-    assert!(matches!(e, DataError::CorruptGzip { .. }), "{e:?}");
+    assert_matches!(e => DataError::CorruptGzip { .. });
 
     // Garbage in the deflate stream (invalid block type 3).
     let mut garbage = good[..10].to_vec();
     garbage.extend_from_slice(&[0xff; 32]);
     let e = err(&garbage);
-    assert!(matches!(e, DataError::CorruptGzip { .. }), "{e:?}");
+    assert_matches!(e => DataError::CorruptGzip { .. });
 }
 
 #[test]
@@ -269,7 +267,7 @@ fn forged_huge_header_refused_by_arithmetic() {
     for bytes in [forged.clone(), gzip(&forged)] {
         for result in [parse(&bytes), parse_unsized(&bytes)] {
             let e = result.unwrap_err();
-            assert!(matches!(e, DataError::SizeOverflow { .. }), "{e:?}");
+            assert_matches!(e => DataError::SizeOverflow { .. });
             assert_eq!(
                 e.to_string(),
                 "mem.idx: IDX header claims dimensions [4294967295, 4294967295, 4294967295] \
@@ -287,16 +285,7 @@ fn forged_huge_header_refused_by_arithmetic() {
     );
     let packed = gzip(&forged);
     let e = err(&packed);
-    assert!(
-        matches!(
-            e,
-            DataError::TooLarge {
-                claimed: 36028797010575360,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_matches!(e => DataError::TooLarge { claimed: 36028797010575360, .. });
     assert_eq!(
         e.to_string(),
         format!(
@@ -305,10 +294,7 @@ fn forged_huge_header_refused_by_arithmetic() {
         )
     );
     // Unknown length: the buffer grows only with the data that arrives.
-    assert!(matches!(
-        parse_unsized(&forged),
-        Err(DataError::Truncated { found: 3, .. })
-    ));
+    assert_matches!(parse_unsized(&forged) => Err(DataError::Truncated { found: 3, .. }));
     assert!(start.elapsed() < Duration::from_secs(2));
 }
 
@@ -331,30 +317,21 @@ fn expected_data_len_checks_the_bound() {
         expected_data_len(&header, Available::Unknown, name).unwrap(),
         60
     );
-    assert!(matches!(
-        expected_data_len(&header, Available::Exactly(59), name),
-        Err(DataError::Truncated {
-            expected: 60,
-            found: 59,
-            ..
-        })
-    ));
-    assert!(matches!(
-        expected_data_len(&header, Available::AtMost(59), name),
-        Err(DataError::TooLarge {
-            claimed: 60,
-            limit: 59,
-            ..
-        })
-    ));
+    assert_matches!(
+        expected_data_len(&header, Available::Exactly(59), name)
+            => Err(DataError::Truncated { expected: 60, found: 59, .. })
+    );
+    assert_matches!(
+        expected_data_len(&header, Available::AtMost(59), name)
+            => Err(DataError::TooLarge { claimed: 60, limit: 59, .. })
+    );
     let header = IdxHeader {
         dtype: Dtype::F64,
         dims: vec![u32::MAX; 3],
     };
-    assert!(matches!(
-        expected_data_len(&header, Available::Unknown, name),
-        Err(DataError::SizeOverflow { .. })
-    ));
+    assert_matches!(
+        expected_data_len(&header, Available::Unknown, name) => Err(DataError::SizeOverflow { .. })
+    );
 }
 
 #[test]
@@ -381,7 +358,7 @@ fn path_errors_name_the_file() {
 
     let missing = std::env::temp_dir().join("twostage-idx-no-such-file");
     let e = read_idx_file(&missing).unwrap_err();
-    assert!(matches!(e, DataError::FileIo { .. }));
+    assert_matches!(e => DataError::FileIo { .. });
     assert!(
         e.to_string().starts_with(&missing.display().to_string()),
         "{e}"
@@ -418,10 +395,7 @@ fn inspect_describes_a_file_and_refuses_a_bad_one() {
     std::fs::remove_file(&path).unwrap();
 
     let path = temp_file("inspect-bad.idx", &[0, 0, 0x08, 0]);
-    assert!(matches!(
-        twostage::data::inspect(&path),
-        Err(DataError::ZeroDims { .. })
-    ));
+    assert_matches!(twostage::data::inspect(&path) => Err(DataError::ZeroDims { .. }));
     std::fs::remove_file(&path).unwrap();
 }
 
@@ -438,17 +412,14 @@ fn trailing_data_after_gzip_is_named() {
         let mut bytes = gzip(&plain);
         bytes.extend_from_slice(garbage);
         let e = err(&bytes);
-        assert!(
-            matches!(e, DataError::GzipTrailingData { .. }),
-            "{garbage:?}: {e:?}"
-        );
+        assert_matches!(e => DataError::GzipTrailingData { .. }, "{garbage:?}: {e:?}");
         assert!(
             e.to_string()
                 .starts_with("mem.idx: trailing data after the gzip stream"),
             "{e}"
         );
         let e = parse_unsized(&bytes).unwrap_err();
-        assert!(matches!(e, DataError::GzipTrailingData { .. }), "{e:?}");
+        assert_matches!(e => DataError::GzipTrailingData { .. });
     }
     // Two members are one stream, as for `gzip -d`.
     let (first, second) = plain.split_at(5);
@@ -458,7 +429,7 @@ fn trailing_data_after_gzip_is_named() {
     // A second member that is damaged is corrupt gzip, not trailing data.
     let mut damaged = gzip(first);
     damaged.extend_from_slice(&gzip(second)[..12]);
-    assert!(matches!(err(&damaged), DataError::CorruptGzip { .. }));
+    assert_matches!(err(&damaged) => DataError::CorruptGzip { .. });
 }
 
 /// Issue 9, item 9: a known shape is checked before a single data byte is read or inflated.
@@ -514,7 +485,7 @@ fn header_check_refuses_before_reading_data() {
         read_idx_file_checked(&path, &refuse).unwrap_err(),
         idx_file_sha256(&path, &refuse).unwrap_err(),
     ] {
-        assert!(matches!(e, DataError::WrongShape { .. }), "{e:?}");
+        assert_matches!(e => DataError::WrongShape { .. });
     }
     // Hashing keeps nothing: a file as it should be hashes like a read.
     let good = temp_file("hashed.idx.gz", &gzip(&idx_bytes(0x08, &[2], &[4, 5])));

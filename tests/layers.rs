@@ -13,7 +13,7 @@ use twostage::optim::{Adam, Optimizer, Sgd, TextbookAdam};
 use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
 
-use common::{SMALL, panic_message, random};
+use common::{SMALL, dense_case, panic_message, random};
 use twostage::{Dims, Error, Stage1Grad, TwoStageNetwork};
 
 /// Every `(name, gradient)` of `params`, in visiting order.
@@ -234,10 +234,7 @@ fn relu_gradient_at_zero_is_zero() {
 
 #[test]
 fn dense_backward_params_accumulates_what_backward_does() {
-    let mut rng = SmallRng::seed_from_u64(12);
-    let mut layer = Dense::<f64>::new(3, 2, &mut rng);
-    let x = random((4, 3), &mut rng);
-    let dy = random((4, 2), &mut rng);
+    let (mut layer, x, dy, _) = dense_case(12, (4, 3, 2));
     layer.forward(x.view());
     layer.backward_params(dy.view());
     let (dw, db) = (layer.dweight.clone(), layer.dbias.clone());
@@ -355,10 +352,7 @@ fn adam_matches_the_formula() {
 #[test]
 fn adam_large_tensor_matches_the_formula() {
     // 784·64 = 50176 weights: updated in parallel chunks, on a 2-thread pool whatever the machine.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
+    let pool = common::pool(2);
     pool.install(adam_large_tensor_check);
 }
 
@@ -480,10 +474,7 @@ fn adam_step_and_zero_grad_is_step_then_zero_grad() {
     // Two identical layers and optimizers, on a 2-thread pool so the 200704 weights take the
     // parallel path: `step_and_zero_grad` must give the same bits as `step` then `zero_grad`,
     // and leave every gradient zero.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
+    let pool = common::pool(2);
     pool.install(|| {
         let mut rng = SmallRng::seed_from_u64(17);
         let mut fused = Dense::<f32>::new(784, 256, &mut rng);

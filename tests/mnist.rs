@@ -9,6 +9,7 @@ use std::path::Path;
 use twostage::data::DataError;
 use twostage::data::mnist::{FILE_NAMES, Mnist, PIXELS, Split, files_present, missing_files};
 
+use common::assert_matches;
 use common::idx_u8 as idx_bytes;
 
 /// Writes an uncompressed training set of `images` images and the given labels into `dir`.
@@ -75,7 +76,7 @@ fn crafted_set_loads_without_verify_and_fails_with_it() {
 
     // Verifying: the header already shows it is not MNIST.
     let e = Mnist::load(&dir, Split::Train, true).unwrap_err();
-    assert!(matches!(e, DataError::NotMnistHeader { .. }), "{e:?}");
+    assert_matches!(e => DataError::NotMnistHeader { .. });
     assert!(e.to_string().contains("nothing more was read"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 
@@ -93,7 +94,7 @@ fn crafted_set_loads_without_verify_and_fails_with_it() {
         10000
     );
     let e = Mnist::from_files(&images, &labels, true).unwrap_err();
-    assert!(matches!(e, DataError::ChecksumMismatch { .. }), "{e:?}");
+    assert_matches!(e => DataError::ChecksumMismatch { .. });
     let message = e.to_string();
     assert!(
         message.contains("t10k-labels-idx1-ubyte: SHA-256 of the uncompressed content is"),
@@ -119,17 +120,7 @@ fn label_ten_is_refused_with_file_and_index() {
     let labels = dir.join("train-labels-idx1-ubyte");
     let e = twostage::data::mnist::check_labels(&[0, 1, 2, 3, 4, 10, 6], 10, "MNIST", &labels)
         .unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DataError::BadLabel {
-                index: 5,
-                label: 10,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_matches!(e => DataError::BadLabel { index: 5, label: 10, .. });
     assert_eq!(
         e.to_string(),
         format!(
@@ -147,17 +138,7 @@ fn count_mismatch_is_refused() {
     let dir = common::temp_dir("count");
     write_set(&dir, 4, &[1, 2, 3]);
     let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DataError::CountMismatch {
-                images: 4,
-                labels: 3,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_matches!(e => DataError::CountMismatch { images: 4, labels: 3, .. });
     assert_eq!(
         e.to_string(),
         format!(
@@ -210,16 +191,7 @@ fn missing_files_are_reported() {
     assert!(!files_present(&dir));
     assert_eq!(missing_files(&dir), FILE_NAMES.to_vec());
     let e = Mnist::load(&dir, Split::Test, false).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DataError::MissingFile {
-                name: "t10k-images-idx3-ubyte",
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_matches!(e => DataError::MissingFile { name: "t10k-images-idx3-ubyte", .. });
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -302,16 +274,7 @@ fn non_file_named_like_a_data_file_is_said_so() {
     if Path::new("/dev/zero").exists() {
         std::os::unix::fs::symlink("/dev/zero", &labels).unwrap();
         let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                DataError::NotAFile {
-                    kind: "a character device",
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
+        assert_matches!(e => DataError::NotAFile { kind: "a character device", .. });
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -326,7 +289,7 @@ fn both_gz_and_plain_present_error_mentions_the_other() {
     let gz = dir.join("train-images-idx3-ubyte.gz");
     std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
     let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
-    assert!(matches!(e, DataError::AlsoPresent { .. }), "{e:?}");
+    assert_matches!(e => DataError::AlsoPresent { .. });
     let message = e.to_string();
     assert!(
         message.starts_with(&format!("{}: corrupt gzip data: ", gz.display())),
@@ -354,7 +317,7 @@ fn both_gz_and_plain_present_error_mentions_the_other() {
     )
     .unwrap();
     let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
-    assert!(matches!(e, DataError::WrongShape { .. }), "{e:?}");
+    assert_matches!(e => DataError::WrongShape { .. });
     // And when both read fine, the .gz is the one used.
     std::fs::write(
         dir.join("train-labels-idx1-ubyte"),
@@ -423,17 +386,7 @@ fn verify_refuses_a_foreign_header_before_reading() {
     // Without verify the shape is still checked first: labels must match the image count.
     std::fs::write(&images, gzip(&idx_bytes(&[2, 28, 28], &[0; 2 * PIXELS]))).unwrap();
     let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DataError::CountMismatch {
-                images: 2,
-                labels: 1,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_matches!(e => DataError::CountMismatch { images: 2, labels: 1, .. });
     std::fs::remove_dir_all(dir).unwrap();
 }
 

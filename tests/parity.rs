@@ -220,36 +220,30 @@ fn check_reference(path: &Path, mnist: &Mnist) -> BTreeMap<String, f32> {
         shuffle: false,
         seed: 0,
     };
-    let mut recorder = LossRecorder(Vec::new());
-    train::run(&mut network, train_set, &schedule, &mut recorder).unwrap();
-    compare_losses(&recorder.0, &file, "stage1_losses", &mut worst);
-    compare_params(
-        &mut network,
-        &Part::ALL,
-        false,
-        &file,
-        "after_stage1",
-        WEIGHT_TOLERANCE,
-        &mut worst,
-    );
-
+    // Runs `schedule` on the network, then compares its batch losses with `{stage}_losses`
+    // and its weights with `after_{stage}`.
+    let mut run_and_compare = |network: &mut TwoStageNetwork<f32>, schedule, stage: &str| {
+        let mut recorder = LossRecorder(Vec::new());
+        train::run(network, train_set, schedule, &mut recorder).unwrap();
+        let (losses, after) = (format!("{stage}_losses"), format!("after_{stage}"));
+        compare_losses(&recorder.0, &file, &losses, &mut worst);
+        compare_params(
+            network,
+            &Part::ALL,
+            false,
+            &file,
+            &after,
+            WEIGHT_TOLERANCE,
+            &mut worst,
+        );
+    };
+    run_and_compare(&mut network, &schedule, "stage1");
     let schedule = Schedule {
         stage1: Stage1Mode::None,
         stage2_epochs: 1,
         ..schedule
     };
-    let mut recorder = LossRecorder(Vec::new());
-    train::run(&mut network, train_set, &schedule, &mut recorder).unwrap();
-    compare_losses(&recorder.0, &file, "stage2_losses", &mut worst);
-    compare_params(
-        &mut network,
-        &Part::ALL,
-        false,
-        &file,
-        "after_stage2",
-        WEIGHT_TOLERANCE,
-        &mut worst,
-    );
+    run_and_compare(&mut network, &schedule, "stage2");
     worst
 }
 
@@ -274,12 +268,7 @@ fn precomputed_features_equal_per_batch_features() {
     let Some(mnist) = common::mnist_train() else {
         return;
     };
-    let examples = Examples {
-        pixels: &mnist.images,
-        labels: &mnist.labels,
-        width: 784,
-    }
-    .first(1000);
+    let examples = mnist.examples().first(1000);
     let mut rng = <twostage::rand::rngs::SmallRng as twostage::rand::SeedableRng>::seed_from_u64(7);
     let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut rng);
     let all_at_once = train::features_of(&mut network, examples);

@@ -4,20 +4,10 @@
 
 mod common;
 
-use std::path::Path;
-
 use twostage::data::mnist::{Mnist, Split};
 use twostage::report::image::{Decoded, encode_png, ink, mnist_like};
 
-use common::twostage;
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("test paths are UTF-8")
-}
+use common::{s, stderr, stdout, train_args, twostage};
 
 /// A 28×28 image scaled up `k` times (nearest neighbour) and drawn dark on light in RGB,
 /// as a person would save a drawing.
@@ -132,47 +122,39 @@ fn predict_image_reads_a_drawn_digit_like_the_test_image_it_came_from() {
     };
     let dir = common::temp_dir("predict-image");
     let model = dir.join("m.safetensors");
-    let out = twostage(&[
-        "train",
-        "--data-dir",
-        s(&data),
-        "--train-limit",
-        "3000",
-        "--stage1-epochs",
-        "1",
-        "--stage2-epochs",
-        "3",
-        "--save",
-        s(&model),
-    ]);
-    assert!(out.status.success(), "train: {}", text(&out.stderr));
+    let limit = ["--train-limit", "3000"];
+    let out = twostage(&train_args(&data, ["1", "3"], &model, &limit));
+    assert!(out.status.success(), "train: {}", stderr(&out));
     let test = Mnist::load(&data, Split::Test, true).expect("MNIST");
     let (rgb, side) = upscaled_inverted_rgb(test.image(0), 4);
     let png = dir.join("digit.png");
     std::fs::write(&png, encode_png(&rgb, side, side, 3)).unwrap();
 
     let out = twostage(&["predict", "--model", s(&model), "--image", s(&png)]);
-    assert!(out.status.success(), "predict: {}", text(&out.stderr));
-    let stdout = text(&out.stdout);
-    assert!(stdout.contains("(112×112)"), "{stdout}");
+    assert!(out.status.success(), "predict: {}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(printed.contains("(112×112)"), "{printed}");
     assert!(
-        stdout
+        printed
             .trim_end()
             .ends_with(&format!("predicted {}", test.label(0))),
-        "{stdout}"
+        "{printed}"
     );
     // The ASCII view is 28 rows of 56 characters with ink in the middle, none at the edges.
-    let rows: Vec<&str> = stdout.lines().skip(1).take(28).collect();
-    assert!(rows.iter().all(|r| r.chars().count() == 56), "{stdout}");
+    let rows: Vec<&str> = printed.lines().skip(1).take(28).collect();
+    assert!(rows.iter().all(|r| r.chars().count() == 56), "{printed}");
     assert!(rows[0].trim().is_empty() && rows[27].trim().is_empty());
-    assert!(rows[14].contains('@') || rows[14].contains('%'), "{stdout}");
-    let p7: f64 = stdout
+    assert!(
+        rows[14].contains('@') || rows[14].contains('%'),
+        "{printed}"
+    );
+    let p7: f64 = printed
         .lines()
         .find_map(|l| l.trim_start().strip_prefix("7: "))
         .and_then(|l| l.split_whitespace().next())
         .and_then(|p| p.parse().ok())
         .expect("a probability for 7");
-    assert!(p7 > 0.5, "{stdout}");
+    assert!(p7 > 0.5, "{printed}");
 
     // A blank sheet and a file that is not a PNG are refused, naming the flag.
     let blank = dir.join("blank.png");
@@ -182,7 +164,7 @@ fn predict_image_reads_a_drawn_digit_like_the_test_image_it_came_from() {
     for (file, says) in [(&blank, "no stroke"), (&not_png, "not a PNG")] {
         let out = twostage(&["predict", "--model", s(&model), "--image", s(file)]);
         assert!(!out.status.success());
-        let err = text(&out.stderr);
+        let err = stderr(&out);
         assert!(err.contains("--image") && err.contains(says), "{err}");
     }
     let out = twostage(&["predict", "--model", s(&model)]);

@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use ndarray::{Array2, array};
 use twostage::checkpoint;
@@ -21,15 +20,9 @@ use twostage::report::pca::Pca;
 use twostage::report::{self, filter_grid};
 use twostage::train::{self, Examples};
 
-use common::twostage;
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("test paths are UTF-8")
-}
+use common::{
+    chromium, data_args, model_args, run_chromium, s, stderr, stdout, train_args, twostage,
+};
 
 /// The value of every `name="…"` attribute, in page order.
 fn attributes<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
@@ -38,6 +31,20 @@ fn attributes<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
         .map(|(i, _)| {
             let rest = &html[i + key.len()..];
             &rest[..rest.find('"').expect("closed attribute")]
+        })
+        .collect()
+}
+
+/// The values of every `name="…"` attribute in `html`, parsed.
+fn parsed<T: std::str::FromStr>(html: &str, name: &str) -> Vec<T>
+where
+    T::Err: std::fmt::Debug,
+{
+    attributes(html, name)
+        .iter()
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|e| panic!("{name}=\"{v}\": {e:?}"))
         })
         .collect()
 }
@@ -242,25 +249,17 @@ fn short_run(dir: &Path, data: &Path) -> (PathBuf, PathBuf, PathBuf) {
         dir.join("run.jsonl"),
         dir.join("train.html"),
     );
-    let out = twostage(&[
-        "train",
-        "--data-dir",
-        s(data),
+    let extra = [
         "--train-limit",
         "3000",
-        "--stage1-epochs",
-        "2",
-        "--stage2-epochs",
-        "2",
-        "--save",
-        s(&model),
         "--metrics",
         s(&metrics),
         "--report",
         s(&page),
-    ]);
-    assert!(out.status.success(), "train: {}", text(&out.stderr));
-    assert!(text(&out.stdout).contains(&format!("Wrote {}", page.display())));
+    ];
+    let out = twostage(&train_args(data, ["2", "2"], &model, &extra));
+    assert!(out.status.success(), "train: {}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("Wrote {}", page.display())));
     (model, metrics, page)
 }
 
@@ -273,9 +272,9 @@ fn load(model: &Path) -> TwoStageNetwork<f32> {
 
 /// The confusion matrix `twostage eval` prints.
 fn eval_confusion(model: &Path, data: &Path) -> Vec<Vec<u64>> {
-    let out = twostage(&["eval", "--model", s(model), "--data-dir", s(data)]);
-    assert!(out.status.success(), "eval: {}", text(&out.stderr));
-    text(&out.stdout)
+    let out = twostage(&model_args("eval", model, data, &[]));
+    assert!(out.status.success(), "eval: {}", stderr(&out));
+    stdout(&out)
         .lines()
         .skip_while(|l| !l.starts_with("Confusion"))
         .skip(2)
@@ -298,18 +297,9 @@ fn every_section_of_the_page_shows_the_engines_numbers() {
     let dir = common::temp_dir("report-sections");
     let (model, metrics_file, train_page) = short_run(&dir, &data);
     let page = dir.join("report.html");
-    let out = twostage(&[
-        "report",
-        "--model",
-        s(&model),
-        "--metrics",
-        s(&metrics_file),
-        "--data-dir",
-        s(&data),
-        "--out",
-        s(&page),
-    ]);
-    assert!(out.status.success(), "report: {}", text(&out.stderr));
+    let extra = ["--metrics", s(&metrics_file), "--out", s(&page)];
+    let out = twostage(&model_args("report", &model, &data, &extra));
+    assert!(out.status.success(), "report: {}", stderr(&out));
     let html = std::fs::read_to_string(&page).expect("the page");
     let from_train = std::fs::read_to_string(&train_page).expect("train's page");
     assert_eq!(
@@ -349,15 +339,9 @@ fn every_section_of_the_page_shows_the_engines_numbers() {
 
     // Results: the confusion matrix is eval's, the accuracies follow from it.
     let confusion = eval_confusion(&model, &data);
-    let counts: Vec<u64> = attributes(&html, "data-count")
-        .iter()
-        .map(|c| c.parse().unwrap())
-        .collect();
+    let counts: Vec<u64> = parsed(&html, "data-count");
     assert_eq!(counts, confusion.concat(), "confusion matrix = eval's");
-    let per_class: Vec<f64> = attributes(&html, "data-class-accuracy")
-        .iter()
-        .map(|c| c.parse().unwrap())
-        .collect();
+    let per_class: Vec<f64> = parsed(&html, "data-class-accuracy");
     for (c, row) in confusion.iter().enumerate() {
         let expected = row[c] as f64 / row.iter().sum::<u64>() as f64;
         assert!((per_class[c] - expected).abs() < 1e-12, "class {c}");
@@ -376,22 +360,10 @@ fn every_section_of_the_page_shows_the_engines_numbers() {
     let probabilities: Vec<Vec<f32>> = (0..test.len())
         .map(|i| train::probabilities(&mut network, test_set.image(i)).unwrap())
         .collect();
-    let shown: Vec<usize> = attributes(&html, "data-index")
-        .iter()
-        .map(|v| v.parse().unwrap())
-        .collect();
-    let predicted: Vec<usize> = attributes(&html, "data-predicted")
-        .iter()
-        .map(|v| v.parse().unwrap())
-        .collect();
-    let truth: Vec<usize> = attributes(&html, "data-true")
-        .iter()
-        .map(|v| v.parse().unwrap())
-        .collect();
-    let p_shown: Vec<f32> = attributes(&html, "data-p")
-        .iter()
-        .map(|v| v.parse().unwrap())
-        .collect();
+    let shown: Vec<usize> = parsed(&html, "data-index");
+    let predicted: Vec<usize> = parsed(&html, "data-predicted");
+    let truth: Vec<usize> = parsed(&html, "data-true");
+    let p_shown: Vec<f32> = parsed(&html, "data-p");
     assert_eq!(shown.len(), 24);
     assert_eq!(p_shown.len(), 72, "three probabilities each");
     let confidence = |i: usize| probabilities[i].iter().copied().fold(0.0_f32, f32::max);
@@ -514,17 +486,11 @@ fn every_section_of_the_page_shows_the_engines_numbers() {
         &metrics_file,
     )
     .unwrap();
-    let losses: Vec<f64> = attributes(&html, "data-loss")
-        .iter()
-        .map(|v| v.parse().unwrap())
-        .collect();
+    let losses: Vec<f64> = parsed(&html, "data-loss");
     assert_eq!(losses, m.epochs.iter().map(|e| e.loss).collect::<Vec<_>>());
     assert_eq!(m.epochs.len(), 4);
     assert!(m.batches.len() > 10, "the run logged batch losses");
-    let baselines: Vec<f64> = attributes(&html, "data-baseline")
-        .iter()
-        .map(|v| v.parse().unwrap())
-        .collect();
+    let baselines: Vec<f64> = parsed(&html, "data-baseline");
     let normalised: Vec<f64> = test
         .pixels
         .iter()
@@ -568,53 +534,6 @@ impl Stage1Weight for TwoStageNetwork<f32> {
     }
 }
 
-/// A Chromium binary: `$CHROMIUM`, else the Debian packages' names.
-fn chromium() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("CHROMIUM") {
-        return Some(PathBuf::from(path));
-    }
-    let names = [
-        "chromium-headless-shell",
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-    ];
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in names {
-        for dir in std::env::split_paths(&path) {
-            if dir.join(name).is_file() {
-                return Some(dir.join(name));
-            }
-        }
-    }
-    [
-        "/usr/lib/chromium/chromium-headless-shell",
-        "/usr/lib/chromium/chromium",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.is_file())
-}
-
-/// Runs headless Chromium with a fresh profile on `url` with `extra` flags.
-fn run_chromium(binary: &Path, dir: &Path, extra: &[&str], url: &str) -> Output {
-    let profile = dir.join(format!("profile-{}", extra.len()));
-    let _ = std::fs::remove_dir_all(&profile);
-    let mut command = Command::new(binary);
-    command.args([
-        "--no-sandbox",
-        "--headless",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        &format!("--user-data-dir={}", profile.display()),
-    ]);
-    command.args(extra).arg(url);
-    command.output().expect("chromium runs")
-}
-
 #[test]
 fn the_pages_javascript_forward_matches_rust_in_headless_chromium() {
     let Some(data) = common::mnist_dir() else {
@@ -633,7 +552,7 @@ fn the_pages_javascript_forward_matches_rust_in_headless_chromium() {
     let url = format!("file://{}", page.canonicalize().unwrap().display());
 
     let out = run_chromium(&binary, &dir, &["--dump-dom"], &format!("{url}#selftest"));
-    let dom = text(&out.stdout);
+    let dom = stdout(&out);
     let result = element_text(&dom, "<pre id=\"selftest\">", "</pre>");
     eprintln!("self-test: {result}");
     let diff: f64 = result
@@ -643,7 +562,7 @@ fn the_pages_javascript_forward_matches_rust_in_headless_chromium() {
         .unwrap_or_else(|| {
             panic!(
                 "no self-test result in the DOM: {result:?}; stderr {}",
-                text(&out.stderr)
+                stderr(&out)
             )
         });
     assert!(diff <= 1e-5, "JS and Rust probabilities differ by {diff}");
@@ -664,21 +583,9 @@ fn the_pages_javascript_forward_matches_rust_in_headless_chromium() {
         ],
         &url,
     );
-    let image = decode_png(
-        &std::fs::read(&shot)
-            .unwrap_or_else(|e| panic!("no screenshot ({e}): {}", text(&out.stderr))),
-    )
-    .expect("the screenshot is a PNG");
+    let (image, colours) = common::screenshot(&shot, &out);
     assert_eq!((image.width, image.height), (1200, 4000));
-    let ch = image.channels;
-    let mut colours: Vec<&[u8]> = image.pixels.chunks(ch).collect();
-    colours.sort();
-    colours.dedup();
-    assert!(
-        colours.len() > 200,
-        "a blank page: {} colours",
-        colours.len()
-    );
+    assert!(colours > 200, "a blank page: {colours} colours");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -689,35 +596,21 @@ fn report_refuses_outputs_it_must_not_write() {
     std::fs::write(&notes, "my notes").unwrap();
     let model = dir.join("m.safetensors");
     std::fs::write(&model, b"not a checkpoint").unwrap();
-    let out = twostage(&[
-        "report",
-        "--model",
-        s(&model),
-        "--out",
-        s(&notes),
-        "--data-dir",
-        s(&dir),
-    ]);
+    let report_to =
+        |page: &Path| twostage(&model_args("report", &model, &dir, &["--out", s(page)]));
+    let out = report_to(&notes);
     assert!(!out.status.success());
-    let err = text(&out.stderr);
+    let err = stderr(&out);
     assert!(
         err.contains("--out") && err.contains("twostage did not write"),
         "{err}"
     );
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes");
-    let out = twostage(&[
-        "report",
-        "--model",
-        s(&model),
-        "--out",
-        s(&model),
-        "--data-dir",
-        s(&dir),
-    ]);
+    let out = report_to(&model);
     assert!(
-        text(&out.stderr).contains("--out") && text(&out.stderr).contains("input"),
+        stderr(&out).contains("--out") && stderr(&out).contains("input"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
     // A page twostage wrote (its generator mark) is replaced.
     let old = dir.join("old.html");
@@ -729,16 +622,8 @@ fn report_refuses_outputs_it_must_not_write() {
         ),
     )
     .unwrap();
-    let out = twostage(&[
-        "report",
-        "--model",
-        s(&model),
-        "--out",
-        s(&old),
-        "--data-dir",
-        s(&dir),
-    ]);
-    let err = text(&out.stderr);
+    let out = report_to(&old);
+    let err = stderr(&out);
     assert!(
         !err.contains("--out"),
         "an HTML page may be replaced: {err}"
@@ -757,30 +642,17 @@ fn a_checkpoint_without_a_decoder_gets_a_page_without_reconstructions() {
     };
     let dir = common::temp_dir("report-no-decoder");
     let (model, page) = (dir.join("m.safetensors"), dir.join("p.html"));
-    let out = twostage(&[
+    let mut train = data_args(
         "train",
-        "--data-dir",
-        s(&data),
-        "--train-limit",
-        "2000",
-        "--stage1",
-        "none",
-        "--stage2-epochs",
-        "1",
-        "--save",
-        s(&model),
-    ]);
-    assert!(out.status.success(), "train: {}", text(&out.stderr));
-    let out = twostage(&[
-        "report",
-        "--model",
-        s(&model),
-        "--data-dir",
-        s(&data),
-        "--out",
-        s(&page),
-    ]);
-    assert!(out.status.success(), "report: {}", text(&out.stderr));
+        &data,
+        &["--train-limit", "2000", "--save", s(&model)],
+    );
+    // Stage 1 "none": no autoencoder, so no decoder in the checkpoint.
+    train.extend(["--stage1", "none", "--stage2-epochs", "1"]);
+    let out = twostage(&train);
+    assert!(out.status.success(), "train: {}", stderr(&out));
+    let out = twostage(&model_args("report", &model, &data, &["--out", s(&page)]));
+    assert!(out.status.success(), "report: {}", stderr(&out));
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("has no decoder"));
     assert!(!html.contains("data-reconstruction="));

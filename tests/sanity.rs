@@ -37,11 +37,7 @@ fn overfitting_fifty_images_reaches_every_one() {
     let Some(mnist) = common::mnist_train() else {
         return;
     };
-    let examples = Examples {
-        pixels: &mnist.images[..50 * 784],
-        labels: &mnist.labels[..50],
-        width: 784,
-    };
+    let examples = mnist.examples().first(50);
     let mut network = TwoStageNetwork::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
     let (epochs, accuracy) = train::overfit(
         &mut network,
@@ -61,11 +57,7 @@ fn validation_reports_accuracy_and_changes_nothing() {
     let Some(mnist) = common::mnist_train() else {
         return;
     };
-    let all = Examples {
-        pixels: &mnist.images[..2000 * 784],
-        labels: &mnist.labels[..2000],
-        width: 784,
-    };
+    let all = mnist.examples().first(2000);
     let (train_part, validation) = (
         all.first(1500),
         Examples {
@@ -116,7 +108,7 @@ fn validation_reports_accuracy_and_changes_nothing() {
 
 #[cfg(feature = "cli")]
 mod command_line {
-    use super::common::twostage;
+    use super::common::{data_args, s, stderr, stdout, train_args, twostage};
 
     #[test]
     fn val_split_adds_accuracies_to_epoch_lines_and_metrics() {
@@ -125,29 +117,17 @@ mod command_line {
         };
         let dir = super::common::temp_dir("val-split");
         let (save, metrics) = (dir.join("m.safetensors"), dir.join("m.jsonl"));
-        let out = twostage(&[
-            "train",
-            "--data-dir",
-            mnist.to_str().unwrap(),
+        let extra = [
             "--train-limit",
             "3000",
             "--val-split",
             "500",
-            "--stage1-epochs",
-            "1",
-            "--stage2-epochs",
-            "2",
-            "--save",
-            save.to_str().unwrap(),
             "--metrics",
-            metrics.to_str().unwrap(),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
+            s(&metrics),
+        ];
+        let out = twostage(&train_args(&mnist, ["1", "2"], &save, &extra));
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
         let stage2: Vec<&str> = text
             .lines()
             .skip_while(|l| !l.starts_with("Training Stage 2"))
@@ -167,19 +147,17 @@ mod command_line {
             .count();
         assert_eq!(with_accuracy, 2, "{rows}");
         // Too large a split is refused, naming the flag.
-        let out = twostage(&[
-            "train",
-            "--data-dir",
-            mnist.to_str().unwrap(),
+        let too_large = [
             "--train-limit",
             "100",
             "--val-split",
             "100",
             "--save",
-            save.to_str().unwrap(),
-        ]);
+            s(&save),
+        ];
+        let out = twostage(&data_args("train", &mnist, &too_large));
         assert!(!out.status.success());
-        assert!(String::from_utf8_lossy(&out.stderr).contains("--val-split"));
+        assert!(stderr(&out).contains("--val-split"), "{}", stderr(&out));
     }
 
     #[test]
@@ -189,21 +167,10 @@ mod command_line {
         };
         let dir = super::common::temp_dir("overfit");
         let save = dir.join("never.safetensors");
-        let out = twostage(&[
-            "train",
-            "--data-dir",
-            mnist.to_str().unwrap(),
-            "--overfit",
-            "50",
-            "--save",
-            save.to_str().unwrap(),
-        ]);
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let overfit = ["--overfit", "50", "--save", s(&save)];
+        let out = twostage(&data_args("train", &mnist, &overfit));
+        let text = stdout(&out);
+        assert!(out.status.success(), "{text}{}", stderr(&out));
         assert!(
             text.contains("Reached 100% training accuracy on 50 images"),
             "{text}"

@@ -29,10 +29,7 @@ fn trained_bits(threads: usize) -> Vec<u32> {
         labels: &labels,
         width: 784,
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("a small pool");
+    let pool = common::pool(threads);
     pool.install(|| {
         let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
         let mut adam = Adam::new(1e-3);

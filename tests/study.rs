@@ -7,7 +7,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use twostage::batches::{Classification, Examples, Order};
 use twostage::model::Dims;
@@ -15,7 +15,6 @@ use twostage::nn::{Dense, Parameters};
 use twostage::optim::{Adam, Optimizer};
 use twostage::rand::rngs::SmallRng;
 use twostage::rand::{Rng, SeedableRng};
-use twostage::report::image::decode_png;
 use twostage::study::subsets::{Noise, balanced_order};
 use twostage::study::{self, Event, Method, Protocol, Row, Subsets, mean_std, train_steps};
 use twostage::train::Batches;
@@ -196,10 +195,7 @@ fn run_small(threads: usize) -> Vec<Row> {
         labels: &test_labels,
         width: 16,
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let pool = common::pool(threads);
     let mut pretrain_epochs = 0;
     let rows = pool
         .install(|| {
@@ -394,40 +390,23 @@ fn the_rows_agree_with_the_table_and_the_page_renders_in_headless_chromium() {
         !html.contains("<script src") && !html.contains("<link "),
         "offline, one file"
     );
-    let Some(binary) = chromium() else {
+    let Some(binary) = common::chromium() else {
         assert!(!common::in_ci(), "CI=true but no Chromium");
         eprintln!("skipping the screenshot: no Chromium");
         return;
     };
     let shot = dir.join("shot.png");
     let url = format!("file://{}", page.canonicalize().unwrap().display());
-    let out = Command::new(&binary)
-        .args([
-            "--no-sandbox",
-            "--headless",
-            "--disable-gpu",
-            "--no-first-run",
-            &format!("--user-data-dir={}", dir.join("profile").display()),
-            &format!("--screenshot={}", shot.display()),
-            "--window-size=1200,900",
-            &url,
-        ])
-        .output()
-        .expect("chromium runs");
-    let image = decode_png(
-        &std::fs::read(&shot)
-            .unwrap_or_else(|e| panic!("no screenshot ({e}): {}", text(&out.stderr))),
-    )
-    .expect("a PNG");
-    let ch = image.channels;
-    let mut colours: Vec<&[u8]> = image.pixels.chunks(ch).collect();
-    colours.sort();
-    colours.dedup();
-    assert!(
-        colours.len() > 50,
-        "a blank page: {} colours",
-        colours.len()
+    let screenshot = format!("--screenshot={}", shot.display());
+    let out = common::run_chromium(
+        &binary,
+        &dir,
+        &[&screenshot, "--window-size=1200,900"],
+        &url,
     );
+    let (image, colours) = common::screenshot(&shot, &out);
+    assert!(colours > 50, "a blank page: {colours} colours");
+    let ch = image.channels;
     // The curves are drawn: pixels of each method's colour.
     for rgb in [[0x1f, 0x77, 0xb4], [0xd6, 0x27, 0x28], [0x2c, 0xa0, 0x2c]] {
         let hits = image.pixels.chunks(ch).filter(|p| p[..3] == rgb).count();
@@ -495,21 +474,4 @@ fn bad_input_gets_an_error_naming_the_flag() {
         stderr.contains("--out") && stderr.contains("input"),
         "{stderr}"
     );
-}
-
-/// A Chromium binary: `$CHROMIUM`, else the Debian packages' names on `PATH`.
-fn chromium() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("CHROMIUM") {
-        return Some(PathBuf::from(path));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    [
-        "chromium-headless-shell",
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-    ]
-    .iter()
-    .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-    .find(|p| p.is_file())
 }

@@ -1,4 +1,5 @@
-//! Shared test helpers: where the real MNIST and PyTorch's reference runs are.
+//! Shared test helpers: where the real MNIST and PyTorch's reference runs are, small data
+//! builders, and (in `binary`, `chromium`) running the `twostage` binary and headless Chromium.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -7,10 +8,43 @@ use ndarray::Array2;
 use ndarray_rand::RandomExt;
 use ndarray_rand::rand_distr::Uniform;
 use twostage::Dims;
+use twostage::nn::Dense;
+use twostage::rand::SeedableRng;
 use twostage::rand::rngs::SmallRng;
 
 #[cfg(feature = "data")]
 use twostage::data::mnist::{Mnist, Split, missing_files};
+
+#[cfg(feature = "cli")]
+mod binary;
+#[cfg(feature = "cli")]
+#[allow(unused_imports)] // not every test binary runs the CLI helpers
+pub use binary::*;
+
+#[cfg(feature = "report")]
+mod chromium;
+#[cfg(feature = "report")]
+#[allow(unused_imports)] // only the page tests run Chromium
+pub use chromium::*;
+
+/// `assert_matches!(value => pattern)` fails, showing the value, unless `value` matches
+/// `pattern` (std's `assert_matches!` is not stable yet); an optional message after the pattern
+/// says which case failed. The `=>` keeps rustfmt from spreading a pattern over many lines.
+#[allow(unused_macros)] // not every test binary matches errors
+macro_rules! assert_matches {
+    ($value:expr => $pattern:pat $(if $guard:expr)? $(, $($message:tt)+)?) => {
+        match &$value {
+            $pattern $(if $guard)? => {}
+            other => panic!(
+                "expected {}, found {other:?}{}",
+                stringify!($pattern),
+                String::new() $(+ ": " + &format!($($message)+))?
+            ),
+        }
+    };
+}
+#[allow(unused_imports)] // not every test binary matches errors
+pub(crate) use assert_matches;
 
 /// True when running under CI (`CI=true`), where a missing data file is a failure, not a skip.
 pub fn in_ci() -> bool {
@@ -18,11 +52,12 @@ pub fn in_ci() -> bool {
 }
 
 #[cfg(feature = "data")]
-/// `MNIST_DIR` holding all four files; `None` (skip, with a message) when unset, a panic under CI.
-pub fn mnist_dir() -> Option<PathBuf> {
-    let Some(dir) = std::env::var_os("MNIST_DIR").map(PathBuf::from) else {
-        assert!(!in_ci(), "CI=true but MNIST_DIR is not set");
-        eprintln!("skipping: MNIST_DIR not set");
+/// `var` names a directory holding all four files of a set; `None` (skip, with a message) when
+/// unset or incomplete, a panic under CI.
+fn data_dir(var: &str) -> Option<PathBuf> {
+    let Some(dir) = std::env::var_os(var).map(PathBuf::from) else {
+        assert!(!in_ci(), "CI=true but {var} is not set");
+        eprintln!("skipping: {var} not set");
         return None;
     };
     let missing = missing_files(&dir);
@@ -35,21 +70,16 @@ pub fn mnist_dir() -> Option<PathBuf> {
 }
 
 #[cfg(feature = "data")]
+/// `MNIST_DIR` holding all four files; `None` (skip, with a message) when unset, a panic under CI.
+pub fn mnist_dir() -> Option<PathBuf> {
+    data_dir("MNIST_DIR")
+}
+
+#[cfg(feature = "data")]
 /// `FASHION_MNIST_DIR` holding all four Fashion-MNIST files; `None` (skip, with a message) when
 /// unset, a panic under CI.
 pub fn fashion_mnist_dir() -> Option<PathBuf> {
-    let Some(dir) = std::env::var_os("FASHION_MNIST_DIR").map(PathBuf::from) else {
-        assert!(!in_ci(), "CI=true but FASHION_MNIST_DIR is not set");
-        eprintln!("skipping: FASHION_MNIST_DIR not set");
-        return None;
-    };
-    let missing = missing_files(&dir);
-    if !missing.is_empty() {
-        assert!(!in_ci(), "CI=true but {} lacks {missing:?}", dir.display());
-        eprintln!("skipping: {} lacks {missing:?}", dir.display());
-        return None;
-    }
-    Some(dir)
+    data_dir("FASHION_MNIST_DIR")
 }
 
 #[cfg(feature = "data")]
@@ -117,23 +147,6 @@ pub fn panic_message(f: impl FnOnce()) -> String {
         .unwrap_or_default()
 }
 
-/// Runs the `twostage` binary with `args` and the environment variables `env`.
-#[cfg(feature = "cli")]
-pub fn twostage_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> std::process::Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_twostage"));
-    command.args(args);
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().expect("the binary runs")
-}
-
-/// Runs the `twostage` binary with `args`.
-#[cfg(feature = "cli")]
-pub fn twostage(args: &[&str]) -> std::process::Output {
-    twostage_env(args, &[])
-}
-
 /// The bytes of an uncompressed IDX file: the magic (two zeros, `dtype`, the number of
 /// dimensions), each dimension big-endian, then `data`.
 pub fn idx_of(dtype: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
@@ -171,4 +184,26 @@ pub fn tiny_set(dir: &std::path::Path) {
         )
         .unwrap();
     }
+}
+
+/// A rayon pool of exactly `threads` threads, whatever the machine.
+pub fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a small pool")
+}
+
+/// A seeded f64 `Dense(inputs → outputs)` with a random batch `x` of `batch` rows and a random
+/// `(batch, outputs)` matrix for its outputs' gradient (or weighting), drawn in that order; the
+/// generator is returned for what the test draws next.
+pub fn dense_case(
+    seed: u64,
+    (batch, inputs, outputs): (usize, usize, usize),
+) -> (Dense<f64>, Array2<f64>, Array2<f64>, SmallRng) {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let dense = Dense::new(inputs, outputs, &mut rng);
+    let x = random((batch, inputs), &mut rng);
+    let dy = random((batch, outputs), &mut rng);
+    (dense, x, dy, rng)
 }
