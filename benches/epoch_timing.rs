@@ -57,8 +57,8 @@ fn main() {
         .expect("one global pool");
 
     let start = Instant::now();
-    let train_set = Mnist::load(&dir, Split::Train, false).expect("training set");
-    let test_set = Mnist::load(&dir, Split::Test, false).expect("test set");
+    let train_set = Mnist::load_any(&dir, Split::Train).expect("training set");
+    let test_set = Mnist::load_any(&dir, Split::Test).expect("test set");
     let load_s = start.elapsed().as_secs_f64();
     let train = train_set.examples();
     let test = test_set.examples();

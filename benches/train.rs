@@ -359,8 +359,8 @@ fn epoch(c: &mut Criterion) {
         eprintln!("epoch benches skipped: set MNIST_DIR to a folder holding the MNIST files");
         return;
     };
-    let mnist = Mnist::load(&dir, Split::Train, false).expect("MNIST training set");
-    let test = Mnist::load(&dir, Split::Test, false).expect("MNIST test set");
+    let mnist = Mnist::load_any(&dir, Split::Train).expect("MNIST training set");
+    let test = Mnist::load_any(&dir, Split::Test).expect("MNIST test set");
     let train_set = mnist.examples();
     let test_set = test.examples();
 

@@ -180,9 +180,9 @@
 //!     assert!(std::env::var("CI").is_err(), "CI=true: MNIST_DIR must name the MNIST files");
 //!     return Ok(()); // no data here: nothing to train on
 //! };
-//! let verify = true; // check the files are the canonical MNIST (by SHA-256)
-//! let train_set = Mnist::load(&dir, Split::Train, verify)?;
-//! let test_set = Mnist::load(&dir, Split::Test, verify)?;
+//! // Checked to be the canonical MNIST (by SHA-256); your own IDX set: `Mnist::load_any`.
+//! let train_set = Mnist::load(&dir, Split::Train)?;
+//! let test_set = Mnist::load(&dir, Split::Test)?;
 //!
 //! let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
 //! let schedule = Schedule { stage1_epochs: 1, stage2_epochs: 1, ..Schedule::default() };

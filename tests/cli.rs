@@ -35,9 +35,7 @@ fn test_accuracy(out: &str) -> f64 {
 
 #[test]
 fn train_subset_prints_like_the_script_and_round_trips_its_checkpoint() {
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     let dir = common::temp_dir("subset");
     let (model, metrics) = (dir.join("model.safetensors"), dir.join("metrics.jsonl"));
     let extra = [
@@ -171,9 +169,7 @@ fn train_subset_prints_like_the_script_and_round_trips_its_checkpoint() {
 
 #[test]
 fn same_seed_gives_a_bit_identical_checkpoint_on_any_thread_count() {
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     let dir = common::temp_dir("seed");
     let run = |name: &str, threads: &str| {
         let path = dir.join(name);
@@ -292,9 +288,7 @@ fn bad_arguments_fail_before_any_work() {
 
 #[test]
 fn divergence_stops_with_stage_epoch_batch_and_saves_nothing() {
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     let dir = common::temp_dir("diverge");
     let save = dir.join("never.safetensors");
     let metrics = dir.join("never.jsonl");

@@ -117,9 +117,7 @@ fn known_datasets_are_table_entries_with_files_mirrors_and_class_names() {
 
 #[test]
 fn real_fashion_mnist_verifies_as_itself_and_not_as_mnist() {
-    let Some(fashion) = common::fashion_mnist_dir() else {
-        return;
-    };
+    let Some(fashion) = common::fashion_mnist_dir() else { return };
     for (split, len) in [(Split::Train, 60000), (Split::Test, 10000)] {
         let set = Mnist::load_dataset(&fashion, split, Some(&FASHION_MNIST)).unwrap();
         assert_eq!(set.len(), len);
@@ -166,7 +164,7 @@ fn a_label_beyond_the_classes_is_refused_naming_file_and_index() {
 fn a_custom_set_takes_any_label_and_counts_its_classes() {
     let dir = common::temp_dir("custom-classes");
     write_synthetic(&dir, 26, 2, 1);
-    let train = Mnist::load(&dir, Split::Train, false).unwrap();
+    let train = Mnist::load_any(&dir, Split::Train).unwrap();
     assert_eq!(train.class_count(), 26);
     assert_eq!(train.len(), 52);
     // Verified as a known dataset, the same files are refused.
@@ -185,7 +183,7 @@ fn images_of_another_size_are_a_clear_error_naming_the_size() {
         .unwrap();
         std::fs::write(dir.join(split.labels_name()), idx(&[3], &[0, 1, 2])).unwrap();
     }
-    let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+    let e = Mnist::load_any(&dir, Split::Train).unwrap_err();
     assert_matches!(e => DataError::WrongImageSize { rows: 32, cols: 32, .. });
     assert_eq!(
         e.to_string(),
@@ -259,9 +257,7 @@ fn class_names_survive_the_single_metadata_value() {
 /// classes and find its directory from the model; evaluating the model on MNIST is refused.
 #[test]
 fn fashion_mnist_trains_by_name_and_eval_predict_inspect_name_its_classes() {
-    let Some(fashion) = common::fashion_mnist_dir() else {
-        return;
-    };
+    let Some(fashion) = common::fashion_mnist_dir() else { return };
     let dir = common::temp_dir("fashion-cli");
     let model = dir.join("fashion.safetensors");
     let extra = ["--dataset", "fashion-mnist", "--train-limit", "3000"];
@@ -502,9 +498,7 @@ fn a_synthetic_26_class_set_trains_end_to_end_with_a_26_way_head() {
 /// PyTorch) still evaluates on MNIST with digit rows, as before.
 #[test]
 fn mnist_checkpoints_record_mnist_and_old_ones_still_evaluate() {
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     let dir = common::temp_dir("mnist-meta");
     let model = dir.join("m.safetensors");
     let limit = ["--train-limit", "1000"];
@@ -608,9 +602,7 @@ fn every_flag_has_a_help_line_with_its_default() {
 /// `inspect` still describes IDX files, and names Fashion-MNIST's by their hash.
 #[test]
 fn inspect_names_fashion_mnist_files() {
-    let Some(fashion) = common::fashion_mnist_dir() else {
-        return;
-    };
+    let Some(fashion) = common::fashion_mnist_dir() else { return };
     let out = twostage(&["inspect", s(&fashion.join("t10k-labels-idx1-ubyte.gz"))]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(

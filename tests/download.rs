@@ -197,9 +197,7 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn first_mirror_404_then_second_serves_all_four_files() {
-    let Some(source) = common::mnist_dir() else {
-        return;
-    };
+    let Some(source) = common::mnist_dir() else { return };
     let mut routes = HashMap::new();
     for name in FILE_NAMES {
         let path = find_file(&source, name).unwrap();
@@ -221,8 +219,8 @@ fn first_mirror_404_then_second_serves_all_four_files() {
     let mut expected: Vec<String> = FILE_NAMES.iter().map(|n| format!("{n}.gz")).collect();
     expected.sort();
     assert_eq!(listing(&dir), expected, "no temporary files left");
-    assert_eq!(Mnist::load(&dir, Split::Train, true).unwrap().len(), 60000);
-    assert_eq!(Mnist::load(&dir, Split::Test, true).unwrap().len(), 10000);
+    assert_eq!(Mnist::load(&dir, Split::Train).unwrap().len(), 60000);
+    assert_eq!(Mnist::load(&dir, Split::Test).unwrap().len(), 10000);
 
     // Present and valid: neither download_mnist nor ensure_mnist fetches again.
     download_mnist(&dir, false, &opts).unwrap();
@@ -239,7 +237,7 @@ fn first_mirror_404_then_second_serves_all_four_files() {
     // With --force it is replaced (once, from the good mirror after the 404).
     download_mnist(&dir, true, &opts).unwrap();
     assert_eq!(server.requests(), 10);
-    assert_eq!(Mnist::load(&dir, Split::Test, true).unwrap().len(), 10000);
+    assert_eq!(Mnist::load(&dir, Split::Test).unwrap().len(), 10000);
 
     // A plain file that does not verify is replaced by its .gz and removed, when forced.
     let plain = dir.join("train-labels-idx1-ubyte");
@@ -248,7 +246,7 @@ fn first_mirror_404_then_second_serves_all_four_files() {
     download_mnist(&dir, true, &opts).unwrap();
     assert!(!plain.exists());
     assert_eq!(listing(&dir), expected);
-    assert_eq!(Mnist::load(&dir, Split::Train, true).unwrap().len(), 60000);
+    assert_eq!(Mnist::load(&dir, Split::Train).unwrap().len(), 60000);
 
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
@@ -475,9 +473,7 @@ fn ensure_mnist_refuses_to_complete_a_set_that_is_not_mnist() {
     std::fs::remove_dir_all(&dir).unwrap();
 
     // Three of the four Fashion-MNIST files: same names and dimensions, other content.
-    let Some(fashion) = fashion_dir() else {
-        return;
-    };
+    let Some(fashion) = fashion_dir() else { return };
     let dir = common::temp_dir("foreign-fashion");
     for name in [
         "train-images-idx3-ubyte.gz",
@@ -524,9 +520,7 @@ fn ensure_mnist_refuses_to_complete_a_set_that_is_not_mnist() {
 /// only the files needed are fetched, and a complete set means no network at all.
 #[test]
 fn ensure_mnist_fetches_only_missing_needed_files() {
-    let Some(server) = mnist_server() else {
-        return;
-    };
+    let Some(server) = mnist_server() else { return };
     let source = common::mnist_dir().unwrap();
     let dir = common::temp_dir("complete");
     let images = find_file(&source, "t10k-images-idx3-ubyte").unwrap();
@@ -540,16 +534,13 @@ fn ensure_mnist_fetches_only_missing_needed_files() {
     );
     ensure_mnist(&dir, &Split::Test.file_names(), &opts).unwrap();
     assert_eq!(server.requests(), 1, "nothing fetched when all are present");
-    assert_eq!(Mnist::load(&dir, Split::Test, true).unwrap().len(), 10000);
+    assert_eq!(Mnist::load(&dir, Split::Test).unwrap().len(), 10000);
 
     // A directory that does not exist is created (with a line on stderr) and filled.
     let fresh = dir.join("fresh");
     ensure_mnist(&fresh, &Split::Train.file_names(), &opts).unwrap();
     assert_eq!(server.requests(), 3);
-    assert_eq!(
-        Mnist::load(&fresh, Split::Train, true).unwrap().len(),
-        60000
-    );
+    assert_eq!(Mnist::load(&fresh, Split::Train).unwrap().len(), 60000);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -77,9 +77,7 @@ fn write_checkpoint(path: &Path, edit: impl Fn(&str, &mut Vec<f32>)) {
 /// Class 3: a closed stdout never panics and never costs the checkpoint.
 #[test]
 fn a_closed_pipe_never_costs_the_run() {
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     let dir = common::temp_dir("pipe");
     let save = dir.join("m.safetensors");
     // `twostage train … | head -1`
@@ -139,9 +137,7 @@ fn a_closed_pipe_never_costs_the_run() {
 /// Class 2: an output is never another output or an input; refused before any work.
 #[test]
 fn outputs_never_land_on_inputs_or_each_other() {
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     let data = copy_of_mnist(&mnist, "same-path-data");
     let dir = common::temp_dir("same-path");
     let init = dir.join("init.safetensors");
@@ -243,9 +239,7 @@ fn save_paths_are_checked_before_training() {
 /// Class 4: `--save` through a symlink writes the target and keeps the link.
 #[test]
 fn save_through_a_symlink_writes_its_target() {
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     let dir = common::temp_dir("symlink");
     let target = dir.join("real.safetensors");
     let link = dir.join("link.safetensors");
@@ -275,9 +269,7 @@ fn save_through_a_symlink_writes_its_target() {
 /// process's are left alone.
 #[test]
 fn stale_temporary_files_are_swept() {
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     let dir = common::temp_dir("stale");
     // A pid that certainly ran and is gone: a child we waited for.
     let mut gone = Command::new("true").spawn().unwrap();
@@ -419,9 +411,7 @@ fn non_finite_weights_are_never_used_or_saved() {
         &["\"stage2.2.bias\" holds inf at index 3"],
         "--init inf",
     );
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     for command in [vec!["eval"], vec!["predict", "--index", "0"]] {
         let mut args = command.clone();
         args.extend(["--data-dir", s(&mnist), "--model", s(&nan)]);
@@ -468,25 +458,17 @@ fn empty_sets_are_errors_naming_the_file() {
             s(&save),
         ])
     };
-    // Empty training set, small test set.
-    write_set(&dir, 0, 10);
-    let out = train();
-    assert_refused(
-        &out,
-        1,
-        &["train-images-idx3-ubyte: holds no images"],
-        "empty train",
-    );
-    assert!(!save.exists());
-    // Empty test set.
-    write_set(&dir, 10, 0);
-    let out = train();
-    assert_refused(
-        &out,
-        1,
-        &["t10k-images-idx3-ubyte: holds no images"],
-        "empty test",
-    );
+    // An empty training set beside a small test set, then the other way round: refused
+    // before any checkpoint is written.
+    for (train_n, test_n, file, case) in [
+        (0, 10, "train-images-idx3-ubyte", "empty train"),
+        (10, 0, "t10k-images-idx3-ubyte", "empty test"),
+    ] {
+        write_set(&dir, train_n, test_n);
+        let needle = format!("{file}: holds no images");
+        assert_refused(&train(), 1, &[needle.as_str()], case);
+        assert!(!save.exists(), "{case}: a checkpoint was written");
+    }
     write_checkpoint(&save, |_, _| {});
     let out = twostage(&model_args("eval", &save, &dir, &["--no-verify"]));
     assert_refused(&out, 1, &["holds no images"], "eval on an empty test set");
@@ -600,9 +582,7 @@ fn messages_name_the_flag_at_fault() {
         assert!(err.contains(flag), "{args:?}: {err}");
         assert!(!err.contains("unexpected argument"), "{args:?}: {err}");
     }
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     let out = twostage(&[
         "train",
         "--data-dir",
@@ -628,9 +608,7 @@ fn messages_name_the_flag_at_fault() {
 /// use, with a warning, and the answers are those of any other thread count.
 #[test]
 fn a_huge_thread_count_is_capped_and_finishes() {
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     let dir = common::temp_dir("threads-1000");
     let (huge, one) = (dir.join("huge.safetensors"), dir.join("one.safetensors"));
     let start = Instant::now();

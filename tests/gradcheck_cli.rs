@@ -19,9 +19,7 @@ fn gradcheck(mnist: &std::path::Path, extra: &[&str]) -> (bool, String, String) 
 
 #[test]
 fn the_engine_passes_every_check() {
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     let (ok, out, err) = gradcheck(&mnist, &[]);
     assert!(ok, "{out}{err}");
     // Every layer, both losses, the autoencoder and the classifier, with the image's dx.
@@ -43,9 +41,7 @@ fn the_engine_passes_every_check() {
 
 #[test]
 fn each_broken_backward_fails_naming_its_tensors() {
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     let cases: [(&str, &[&str], &[&str]); 4] = [
         (
             "relu",

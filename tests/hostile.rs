@@ -368,9 +368,7 @@ fn gradcheck_is_bounded_and_never_cries_wolf() {
     ]);
     assert_refused(&out, 1, &["--batch", "(20)"], "--batch 21");
     // At the cap, on real MNIST, every correct gradient passes.
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     for seed in ["0", "4"] {
         let out = twostage(&[
             "gradcheck",

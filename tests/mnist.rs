@@ -31,12 +31,10 @@ fn write_set(dir: &Path, images: u32, labels: &[u8]) {
 
 #[test]
 fn real_mnist_loads_and_verifies() {
-    let Some(dir) = common::mnist_dir() else {
-        return;
-    };
+    let Some(dir) = common::mnist_dir() else { return };
     assert!(files_present(&dir));
     for (split, count) in [(Split::Train, 60000), (Split::Test, 10000)] {
-        let set = Mnist::load(&dir, split, true).unwrap();
+        let set = Mnist::load(&dir, split).unwrap();
         assert_eq!(set.len(), count);
         assert_eq!(set.images.len(), count * PIXELS);
         assert_eq!(set.labels.len(), count);
@@ -47,15 +45,13 @@ fn real_mnist_loads_and_verifies() {
         }
         assert!(set.image(0).iter().any(|&p| p > 0));
     }
-    let train = Mnist::load(&dir, Split::Train, false).unwrap();
+    let train = Mnist::load_any(&dir, Split::Train).unwrap();
     assert_eq!(train.label(0), 5, "the first MNIST training digit is a 5");
 }
 
 #[test]
 fn inspect_recognises_real_files() {
-    let Some(dir) = common::mnist_dir() else {
-        return;
-    };
+    let Some(dir) = common::mnist_dir() else { return };
     for name in FILE_NAMES {
         let path = twostage::data::mnist::find_file(&dir, name).unwrap();
         let text = twostage::data::inspect(&path).unwrap();
@@ -70,30 +66,28 @@ fn inspect_recognises_real_files() {
 fn crafted_set_loads_without_verify_and_fails_with_it() {
     let dir = common::temp_dir("crafted");
     write_set(&dir, 3, &[0, 9, 4]);
-    let set = Mnist::load(&dir, Split::Train, false).unwrap();
+    let set = Mnist::load_any(&dir, Split::Train).unwrap();
     assert_eq!((set.len(), set.labels.clone()), (3, vec![0, 9, 4]));
     assert_eq!(set.image(1)[0], (PIXELS % 251) as u8);
 
     // Verifying: the header already shows it is not MNIST.
-    let e = Mnist::load(&dir, Split::Train, true).unwrap_err();
+    let e = Mnist::load(&dir, Split::Train).unwrap_err();
     assert_matches!(e => DataError::NotMnistHeader { .. });
     assert!(e.to_string().contains("nothing more was read"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 
     // The published dimensions but other content: the checksum tells.
-    let Some(mnist) = common::mnist_dir() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_dir() else { return };
     let dir = common::temp_dir("crafted-labels");
     let images = twostage::data::mnist::find_file(&mnist, "t10k-images-idx3-ubyte").unwrap();
     let labels = dir.join("t10k-labels-idx1-ubyte");
     let digits: Vec<u8> = (0..10000).map(|i| (i % 10) as u8).collect();
     std::fs::write(&labels, idx_bytes(&[10000], &digits)).unwrap();
     assert_eq!(
-        Mnist::from_files(&images, &labels, false).unwrap().len(),
+        Mnist::from_files_of(&images, &labels, None).unwrap().len(),
         10000
     );
-    let e = Mnist::from_files(&images, &labels, true).unwrap_err();
+    let e = Mnist::from_files(&images, &labels).unwrap_err();
     assert_matches!(e => DataError::ChecksumMismatch { .. });
     let message = e.to_string();
     assert!(
@@ -128,7 +122,7 @@ fn label_ten_is_refused_with_file_and_index() {
             labels.display()
         )
     );
-    let custom = Mnist::load(&dir, Split::Train, false).unwrap();
+    let custom = Mnist::load_any(&dir, Split::Train).unwrap();
     assert_eq!(custom.class_count(), 11);
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -137,7 +131,7 @@ fn label_ten_is_refused_with_file_and_index() {
 fn count_mismatch_is_refused() {
     let dir = common::temp_dir("count");
     write_set(&dir, 4, &[1, 2, 3]);
-    let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+    let e = Mnist::load_any(&dir, Split::Train).unwrap_err();
     assert_matches!(e => DataError::CountMismatch { images: 4, labels: 3, .. });
     assert_eq!(
         e.to_string(),
@@ -159,7 +153,7 @@ fn wrong_shape_and_type_are_refused() {
     )
     .unwrap();
     std::fs::write(dir.join("t10k-labels-idx1-ubyte"), idx_bytes(&[2], &[0, 1])).unwrap();
-    let e = Mnist::load(&dir, Split::Test, false).unwrap_err();
+    let e = Mnist::load_any(&dir, Split::Test).unwrap_err();
     assert_eq!(
         e.to_string(),
         format!(
@@ -174,7 +168,7 @@ fn wrong_shape_and_type_are_refused() {
         idx_bytes(&[2, 784], &[0; 2 * 784]),
     )
     .unwrap();
-    let e = Mnist::load(&dir, Split::Test, false).unwrap_err();
+    let e = Mnist::load_any(&dir, Split::Test).unwrap_err();
     assert_eq!(
         e.to_string(),
         format!(
@@ -190,7 +184,7 @@ fn missing_files_are_reported() {
     let dir = common::temp_dir("missing");
     assert!(!files_present(&dir));
     assert_eq!(missing_files(&dir), FILE_NAMES.to_vec());
-    let e = Mnist::load(&dir, Split::Test, false).unwrap_err();
+    let e = Mnist::load_any(&dir, Split::Test).unwrap_err();
     assert_matches!(e => DataError::MissingFile { name: "t10k-images-idx3-ubyte", .. });
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -204,7 +198,7 @@ fn missing_file_message_names_file_and_dir() {
         idx_bytes(&[1, 28, 28], &[0; PIXELS]),
     )
     .unwrap();
-    let e = Mnist::load(&dir, Split::Test, false).unwrap_err();
+    let e = Mnist::load_any(&dir, Split::Test).unwrap_err();
     assert_eq!(
         e.to_string(),
         format!(
@@ -240,7 +234,7 @@ fn non_file_named_like_a_data_file_is_said_so() {
         twostage::data::mnist::find_file(&dir, "train-images-idx3-ubyte"),
         Some(images.clone())
     );
-    let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+    let e = Mnist::load_any(&dir, Split::Train).unwrap_err();
     let message = e.to_string();
     assert!(
         message.starts_with(&format!(
@@ -260,7 +254,7 @@ fn non_file_named_like_a_data_file_is_said_so() {
         .status()
         .is_ok_and(|s| s.success());
     if made {
-        let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+        let e = Mnist::load_any(&dir, Split::Train).unwrap_err();
         assert_eq!(
             e.to_string(),
             format!(
@@ -273,7 +267,7 @@ fn non_file_named_like_a_data_file_is_said_so() {
     #[cfg(unix)]
     if Path::new("/dev/zero").exists() {
         std::os::unix::fs::symlink("/dev/zero", &labels).unwrap();
-        let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+        let e = Mnist::load_any(&dir, Split::Train).unwrap_err();
         assert_matches!(e => DataError::NotAFile { kind: "a character device", .. });
     }
     std::fs::remove_dir_all(dir).unwrap();
@@ -288,7 +282,7 @@ fn both_gz_and_plain_present_error_mentions_the_other() {
     // A damaged .gz beside the good plain images file.
     let gz = dir.join("train-images-idx3-ubyte.gz");
     std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
-    let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+    let e = Mnist::load_any(&dir, Split::Train).unwrap_err();
     assert_matches!(e => DataError::AlsoPresent { .. });
     let message = e.to_string();
     assert!(
@@ -316,7 +310,7 @@ fn both_gz_and_plain_present_error_mentions_the_other() {
         idx_bytes(&[2, 1], &[1, 2]),
     )
     .unwrap();
-    let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+    let e = Mnist::load_any(&dir, Split::Train).unwrap_err();
     assert_matches!(e => DataError::WrongShape { .. });
     // And when both read fine, the .gz is the one used.
     std::fs::write(
@@ -324,7 +318,7 @@ fn both_gz_and_plain_present_error_mentions_the_other() {
         idx_bytes(&[2], &[1, 2]),
     )
     .unwrap();
-    let set = Mnist::load(&dir, Split::Train, false).unwrap();
+    let set = Mnist::load_any(&dir, Split::Train).unwrap();
     assert_eq!(
         set.image(0)[0],
         0,
@@ -358,7 +352,7 @@ fn verify_refuses_a_foreign_header_before_reading() {
         "the ratio bound alone would let it through"
     );
     let start = std::time::Instant::now();
-    let e = Mnist::load(&dir, Split::Train, true).unwrap_err();
+    let e = Mnist::load(&dir, Split::Train).unwrap_err();
     assert!(
         start.elapsed() < std::time::Duration::from_millis(100),
         "{:?}",
@@ -385,7 +379,7 @@ fn verify_refuses_a_foreign_header_before_reading() {
     );
     // Without verify the shape is still checked first: labels must match the image count.
     std::fs::write(&images, gzip(&idx_bytes(&[2, 28, 28], &[0; 2 * PIXELS]))).unwrap();
-    let e = Mnist::load(&dir, Split::Train, false).unwrap_err();
+    let e = Mnist::load_any(&dir, Split::Train).unwrap_err();
     assert_matches!(e => DataError::CountMismatch { images: 2, labels: 1, .. });
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -265,9 +265,7 @@ fn matches_pytorch_on_every_reference_run() {
 /// the features computed batch by batch, as the reference does.
 #[test]
 fn precomputed_features_equal_per_batch_features() {
-    let Some(mnist) = common::mnist_train() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_train() else { return };
     let examples = mnist.examples().first(1000);
     let mut rng = <twostage::rand::rngs::SmallRng as twostage::rand::SeedableRng>::seed_from_u64(7);
     let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut rng);

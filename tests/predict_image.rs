@@ -34,10 +34,8 @@ fn mean_diff(a: &[u8], b: &[u8]) -> f64 {
 
 #[test]
 fn an_upscaled_inverted_test_image_comes_back_close_to_the_original() {
-    let Some(dir) = common::mnist_dir() else {
-        return;
-    };
-    let test = Mnist::load(&dir, Split::Test, true).expect("MNIST");
+    let Some(dir) = common::mnist_dir() else { return };
+    let test = Mnist::load(&dir, Split::Test).expect("MNIST");
     for i in 0..20 {
         let (rgb, side) = upscaled_inverted_rgb(test.image(i), 5);
         let decoded = Decoded {
@@ -117,15 +115,13 @@ fn polarity_colour_and_alpha_do_not_change_what_the_network_sees() {
 
 #[test]
 fn predict_image_reads_a_drawn_digit_like_the_test_image_it_came_from() {
-    let Some(data) = common::mnist_dir() else {
-        return;
-    };
+    let Some(data) = common::mnist_dir() else { return };
     let dir = common::temp_dir("predict-image");
     let model = dir.join("m.safetensors");
     let limit = ["--train-limit", "3000"];
     let out = twostage(&train_args(&data, ["1", "3"], &model, &limit));
     assert!(out.status.success(), "train: {}", stderr(&out));
-    let test = Mnist::load(&data, Split::Test, true).expect("MNIST");
+    let test = Mnist::load(&data, Split::Test).expect("MNIST");
     let (rgb, side) = upscaled_inverted_rgb(test.image(0), 4);
     let png = dir.join("digit.png");
     std::fs::write(&png, encode_png(&rgb, side, side, 3)).unwrap();

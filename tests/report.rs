@@ -291,9 +291,7 @@ fn eval_confusion(model: &Path, data: &Path) -> Vec<Vec<u64>> {
 
 #[test]
 fn every_section_of_the_page_shows_the_engines_numbers() {
-    let Some(data) = common::mnist_dir() else {
-        return;
-    };
+    let Some(data) = common::mnist_dir() else { return };
     let dir = common::temp_dir("report-sections");
     let (model, metrics_file, train_page) = short_run(&dir, &data);
     let page = dir.join("report.html");
@@ -347,13 +345,30 @@ fn every_section_of_the_page_shows_the_engines_numbers() {
         assert!((per_class[c] - expected).abs() < 1e-12, "class {c}");
     }
 
-    let test_set = Mnist::load(&data, Split::Test, true).expect("MNIST");
+    let test_set = Mnist::load(&data, Split::Test).expect("MNIST");
     let test = Examples {
         pixels: &test_set.images,
         labels: &test_set.labels,
         width: 784,
     };
     let mut network = load(&model);
+
+    // Dead units: per hidden ReLU layer, the count the engine makes on the same test images,
+    // and the sentence that says what it means.
+    assert!(
+        html.contains("never fire"),
+        "the page says how many units never fire"
+    );
+    let counted: Vec<usize> = train::dead_relu_units(&mut network, test)
+        .iter()
+        .map(|layer| layer.dead.len())
+        .collect();
+    assert_eq!(
+        parsed::<usize>(&html, "data-dead"),
+        counted,
+        "dead units as the engine counts them"
+    );
+    assert_eq!(attributes(&html, "data-units"), ["256", "64"]);
 
     // The mistakes: really wrong, top-3 as the engine says, most confident first, and no
     // mistake left out that was more confident than the last shown.
@@ -536,9 +551,7 @@ impl Stage1Weight for TwoStageNetwork<f32> {
 
 #[test]
 fn the_pages_javascript_forward_matches_rust_in_headless_chromium() {
-    let Some(data) = common::mnist_dir() else {
-        return;
-    };
+    let Some(data) = common::mnist_dir() else { return };
     let Some(binary) = chromium() else {
         assert!(
             !common::in_ci(),
@@ -637,9 +650,7 @@ fn report_refuses_outputs_it_must_not_write() {
 
 #[test]
 fn a_checkpoint_without_a_decoder_gets_a_page_without_reconstructions() {
-    let Some(data) = common::mnist_dir() else {
-        return;
-    };
+    let Some(data) = common::mnist_dir() else { return };
     let dir = common::temp_dir("report-no-decoder");
     let (model, page) = (dir.join("m.safetensors"), dir.join("p.html"));
     let mut train = data_args(

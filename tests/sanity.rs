@@ -34,9 +34,7 @@ fn mean_image_mse_is_the_error_of_the_mean_image() {
 
 #[test]
 fn overfitting_fifty_images_reaches_every_one() {
-    let Some(mnist) = common::mnist_train() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_train() else { return };
     let examples = mnist.examples().first(50);
     let mut network = TwoStageNetwork::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
     let (epochs, accuracy) = train::overfit(
@@ -54,9 +52,7 @@ fn overfitting_fifty_images_reaches_every_one() {
 /// Validation adds accuracies to the classifier's epochs and changes no weight.
 #[test]
 fn validation_reports_accuracy_and_changes_nothing() {
-    let Some(mnist) = common::mnist_train() else {
-        return;
-    };
+    let Some(mnist) = common::mnist_train() else { return };
     let all = mnist.examples().first(2000);
     let (train_part, validation) = (
         all.first(1500),
@@ -112,9 +108,7 @@ mod command_line {
 
     #[test]
     fn val_split_adds_accuracies_to_epoch_lines_and_metrics() {
-        let Some(mnist) = super::common::mnist_dir() else {
-            return;
-        };
+        let Some(mnist) = super::common::mnist_dir() else { return };
         let dir = super::common::temp_dir("val-split");
         let (save, metrics) = (dir.join("m.safetensors"), dir.join("m.jsonl"));
         let extra = [
@@ -162,9 +156,7 @@ mod command_line {
 
     #[test]
     fn overfit_reaches_every_image_and_saves_nothing() {
-        let Some(mnist) = super::common::mnist_dir() else {
-            return;
-        };
+        let Some(mnist) = super::common::mnist_dir() else { return };
         let dir = super::common::temp_dir("overfit");
         let save = dir.join("never.safetensors");
         let overfit = ["--overfit", "50", "--save", s(&save)];

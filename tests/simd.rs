@@ -112,9 +112,7 @@ fn a_bad_rung_name_trains_on_the_best_rung_and_says_why() {
         problem.contains("TWOSTAGE_SIMD=\"avx9000\" is not a rung"),
         "{problem}"
     );
-    let Some(stderr) = train_with("avx9000") else {
-        return;
-    };
+    let Some(stderr) = train_with("avx9000") else { return };
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -122,9 +120,7 @@ fn a_bad_rung_name_trains_on_the_best_rung_and_says_why() {
 fn a_supported_rung_trains_without_a_warning() {
     for rung in Rung::supported_rungs() {
         assert_eq!(simd::parse_request(rung.name()), Ok(Some(rung)));
-        let Some(stderr) = train_with(rung.name()) else {
-            return;
-        };
+        let Some(stderr) = train_with(rung.name()) else { return };
         assert!(!stderr.contains("TWOSTAGE_SIMD"), "{rung}: {stderr}");
     }
 }

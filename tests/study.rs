@@ -57,12 +57,24 @@ fn subsets_are_class_balanced_and_nested() {
             }
             assert_eq!(counts, [n / 10; 10], "seed {seed}, N = {n}");
         }
-        // Nested: the subsets of one seed are prefixes of one order, for every rate.
+        // Nested: the subsets of one seed are prefixes of one order, for every rate, and so
+        // is their noise: an image mislabelled among the 100 carries the same wrong label
+        // among the 300 and the 1000.
         let subsets = Subsets::new(&labels, 10, seed);
-        for p in [0.0, 0.2, 0.5] {
-            let (small, _) = subsets.take(100, p);
-            let (large, _) = subsets.take(300, p);
-            assert_eq!(small, &large[..100]);
+        for p in [0.0, 0.2, 0.33, 0.5] {
+            let (small, small_labels) = subsets.take(100, p);
+            for n in [300, 1000] {
+                let (large, large_labels) = subsets.take(n, p);
+                assert_eq!(small, &large[..100]);
+                for i in 0..100 {
+                    if small_labels[i] != subsets.labels[i] {
+                        assert_eq!(
+                            small_labels[i], large_labels[i],
+                            "seed {seed}, p {p}, N {n}"
+                        );
+                    }
+                }
+            }
         }
     }
     assert_ne!(
@@ -316,9 +328,7 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
 
 #[test]
 fn the_rows_agree_with_the_table_and_the_page_renders_in_headless_chromium() {
-    let Some(data) = common::mnist_dir() else {
-        return;
-    };
+    let Some(data) = common::mnist_dir() else { return };
     let dir = common::temp_dir("study");
     let output = study_command(&dir, &data, SMALL);
     let stdout = text(&output.stdout);
@@ -440,9 +450,7 @@ fn bad_input_gets_an_error_naming_the_flag() {
             "{args:?}: {stderr}"
         );
     }
-    let Some(data) = data_dir else {
-        return;
-    };
+    let Some(data) = data_dir else { return };
     for (args, says) in [
         (&["--labels", "100,60010"][..], "more than the 60000"),
         (&["--labels", "105"][..], "not a multiple of the 10 classes"),

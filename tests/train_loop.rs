@@ -311,7 +311,7 @@ fn the_default_run_matches_the_baseline_checkpoint() {
         panic!("set MNIST_DIR and BASELINE_CHECKPOINT");
     };
     use twostage::data::mnist::{Mnist, Split};
-    let mnist = Mnist::load(std::path::Path::new(&dir), Split::Train, false).expect("MNIST loads");
+    let mnist = Mnist::load_any(std::path::Path::new(&dir), Split::Train).expect("MNIST loads");
     let examples = mnist.examples();
     let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut SmallRng::seed_from_u64(0));
     train::run(

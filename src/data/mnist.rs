@@ -78,12 +78,16 @@ impl Mnist {
         }
     }
 
-    /// Loads `split` from `dir`, where each file is `<name>.gz` or `<name>`.
-    ///
-    /// With `verify`, the files must be MNIST's (see [`Mnist::load_dataset`]); without it,
-    /// any IDX files of the right shape are accepted, with any labels.
-    pub fn load(dir: impl AsRef<Path>, split: Split, verify: bool) -> Result<Mnist, DataError> {
-        Mnist::load_dataset(dir, split, verify.then_some(&MNIST))
+    /// Loads MNIST's `split` from `dir`, where each file is `<name>.gz` or `<name>`: the files
+    /// must be MNIST's, by SHA-256 (see [`Mnist::load_dataset`]).
+    pub fn load(dir: impl AsRef<Path>, split: Split) -> Result<Mnist, DataError> {
+        Mnist::load_dataset(dir, split, Some(&MNIST))
+    }
+
+    /// Loads `split` of your own IDX set from `dir`, named as MNIST's files are: any images of
+    /// MNIST's shape are accepted, with any labels; nothing is verified.
+    pub fn load_any(dir: impl AsRef<Path>, split: Split) -> Result<Mnist, DataError> {
+        Mnist::load_dataset(dir, split, None)
     }
 
     /// Loads `split` from `dir`, where each file is `<name>.gz` or `<name>`.
@@ -133,14 +137,10 @@ impl Mnist {
         })
     }
 
-    /// Loads an images file and a labels file given by path, as MNIST when `verify` (see
+    /// Loads an images file and a labels file given by path, verified as MNIST's (see
     /// [`Mnist::from_files_of`]).
-    pub fn from_files(
-        images_path: &Path,
-        labels_path: &Path,
-        verify: bool,
-    ) -> Result<Mnist, DataError> {
-        Mnist::from_files_of(images_path, labels_path, verify.then_some(&MNIST))
+    pub fn from_files(images_path: &Path, labels_path: &Path) -> Result<Mnist, DataError> {
+        Mnist::from_files_of(images_path, labels_path, Some(&MNIST))
     }
 
     /// Loads an images file and a labels file given by path.

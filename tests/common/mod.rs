@@ -86,7 +86,7 @@ pub fn fashion_mnist_dir() -> Option<PathBuf> {
 /// The MNIST training set, when available.
 pub fn mnist_train() -> Option<Mnist> {
     let dir = mnist_dir()?;
-    Some(Mnist::load(&dir, Split::Train, true).expect("MNIST_DIR holds the real MNIST"))
+    Some(Mnist::load(&dir, Split::Train).expect("MNIST_DIR holds the real MNIST"))
 }
 
 /// Every `*.safetensors` in `TORCH_REFERENCE_DIR`; `None` (skip) when unset, a panic under CI.
