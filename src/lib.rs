@@ -52,10 +52,16 @@
 //! assert!(loss < 1e-4, "loss {loss}");
 //! ```
 
+// docs.rs builds with `--cfg docsrs` on nightly: each feature-gated module's page then says
+// which feature it needs ("Available on crate feature data only").
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod batches;
 #[cfg(feature = "data")]
+#[cfg_attr(docsrs, doc(cfg(feature = "data")))]
 pub mod checkpoint;
 #[cfg(feature = "data")]
+#[cfg_attr(docsrs, doc(cfg(feature = "data")))]
 pub mod data;
 pub mod error;
 pub mod gradcheck;
@@ -65,9 +71,11 @@ pub mod model;
 pub mod nn;
 pub mod optim;
 #[cfg(feature = "report")]
+#[cfg_attr(docsrs, doc(cfg(feature = "report")))]
 pub mod report;
 pub mod study;
 #[cfg(feature = "data")]
+#[cfg_attr(docsrs, doc(cfg(feature = "data")))]
 pub mod temp_files;
 pub mod train;
 
