@@ -89,12 +89,7 @@ pub struct TwoStageNetwork<T> {
 }
 
 /// `Linear(a, b) → ReLU → Linear(b, c)`.
-fn mlp<T: Scalar + ndarray_rand::rand::distr::uniform::SampleUniform>(
-    a: usize,
-    b: usize,
-    c: usize,
-    rng: &mut impl Rng,
-) -> Sequential<T> {
+fn mlp<T: Scalar>(a: usize, b: usize, c: usize, rng: &mut impl Rng) -> Sequential<T> {
     Sequential::new(vec![
         Box::new(Dense::new(a, b, rng)),
         Box::new(Relu::new()),
@@ -102,7 +97,7 @@ fn mlp<T: Scalar + ndarray_rand::rand::distr::uniform::SampleUniform>(
     ])
 }
 
-impl<T: Scalar + ndarray_rand::rand::distr::uniform::SampleUniform> TwoStageNetwork<T> {
+impl<T: Scalar> TwoStageNetwork<T> {
     /// A freshly initialised network (PyTorch's default init), drawn from `rng` in the
     /// reference script's order: stage 1, stage 2, decoder.
     pub fn new(dims: Dims, rng: &mut impl Rng) -> TwoStageNetwork<T> {

@@ -6,6 +6,7 @@
 
 use twostage::batches::{Batches, Classification, Order};
 use twostage::gradcheck::{CheckOptions, check_layer};
+use twostage::linalg::Scalar;
 use twostage::ndarray::{Array2, Axis};
 use twostage::nn::{Dense, Layer, Relu, Sequential, SoftmaxCrossEntropy, Tanh};
 use twostage::optim::Adam;
@@ -27,21 +28,30 @@ fn spiral(points: usize) -> (Array2<f32>, Vec<usize>) {
     (x, labels)
 }
 
-fn mlp(sizes: &[usize], rng: &mut SmallRng) -> Sequential<f32> {
-    let mut layers: Vec<Box<dyn Layer<f32>>> = Vec::new();
+/// `Dense → activation → Dense → … → Dense` through `sizes`.
+fn mlp<T: Scalar>(
+    sizes: &[usize],
+    activation: fn() -> Box<dyn Layer<T>>,
+    rng: &mut SmallRng,
+) -> Sequential<T> {
+    let mut layers: Vec<Box<dyn Layer<T>>> = Vec::new();
     for (i, pair) in sizes.windows(2).enumerate() {
         if i > 0 {
-            layers.push(Box::new(Relu::new()));
+            layers.push(activation());
         }
         layers.push(Box::new(Dense::new(pair[0], pair[1], rng)));
     }
     Sequential::new(layers)
 }
 
+fn relu() -> Box<dyn Layer<f32>> {
+    Box::new(Relu::new())
+}
+
 #[test]
 fn spiral_classifier_fits_its_three_arms() -> Result {
     let (x, labels) = spiral(300);
-    let mut net = mlp(&[2, 64, 64, 3], &mut SmallRng::seed_from_u64(0));
+    let mut net = mlp(&[2, 64, 64, 3], relu, &mut SmallRng::seed_from_u64(0));
     let data = Classification {
         inputs: x.view(),
         labels: &labels,
@@ -73,7 +83,7 @@ fn spiral_classifier_fits_its_three_arms() -> Result {
 #[test]
 fn looking_inside_a_trained_network() -> Result {
     let (x, labels) = spiral(100);
-    let mut net = mlp(&[2, 32, 3], &mut SmallRng::seed_from_u64(1));
+    let mut net = mlp(&[2, 32, 3], relu, &mut SmallRng::seed_from_u64(1));
     let data = Classification {
         inputs: x.view(),
         labels: &labels,
@@ -107,12 +117,8 @@ fn looking_inside_a_trained_network() -> Result {
 
 #[test]
 fn a_students_network_passes_its_gradient_check() {
-    let mut rng = SmallRng::seed_from_u64(2);
-    let mut net = Sequential::<f64>::new(vec![
-        Box::new(Dense::new(3, 5, &mut rng)),
-        Box::new(Tanh::new()),
-        Box::new(Dense::new(5, 2, &mut rng)),
-    ]);
+    let tanh = || -> Box<dyn Layer<f64>> { Box::new(Tanh::new()) };
+    let mut net = mlp(&[3, 5, 2], tanh, &mut SmallRng::seed_from_u64(2));
     let x = Array2::from_shape_fn((4, 3), |(i, j)| (i as f64 - 1.5) * 0.3 + j as f64 * 0.2);
     let dy = Array2::from_shape_fn((4, 2), |(i, j)| ((i + 2 * j) % 3) as f64 - 1.0);
     let report = check_layer(&mut net, x.view(), dy.view(), &CheckOptions::default());

@@ -8,7 +8,11 @@ use super::kernels::{Kernels, for_f32, for_f64};
 ///
 /// Implemented for `f32` and `f64` only: each names its [`Kernels`], the entry points compiled
 /// in this crate that the generic layers, products and optimizers hand their work to.
-pub trait Scalar: NdFloat + Send + Sync + std::iter::Sum {
+/// `SampleUniform` is here so that generic code can initialise layers (`Dense::<T>::new`) with
+/// no bound beyond `T: Scalar`.
+pub trait Scalar:
+    NdFloat + Send + Sync + std::iter::Sum + ndarray_rand::rand::distr::uniform::SampleUniform
+{
     /// This type's compiled entry points (products, element-wise passes, Adam's update).
     const KERNELS: Kernels<Self>;
 

@@ -27,10 +27,7 @@ pub struct Dense<T> {
 
 impl<T: Scalar> Dense<T> {
     /// A layer with PyTorch's default initialisation, `W, b ~ U(−1/√in, 1/√in)`.
-    pub fn new(inputs: usize, outputs: usize, rng: &mut impl Rng) -> Dense<T>
-    where
-        T: ndarray_rand::rand::distr::uniform::SampleUniform,
-    {
+    pub fn new(inputs: usize, outputs: usize, rng: &mut impl Rng) -> Dense<T> {
         let (weight, bias) = init::linear_default(inputs, outputs, rng);
         Dense::from_weights(weight, bias)
     }

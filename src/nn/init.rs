@@ -8,13 +8,12 @@
 use ndarray::{Array1, Array2};
 use ndarray_rand::RandomExt;
 use ndarray_rand::rand_distr::Uniform;
-use ndarray_rand::rand_distr::uniform::SampleUniform;
 
 use crate::linalg::Scalar;
 use ndarray_rand::rand::Rng;
 
 /// `(W: (outputs, inputs), b: (outputs,))`, every entry from `U(−1/√inputs, 1/√inputs)`.
-pub fn linear_default<T: Scalar + SampleUniform>(
+pub fn linear_default<T: Scalar>(
     inputs: usize,
     outputs: usize,
     rng: &mut impl Rng,
