@@ -27,26 +27,28 @@ pub trait Loss<T: Scalar, Y> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InputAsTarget;
 
-impl<T: Scalar> Loss<T, Array2<T>> for MseLoss<T> {
-    fn forward(
-        &mut self,
-        prediction: ArrayView2<T>,
-        batch: &Batch<T, Array2<T>>,
-    ) -> Result<T, Error> {
-        Ok(MseLoss::forward(self, prediction, batch.targets.view()))
-    }
-    fn backward(&mut self) -> ArrayView2<'_, T> {
-        MseLoss::backward(self)
+/// Targets an [`MseLoss`] compares against: a batch's regression targets (`Array2<T>`), or its
+/// inputs ([`InputAsTarget`]).
+pub trait RegressionTargets<T>: Sized {
+    /// `y: (B, n)` of `batch`.
+    fn of(batch: &Batch<T, Self>) -> ArrayView2<'_, T>;
+}
+
+impl<T: Scalar> RegressionTargets<T> for Array2<T> {
+    fn of(batch: &Batch<T, Self>) -> ArrayView2<'_, T> {
+        batch.targets.view()
     }
 }
 
-impl<T: Scalar> Loss<T, InputAsTarget> for MseLoss<T> {
-    fn forward(
-        &mut self,
-        prediction: ArrayView2<T>,
-        batch: &Batch<T, InputAsTarget>,
-    ) -> Result<T, Error> {
-        Ok(MseLoss::forward(self, prediction, batch.x.view()))
+impl<T: Scalar> RegressionTargets<T> for InputAsTarget {
+    fn of(batch: &Batch<T, Self>) -> ArrayView2<'_, T> {
+        batch.x.view()
+    }
+}
+
+impl<T: Scalar, Y: RegressionTargets<T>> Loss<T, Y> for MseLoss<T> {
+    fn forward(&mut self, prediction: ArrayView2<T>, batch: &Batch<T, Y>) -> Result<T, Error> {
+        Ok(MseLoss::forward(self, prediction, Y::of(batch)))
     }
     fn backward(&mut self) -> ArrayView2<'_, T> {
         MseLoss::backward(self)

@@ -33,11 +33,12 @@ pub struct TextbookAdam<T> {
 impl<T: Scalar> TextbookAdam<T> {
     /// PyTorch's defaults: β = (0.9, 0.999), ε = 1e-8.
     pub fn new(lr: f64) -> TextbookAdam<T> {
+        let (beta1, beta2, eps) = (0.9, 0.999, 1e-8);
         TextbookAdam {
             lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
+            beta1,
+            beta2,
+            eps,
             steps: 0,
             moments: Keyed::default(),
         }
