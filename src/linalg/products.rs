@@ -107,7 +107,8 @@ pub fn gemm_serial<T: Scalar>(
 }
 
 /// [`gemm_serial`]'s work, compiled in this crate for each type (`kernels::entry_points!`):
-/// picks the kernel for the layouts, then the rung's copy of it.
+/// picks the kernel for the layouts (packing-free `a·bᵀ`, packing-free `aᵀ·b`, else
+/// matrixmultiply), then the rung's copy of it.
 pub(crate) fn serial<T: Scalar>(
     alpha: T,
     a: ArrayView2<T>,
@@ -121,69 +122,12 @@ pub(crate) fn serial<T: Scalar>(
     if m == 0 || n == 0 {
         return;
     }
+    if abt(alpha, a, b, beta, c.view_mut()) || atb(alpha, a, b, beta, c.view_mut()) {
+        return;
+    }
     let [rsa, csa] = [a.strides()[0], a.strides()[1]];
     let [rsb, csb] = [b.strides()[0], b.strides()[1]];
     let [rsc, csc] = [c.strides()[0], c.strides()[1]];
-    let rung = simd::rung();
-    // a·bᵀ with a and b both stored row by row (a layer's x·Wᵀ): the packing-free kernel, if the
-    // type and the CPU have one, whatever the number of rows. For many rows matrixmultiply
-    // would be faster (gemm_probe; benches/README.md), but the kernel decides
-    // the order of summation, and the frozen features computed in large chunks must equal
-    // those of a training batch bit for bit (tests/parity.rs).
-    if k > 0 && csa == 1 && rsb == 1 && rsa >= 0 && csb >= 0 {
-        // SAFETY: as below; a's rows are contiguous (csa = 1) and so are b's columns (rsb = 1).
-        let done = unsafe {
-            (T::KERNELS.raw_abt)(
-                rung,
-                m,
-                k,
-                n,
-                alpha,
-                a.as_ptr(),
-                rsa as usize,
-                b.as_ptr(),
-                csb as usize,
-                beta,
-                c.as_mut_ptr(),
-                rsc,
-                csc,
-            )
-        };
-        if done {
-            return;
-        }
-    }
-    // aᵀ·b with aᵀ, b and c stored row by row (a weight gradient dyᵀ·x): the packing-free
-    // kernel of linalg/atb.rs, which gives matrixmultiply's bits (so it may take any block).
-    if alpha == T::one()
-        && k > 0
-        && rsa == 1
-        && csb == 1
-        && csc == 1
-        && csa >= 0
-        && rsb >= 0
-        && rsc >= 0
-    {
-        // SAFETY: as below; the strides say aᵀ's, b's and c's rows are contiguous.
-        let done = unsafe {
-            (T::KERNELS.raw_atb)(
-                rung,
-                m,
-                k,
-                n,
-                a.as_ptr(),
-                csa as usize,
-                b.as_ptr(),
-                rsb as usize,
-                beta,
-                c.as_mut_ptr(),
-                rsc as usize,
-            )
-        };
-        if done {
-            return;
-        }
-    }
     // SAFETY: the views guarantee that their pointers and strides describe valid m×k, k×n and
     // m×n matrices; `c` is a mutable view, so it cannot alias the shared views `a` and `b`.
     unsafe {
@@ -203,5 +147,80 @@ pub(crate) fn serial<T: Scalar>(
             rsc,
             csc,
         );
+    }
+}
+
+/// `c = α·a·b + β·c` by the packing-free `a·bᵀ` kernel when a and b are both stored row by row
+/// (a layer's `x·Wᵀ`) and the type and the CPU have one, whatever the number of rows; false if
+/// not done. For many rows matrixmultiply would be faster (gemm_probe; benches/README.md), but
+/// the kernel decides the order of summation, and the frozen features computed in large chunks
+/// must equal those of a training batch bit for bit (tests/parity.rs).
+fn abt<T: Scalar>(
+    alpha: T,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    beta: T,
+    mut c: ArrayViewMut2<T>,
+) -> bool {
+    let ((m, k), n) = (a.dim(), b.dim().1);
+    let [rsa, csa] = [a.strides()[0], a.strides()[1]];
+    let [rsb, csb] = [b.strides()[0], b.strides()[1]];
+    let [rsc, csc] = [c.strides()[0], c.strides()[1]];
+    if !(k > 0 && csa == 1 && rsb == 1 && rsa >= 0 && csb >= 0) {
+        return false;
+    }
+    // SAFETY: as in `serial`; a's rows are contiguous (csa = 1) and so are b's columns (rsb = 1).
+    unsafe {
+        (T::KERNELS.raw_abt)(
+            simd::rung(),
+            m,
+            k,
+            n,
+            alpha,
+            a.as_ptr(),
+            rsa as usize,
+            b.as_ptr(),
+            csb as usize,
+            beta,
+            c.as_mut_ptr(),
+            rsc,
+            csc,
+        )
+    }
+}
+
+/// `c = a·b + β·c` by the packing-free kernel of `kernels/atb.rs` when `aᵀ`, `b` and `c` are
+/// stored row by row (a weight gradient `dyᵀ·x`); false if not done. It gives matrixmultiply's
+/// bits, so it may take any block.
+fn atb<T: Scalar>(
+    alpha: T,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    beta: T,
+    mut c: ArrayViewMut2<T>,
+) -> bool {
+    let ((m, k), n) = (a.dim(), b.dim().1);
+    let [rsa, csa] = [a.strides()[0], a.strides()[1]];
+    let [rsb, csb] = [b.strides()[0], b.strides()[1]];
+    let [rsc, csc] = [c.strides()[0], c.strides()[1]];
+    let layout = rsa == 1 && csb == 1 && csc == 1 && csa >= 0 && rsb >= 0 && rsc >= 0;
+    if !(alpha == T::one() && k > 0 && layout) {
+        return false;
+    }
+    // SAFETY: as in `serial`; the strides say aᵀ's, b's and c's rows are contiguous.
+    unsafe {
+        (T::KERNELS.raw_atb)(
+            simd::rung(),
+            m,
+            k,
+            n,
+            a.as_ptr(),
+            csa as usize,
+            b.as_ptr(),
+            rsb as usize,
+            beta,
+            c.as_mut_ptr(),
+            rsc as usize,
+        )
     }
 }

@@ -1,5 +1,4 @@
-//! A student's spiral: three interleaved 2-D spirals, classified by a 2→64→64→3 ReLU network
-//! trained with Adam and softmax cross-entropy, 2000 full-batch steps. Prints the train time.
+//! A student's spiral: three 2-D spirals, a 2→64→64→3 ReLU net, Adam, 2000 full-batch steps.
 use std::time::Instant;
 use twostage::ndarray::Array2;
 use twostage::nn::{Dense, Layer, Relu, Sequential, SoftmaxCrossEntropy};
@@ -29,10 +28,8 @@ fn main() -> Result<(), twostage::Error> {
         Box::new(Relu::new()),
         Box::new(Dense::new(64, classes, &mut rng)),
     ]);
-    let mut loss_fn = SoftmaxCrossEntropy::new();
-    let mut adam = Adam::new(1e-2);
-    let start = Instant::now();
-    let mut loss = 0.0;
+    let (mut loss_fn, mut adam) = (SoftmaxCrossEntropy::new(), Adam::new(1e-2));
+    let (start, mut loss) = (Instant::now(), 0.0);
     for _ in 0..2000 {
         let logits = net.forward(x.view());
         loss = loss_fn.forward(logits, &labels)?;
