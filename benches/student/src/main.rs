@@ -36,6 +36,7 @@ fn main() -> Result<(), twostage::Error> {
         net.backward(loss_fn.backward());
         adam.step_and_zero_grad(&mut net);
     }
-    println!("loss {loss:.4}  train time {:.3} s", start.elapsed().as_secs_f64());
+    let seconds = start.elapsed().as_secs_f64();
+    println!("loss {loss:.4}  train time {seconds:.3} s");
     Ok(())
 }
