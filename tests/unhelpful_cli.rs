@@ -1,0 +1,78 @@
+//! The messages a hostile tester found unhelpful (issue 23), each checked through the binary:
+//! the message names the file or flag at fault, says what is wrong and what to do.
+
+#[macro_use]
+mod common;
+
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, TensorView};
+use twostage::{Dims, Part, TwoStageNetwork};
+
+use common::{assert_refused, s, stderr, train_args, twostage};
+
+/// Writes a checkpoint of a freshly initialised network to `path`, each tensor's values passed
+/// through `edit` first.
+fn write_checkpoint(path: &Path, edit: impl Fn(&str, &mut Vec<f32>)) {
+    let mut rng = <twostage::rand::rngs::SmallRng as twostage::rand::SeedableRng>::seed_from_u64(0);
+    let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut rng);
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    use twostage::nn::Parameters;
+    network.parts(&Part::ALL).visit_params(&mut |name, p| {
+        let mut values: Vec<f32> = p.value.iter().copied().collect();
+        edit(name, &mut values);
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        tensors.push((name.to_string(), p.value.shape().to_vec(), bytes));
+    });
+    let views: Vec<(&str, TensorView)> = tensors
+        .iter()
+        .map(|(n, shape, b)| {
+            let view = TensorView::new(Dtype::F32, shape.clone(), b).unwrap();
+            (n.as_str(), view)
+        })
+        .collect();
+    std::fs::write(path, safetensors::serialize(views, None).unwrap()).unwrap();
+}
+
+/// A fresh temp dir holding `data/`, a tiny custom IDX set of ten classes (so a checkpoint of
+/// the MNIST shape fits it); returns both.
+fn ten_classes(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = common::temp_dir(tag);
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    for (prefix, n) in [("train", 40u32), ("t10k", 20)] {
+        let pixels: Vec<u8> = (0..n * 784).map(|i| (i % 251) as u8).collect();
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        let file = |kind: &str| data.join(format!("{prefix}-{kind}"));
+        std::fs::write(
+            file("images-idx3-ubyte"),
+            common::idx_u8(&[n, 28, 28], &pixels),
+        )
+        .unwrap();
+        std::fs::write(file("labels-idx1-ubyte"), common::idx_u8(&[n], &labels)).unwrap();
+    }
+    (dir, data)
+}
+
+/// Item 1: training from `--init` weights near 3e38 blames the weights, naming the file and the
+/// largest |weight|, in one sentence, not `--lr`.
+#[test]
+fn huge_init_weights_are_blamed_not_the_learning_rate() {
+    let (dir, data) = ten_classes("unhelpful-huge");
+    let save = dir.join("o.safetensors");
+    let all = dir.join("all.safetensors");
+    write_checkpoint(&all, |_, v| v.iter_mut().for_each(|x| *x = 3e38));
+    for (init, epochs) in [(&all, ["1", "1"]), (&all, ["0", "1"])] {
+        let args = train_args(&data, epochs, &save, &["--no-verify", "--init", s(init)]);
+        let out = twostage(&args);
+        let err = stderr(&out);
+        let case = format!("--init {} {epochs:?}", init.display());
+        let hint = format!("the weights loaded by --init {} are huge", init.display());
+        assert_refused(&out, 1, &[&hint, "largest |weight| is 3e38"], &case);
+        assert!(!err.contains("--lr"), "{case}: no --lr advice: {err}");
+        let hints: Vec<&str> = err.lines().filter(|l| l.contains("hint:")).collect();
+        assert_eq!(hints.len(), 1, "{case}: one hint: {err}");
+        assert!(hints[0].ends_with("or without --init"), "{case}: {err}");
+        assert!(!save.exists(), "{case}: nothing saved");
+    }
+}
