@@ -76,3 +76,50 @@ fn huge_init_weights_are_blamed_not_the_learning_rate() {
         assert!(!save.exists(), "{case}: nothing saved");
     }
 }
+
+/// Item 2: a loop of symbolic links, as an input or an output, is called that (ELOOP), naming
+/// the path, never "a link to nothing" or only the operating system's "too many levels".
+#[test]
+fn a_loop_of_symbolic_links_is_named_as_one() {
+    let (dir, data) = ten_classes("unhelpful-loop");
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    let me = dir.join("me");
+    std::os::unix::fs::symlink("me", &me).unwrap();
+    let save = dir.join("o.safetensors");
+    for link in [&a, &me] {
+        let l = s(link);
+        let train_to = |save: &Path, extra: &[&str]| {
+            let mut args = train_args(&data, ["0", "0"], save, &["--no-verify"]);
+            args.extend_from_slice(extra);
+            twostage(&args)
+        };
+        let train = |extra: &[&str]| train_to(&save, extra);
+        let cases = [
+            (twostage(&["train", "--data-dir", l]), "--data-dir"),
+            (twostage(&["download", "--data-dir", l]), "--data-dir"),
+            (train_to(link, &[]), "--save"),
+            (train(&["--metrics", l]), "--metrics"),
+            (train(&["--init", l]), "--init"),
+            (
+                twostage(&["eval", "--model", l, "--data-dir", s(&data)]),
+                "eval --model",
+            ),
+            (
+                twostage(&["predict", "--model", l, "--image", l]),
+                "--image",
+            ),
+            (twostage(&["inspect", l]), "inspect"),
+        ];
+        for (out, case) in cases {
+            let named = format!("{l} is a loop of symbolic links (ELOOP)");
+            assert_refused(&out, 1, &[&named], case);
+            assert!(
+                !stderr(&out).contains("to nothing"),
+                "{case}: {}",
+                stderr(&out)
+            );
+        }
+    }
+}

@@ -132,6 +132,9 @@ pub fn data_source(
         .or(from_model)
         .unwrap_or(&MNIST);
     let dir = dir.clone().unwrap_or_else(|| dataset.data_dir());
+    if paths::is_link_loop(&dir) {
+        return Err(invalid("--data-dir", paths::link_loop(&dir)));
+    }
     match std::fs::metadata(&dir) {
         Ok(m) if !m.is_dir() => Err(invalid(
             "--data-dir",
