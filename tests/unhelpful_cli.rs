@@ -39,9 +39,15 @@ fn write_checkpoint(path: &Path, edit: impl Fn(&str, &mut Vec<f32>)) {
 fn ten_classes(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let dir = common::temp_dir(tag);
     let data = dir.join("data");
-    std::fs::create_dir(&data).unwrap();
+    write_ten_classes(&data, 0);
+    (dir, data)
+}
+
+/// Writes into `data` (created) a tiny IDX set of ten classes, its pixels a ramp from `shift`.
+fn write_ten_classes(data: &Path, shift: u32) {
+    std::fs::create_dir_all(data).unwrap();
     for (prefix, n) in [("train", 40u32), ("t10k", 20)] {
-        let pixels: Vec<u8> = (0..n * 784).map(|i| (i % 251) as u8).collect();
+        let pixels: Vec<u8> = (0..n * 784).map(|i| ((i + shift) % 251) as u8).collect();
         let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
         let file = |kind: &str| data.join(format!("{prefix}-{kind}"));
         std::fs::write(
@@ -51,7 +57,27 @@ fn ten_classes(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
         .unwrap();
         std::fs::write(file("labels-idx1-ubyte"), common::idx_u8(&[n], &labels)).unwrap();
     }
-    (dir, data)
+}
+
+/// Fails unless every flag named in a hint of `out` (outside backticks, which quote another
+/// command line) is one `twostage COMMAND --help` lists.
+fn assert_hints_name_own_flags(out: &std::process::Output, command: &str, case: &str) {
+    let help = common::stdout(&twostage(&[command, "--help"]));
+    let err = stderr(out);
+    let hints: Vec<&str> = err.lines().filter(|l| l.contains("hint:")).collect();
+    assert!(!hints.is_empty(), "{case}: a hint: {err}");
+    for hint in hints {
+        // Even pieces are outside backticks.
+        for piece in hint.split('`').step_by(2) {
+            for word in piece.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+                if word.starts_with("--") {
+                    let listed =
+                        help.contains(&format!("{word} ")) || help.contains(&format!("{word}\n"));
+                    assert!(listed, "{case}: `{command}` has no {word}: {hint}");
+                }
+            }
+        }
+    }
 }
 
 /// Item 1: training from `--init` weights near 3e38 blames the weights, naming the file and the
@@ -122,4 +148,39 @@ fn a_loop_of_symbolic_links_is_named_as_one() {
             );
         }
     }
+}
+
+/// Item 3: when `report` refuses a model's data, its hints name only flags `report` has (no
+/// `--force`, no `--dataset`), while `eval` still offers `--force`.
+#[test]
+fn report_hints_name_only_flags_report_has() {
+    let (dir, data) = ten_classes("unhelpful-report-flags");
+    let model = dir.join("m.safetensors");
+    let out = twostage(&train_args(&data, ["0", "0"], &model, &["--no-verify"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let other = dir.join("other");
+    write_ten_classes(&other, 1);
+    let page = dir.join("r.html");
+    let on = |command: &str, data: &Path, extra: &[&str]| {
+        let mut args = common::model_args(command, &model, data, &["--no-verify"]);
+        args.extend_from_slice(extra);
+        twostage(&args)
+    };
+    let report = on("report", &other, &["--out", s(&page)]);
+    assert_refused(
+        &report,
+        1,
+        &["--data-dir the directory of the model's data"],
+        "report",
+    );
+    assert_hints_name_own_flags(&report, "report", "report on other data");
+    assert!(!stderr(&report).contains("--force"), "{}", stderr(&report));
+    let eval = on("eval", &other, &[]);
+    assert_refused(&eval, 1, &["--force"], "eval");
+    assert_hints_name_own_flags(&eval, "eval", "eval on other data");
+    // A page twostage did not write: report's own --overwrite.
+    std::fs::write(&page, "mine").unwrap();
+    let report = on("report", &data, &["--out", s(&page)]);
+    assert_refused(&report, 1, &["--overwrite"], "report over a file");
+    assert_hints_name_own_flags(&report, "report", "report over a file");
 }

@@ -66,4 +66,8 @@ pub struct DataFlags {
     /// [default: off, such data is refused]
     #[arg(long)]
     pub force: bool,
+    /// Whether the command offers `--dataset` and `--force` (`eval`, `predict`; `report` has
+    /// neither), so that a hint names only flags the command has.
+    #[arg(skip = true)]
+    pub has_dataset_and_force: bool,
 }

@@ -272,12 +272,23 @@ pub fn test_data_for(model: &Model, flags: &DataFlags) -> Result<TestData, Error
     if !fit.problems.is_empty() {
         let problem = fit.problems.join("; ");
         if !flags.force {
+            let offered = flags.has_dataset_and_force;
             let suggestion = match model.data.known() {
-                Some(d) => format!("pass --dataset {} (or nothing, to use the model's)", d.name),
+                Some(d) if offered => {
+                    format!("pass --dataset {} (or nothing, to use the model's)", d.name)
+                }
+                Some(d) => format!(
+                    "pass --data-dir the directory of {} (or no --data-dir, for its default)",
+                    d.title
+                ),
                 None => "pass --data-dir the directory of the model's data".to_string(),
             };
-            return Err(invalid("--model", problem)
-                .hinted(format!("{suggestion}, or --force to use this data anyway")));
+            let hint = if offered {
+                format!("{suggestion}, or --force to use this data anyway")
+            } else {
+                suggestion
+            };
+            return Err(invalid("--model", problem).hinted(hint));
         }
         errln!("WARNING: {problem}");
         errln!(

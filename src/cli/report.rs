@@ -119,6 +119,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
             data_dir: args.data_dir.clone(),
             no_verify: args.no_verify,
             force: false,
+            has_dataset_and_force: false,
         },
     )?;
     if let Some(directory) = resolved[0].parent() {
