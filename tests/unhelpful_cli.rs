@@ -184,3 +184,48 @@ fn report_hints_name_only_flags_report_has() {
     assert_refused(&report, 1, &["--overwrite"], "report over a file");
     assert_hints_name_own_flags(&report, "report", "report over a file");
 }
+
+/// Item 4: a model trained with `--no-verify` on a custom training set beside MNIST's own test
+/// files is run by `eval` and `predict` on that same directory (with or without `--no-verify`),
+/// while a directory with other training files is still refused.
+#[test]
+fn a_custom_training_set_beside_mnist_test_files_is_the_models_data() {
+    let Some(mnist) = common::mnist_dir() else { return };
+    let dir = common::temp_dir("unhelpful-beside");
+    let (mine, other) = (dir.join("mine"), dir.join("other"));
+    for (data, shift) in [(&mine, 0), (&other, 1)] {
+        write_ten_classes(data, shift);
+        for name in ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+            std::fs::remove_file(data.join(name)).unwrap();
+            let gz = format!("{name}.gz");
+            std::fs::copy(mnist.join(&gz), data.join(&gz)).unwrap();
+        }
+    }
+    let model = dir.join("m.safetensors");
+    let out = twostage(&train_args(&mine, ["0", "0"], &model, &["--no-verify"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    for extra in [&["--no-verify"][..], &[]] {
+        let eval = twostage(&common::model_args("eval", &model, &mine, extra));
+        assert!(eval.status.success(), "eval {extra:?}: {}", stderr(&eval));
+        let mut predict = common::model_args("predict", &model, &mine, extra);
+        predict.extend(["--index", "0"]);
+        let predict = twostage(&predict);
+        assert!(
+            predict.status.success(),
+            "predict {extra:?}: {}",
+            stderr(&predict)
+        );
+    }
+    let refused = twostage(&common::model_args(
+        "eval",
+        &model,
+        &other,
+        &["--no-verify"],
+    ));
+    assert_refused(
+        &refused,
+        1,
+        &["was trained on a custom IDX set"],
+        "other training files",
+    );
+}

@@ -25,10 +25,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use twostage::checkpoint;
-use twostage::data::dataset::{Dataset, FASHION_MNIST, MNIST};
+use twostage::data::dataset::{Dataset, FASHION_MNIST, FILE_NAMES, MNIST, custom_id};
 use twostage::data::download::{DownloadOptions, ensure_dataset};
 use twostage::data::identity::{ModelData, check_data_fits_model, describe_id};
-use twostage::data::mnist::{Mnist, Split, find_file, twins};
+use twostage::data::mnist::{Mnist, Split, content_sha256, find_file, twins};
 use twostage::model::TwoStageNetwork;
 
 use common_args::DataFlags;
@@ -242,6 +242,26 @@ pub fn open_model(path: &Path) -> Result<Model, Error> {
     })
 }
 
+/// Whether the four files in `dir` (its test split `test`, already read) are the custom set
+/// `model` records: hashed whole, as `train` identified them.
+fn is_recorded_custom_set(model: &ModelData, dir: &Path, test: &Mnist) -> bool {
+    let Some(recorded) = model
+        .dataset
+        .as_deref()
+        .filter(|id| id.starts_with("custom:"))
+    else {
+        return false;
+    };
+    let hash = |name| content_sha256(dir, name).ok();
+    match (hash(FILE_NAMES[0]), hash(FILE_NAMES[1])) {
+        (Some(images), Some(labels)) => {
+            let [test_images, test_labels] = test.content_sha256;
+            custom_id(&[images, labels, test_images, test_labels]) == recorded
+        }
+        _ => false,
+    }
+}
+
 /// The test set a model is run on, and the names of its classes.
 pub struct TestData {
     /// The test split.
@@ -261,8 +281,21 @@ pub fn test_data_for(model: &Model, flags: &DataFlags) -> Result<TestData, Error
         Some((&model.data, &model.path)),
     )?;
     let test = load_split(&source, Split::Test)?;
+    let confirmed;
+    let recorded = if is_recorded_custom_set(&model.data, &source.dir, &test) {
+        // The four files hash to the custom set the model records, even if its test files
+        // are a known dataset's (a custom training set beside MNIST's test files): the data is
+        // the model's, and only the labels and classes are left to check.
+        confirmed = ModelData {
+            dataset: None,
+            ..model.data.clone()
+        };
+        &confirmed
+    } else {
+        &model.data
+    };
     let fit = check_data_fits_model(
-        &model.data,
+        recorded,
         &model.path,
         model.network.dims.classes,
         &source.dir,
