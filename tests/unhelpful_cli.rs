@@ -229,3 +229,44 @@ fn a_custom_training_set_beside_mnist_test_files_is_the_models_data() {
         "other training files",
     );
 }
+
+/// Item 5: a `classes.txt` beside a known dataset's files is not used, and every command that
+/// reads the data says so on stderr, naming the file and why.
+#[test]
+fn classes_txt_beside_a_known_dataset_is_ignored_aloud() {
+    let Some(mnist) = common::mnist_dir() else { return };
+    let dir = common::temp_dir("unhelpful-classes");
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    for entry in std::fs::read_dir(&mnist).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, data.join(path.file_name().unwrap())).unwrap();
+    }
+    let classes = data.join("classes.txt");
+    let names: Vec<String> = (0..10).map(|i| format!("glyph{i}")).collect();
+    std::fs::write(&classes, names.join("\n")).unwrap();
+    let warning = format!(
+        "warning: {} is ignored: the data is MNIST",
+        classes.display()
+    );
+    let model = dir.join("m.safetensors");
+    let train = twostage(&train_args(
+        &data,
+        ["0", "0"],
+        &model,
+        &["--dataset", "mnist"],
+    ));
+    assert!(train.status.success(), "{}", stderr(&train));
+    let eval = twostage(&common::model_args("eval", &model, &data, &[]));
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    for (out, case) in [(train, "train"), (eval, "eval")] {
+        let err = stderr(&out);
+        assert!(err.contains(&warning), "{case}: {err}");
+        assert!(err.contains("pass --no-verify"), "{case}: {err}");
+        let all = common::stdout(&out) + &err;
+        assert!(
+            !all.contains("glyph"),
+            "{case}: the names are not used: {all}"
+        );
+    }
+}

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use twostage::checkpoint;
-use twostage::data::dataset::{Dataset, FASHION_MNIST, FILE_NAMES, MNIST, custom_id};
+use twostage::data::dataset::{CLASSES_FILE, Dataset, FASHION_MNIST, FILE_NAMES, MNIST, custom_id};
 use twostage::data::download::{DownloadOptions, ensure_dataset};
 use twostage::data::identity::{ModelData, check_data_fits_model, describe_id};
 use twostage::data::mnist::{Mnist, Split, content_sha256, find_file, twins};
@@ -242,6 +242,25 @@ pub fn open_model(path: &Path) -> Result<Model, Error> {
     })
 }
 
+/// Warns that `dir`'s `classes.txt`, if any, is ignored: the data is the known `dataset`,
+/// whose own class names are used. `verified`: read as that dataset on purpose (not under
+/// `--no-verify`, which would read the file).
+pub fn warn_classes_ignored(dir: &Path, dataset: &Dataset, verified: bool) {
+    let file = dir.join(CLASSES_FILE);
+    if file.exists() {
+        let instead = if verified {
+            "; pass --no-verify to read the files as your own set, named by it"
+        } else {
+            ""
+        };
+        errln!(
+            "warning: {} is ignored: the data is {}, whose own class names are used{instead}",
+            file.display(),
+            dataset.title
+        );
+    }
+}
+
 /// Whether the four files in `dir` (its test split `test`, already read) are the custom set
 /// `model` records: hashed whole, as `train` identified them.
 fn is_recorded_custom_set(model: &ModelData, dir: &Path, test: &Mnist) -> bool {
@@ -281,6 +300,9 @@ pub fn test_data_for(model: &Model, flags: &DataFlags) -> Result<TestData, Error
         Some((&model.data, &model.path)),
     )?;
     let test = load_split(&source, Split::Test)?;
+    if let Some(dataset) = source.verify {
+        warn_classes_ignored(&source.dir, dataset, true);
+    }
     let confirmed;
     let recorded = if is_recorded_custom_set(&model.data, &source.dir, &test) {
         // The four files hash to the custom set the model records, even if its test files

@@ -48,6 +48,7 @@ impl From<Stage1Choice> for Stage1Mode {
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     /// Which known dataset: its files are verified (and downloaded if missing), its classes named
+    /// (a classes.txt in --data-dir is ignored, with a warning; --no-verify reads one)
     #[arg(long, value_enum, default_value = "mnist", value_name = "NAME")]
     pub dataset: DatasetChoice,
     /// Where the data is; a known dataset is downloaded there if missing [default: $MNIST_DIR,
