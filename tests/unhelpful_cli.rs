@@ -270,3 +270,35 @@ fn classes_txt_beside_a_known_dataset_is_ignored_aloud() {
         );
     }
 }
+
+/// Item 6: `report --metrics` of another run (its test row not the checkpoint's recorded test
+/// accuracy) is refused, naming both files; the run's own metrics are accepted.
+#[test]
+fn report_refuses_the_metrics_of_another_run() {
+    let (dir, data) = ten_classes("unhelpful-metrics");
+    let (model, metrics) = (dir.join("m.safetensors"), dir.join("m.jsonl"));
+    let extra = ["--no-verify", "--metrics", s(&metrics)];
+    let out = twostage(&train_args(&data, ["0", "1"], &model, &extra));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let own = std::fs::read_to_string(&metrics).unwrap();
+    let other = dir.join("other.jsonl");
+    let rows: Vec<String> = own
+        .lines()
+        .map(|row| match row.starts_with("{\"event\":\"test\"") {
+            true => "{\"event\":\"test\",\"accuracy\":0.9361,\"loss\":0.21}".to_string(),
+            false => row.to_string(),
+        })
+        .collect();
+    std::fs::write(&other, rows.join("\n") + "\n").unwrap();
+    let page = dir.join("r.html");
+    let report = |metrics: &Path| {
+        let extra = ["--no-verify", "--out", s(&page), "--metrics", s(metrics)];
+        twostage(&common::model_args("report", &model, &data, &extra))
+    };
+    let refused = report(&other);
+    let named = [s(&other), s(&model), "another run", "93.61%"];
+    assert_refused(&refused, 1, &named, "another run's metrics");
+    assert!(!page.exists(), "no page for another run's metrics");
+    let accepted = report(&metrics);
+    assert!(accepted.status.success(), "{}", stderr(&accepted));
+}
