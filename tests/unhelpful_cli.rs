@@ -1,37 +1,25 @@
 //! The messages a hostile tester found unhelpful (issue 23), each checked through the binary:
 //! the message names the file or flag at fault, says what is wrong and what to do.
 
-#[macro_use]
 mod common;
 
+use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, TensorView};
+use twostage::checkpoint;
+use twostage::nn::Parameters;
 use twostage::{Dims, Part, TwoStageNetwork};
 
 use common::{assert_refused, s, stderr, train_args, twostage};
 
-/// Writes a checkpoint of a freshly initialised network to `path`, each tensor's values passed
-/// through `edit` first.
-fn write_checkpoint(path: &Path, edit: impl Fn(&str, &mut Vec<f32>)) {
+/// Writes to `path` a checkpoint of the MNIST network with every weight and bias `value`.
+fn write_checkpoint_of(path: &Path, value: f32) {
     let mut rng = <twostage::rand::rngs::SmallRng as twostage::rand::SeedableRng>::seed_from_u64(0);
     let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut rng);
-    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    use twostage::nn::Parameters;
-    network.parts(&Part::ALL).visit_params(&mut |name, p| {
-        let mut values: Vec<f32> = p.value.iter().copied().collect();
-        edit(name, &mut values);
-        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        tensors.push((name.to_string(), p.value.shape().to_vec(), bytes));
-    });
-    let views: Vec<(&str, TensorView)> = tensors
-        .iter()
-        .map(|(n, shape, b)| {
-            let view = TensorView::new(Dtype::F32, shape.clone(), b).unwrap();
-            (n.as_str(), view)
-        })
-        .collect();
-    std::fs::write(path, safetensors::serialize(views, None).unwrap()).unwrap();
+    network
+        .parts(&Part::ALL)
+        .visit_params(&mut |_, mut p| p.value.fill(value));
+    checkpoint::save(&mut network, &Part::ALL, HashMap::new(), path).unwrap();
 }
 
 /// A fresh temp dir holding `data/`, a tiny custom IDX set of ten classes (so a checkpoint of
@@ -57,6 +45,11 @@ fn write_ten_classes(data: &Path, shift: u32) {
         .unwrap();
         std::fs::write(file("labels-idx1-ubyte"), common::idx_u8(&[n], &labels)).unwrap();
     }
+}
+
+/// Fails, naming `case` and showing stderr, unless the command succeeded.
+fn assert_ok(out: &std::process::Output, case: &str) {
+    assert!(out.status.success(), "{case}: {}", stderr(out));
 }
 
 /// Fails unless every flag named in a hint of `out` (outside backticks, which quote another
@@ -87,7 +80,7 @@ fn huge_init_weights_are_blamed_not_the_learning_rate() {
     let (dir, data) = ten_classes("unhelpful-huge");
     let save = dir.join("o.safetensors");
     let all = dir.join("all.safetensors");
-    write_checkpoint(&all, |_, v| v.iter_mut().for_each(|x| *x = 3e38));
+    write_checkpoint_of(&all, 3e38);
     for (init, epochs) in [(&all, ["1", "1"]), (&all, ["0", "1"])] {
         let args = train_args(&data, epochs, &save, &["--no-verify", "--init", s(init)]);
         let out = twostage(&args);
@@ -141,11 +134,8 @@ fn a_loop_of_symbolic_links_is_named_as_one() {
         for (out, case) in cases {
             let named = format!("{l} is a loop of symbolic links (ELOOP)");
             assert_refused(&out, 1, &[&named], case);
-            assert!(
-                !stderr(&out).contains("to nothing"),
-                "{case}: {}",
-                stderr(&out)
-            );
+            let err = stderr(&out);
+            assert!(!err.contains("to nothing"), "{case}: {err}");
         }
     }
 }
@@ -156,8 +146,10 @@ fn a_loop_of_symbolic_links_is_named_as_one() {
 fn report_hints_name_only_flags_report_has() {
     let (dir, data) = ten_classes("unhelpful-report-flags");
     let model = dir.join("m.safetensors");
-    let out = twostage(&train_args(&data, ["0", "0"], &model, &["--no-verify"]));
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_ok(
+        &twostage(&train_args(&data, ["0", "0"], &model, &["--no-verify"])),
+        "train",
+    );
     let other = dir.join("other");
     write_ten_classes(&other, 1);
     let page = dir.join("r.html");
@@ -202,32 +194,25 @@ fn a_custom_training_set_beside_mnist_test_files_is_the_models_data() {
         }
     }
     let model = dir.join("m.safetensors");
-    let out = twostage(&train_args(&mine, ["0", "0"], &model, &["--no-verify"]));
-    assert!(out.status.success(), "{}", stderr(&out));
-    for extra in [&["--no-verify"][..], &[]] {
-        let eval = twostage(&common::model_args("eval", &model, &mine, extra));
-        assert!(eval.status.success(), "eval {extra:?}: {}", stderr(&eval));
-        let mut predict = common::model_args("predict", &model, &mine, extra);
-        predict.extend(["--index", "0"]);
-        let predict = twostage(&predict);
-        assert!(
-            predict.status.success(),
-            "predict {extra:?}: {}",
-            stderr(&predict)
-        );
-    }
-    let refused = twostage(&common::model_args(
-        "eval",
-        &model,
-        &other,
-        &["--no-verify"],
-    ));
-    assert_refused(
-        &refused,
-        1,
-        &["was trained on a custom IDX set"],
-        "other training files",
+    assert_ok(
+        &twostage(&train_args(&mine, ["0", "0"], &model, &["--no-verify"])),
+        "train",
     );
+    let on = |command: &str, data: &Path, extra: &[&str]| {
+        let mut args = common::model_args(command, &model, data, extra);
+        if command == "predict" {
+            args.extend(["--index", "0"]);
+        }
+        twostage(&args)
+    };
+    for extra in [&["--no-verify"][..], &[]] {
+        for command in ["eval", "predict"] {
+            assert_ok(&on(command, &mine, extra), &format!("{command} {extra:?}"));
+        }
+    }
+    let refused = on("eval", &other, &["--no-verify"]);
+    let needle = "was trained on a custom IDX set";
+    assert_refused(&refused, 1, &[needle], "other training files");
 }
 
 /// Item 5: a `classes.txt` beside a known dataset's files is not used, and every command that
@@ -250,24 +235,17 @@ fn classes_txt_beside_a_known_dataset_is_ignored_aloud() {
         classes.display()
     );
     let model = dir.join("m.safetensors");
-    let train = twostage(&train_args(
-        &data,
-        ["0", "0"],
-        &model,
-        &["--dataset", "mnist"],
-    ));
-    assert!(train.status.success(), "{}", stderr(&train));
+    let mnist_flag = ["--dataset", "mnist"];
+    let train = twostage(&train_args(&data, ["0", "0"], &model, &mnist_flag));
+    assert_ok(&train, "train");
     let eval = twostage(&common::model_args("eval", &model, &data, &[]));
-    assert!(eval.status.success(), "{}", stderr(&eval));
+    assert_ok(&eval, "eval");
     for (out, case) in [(train, "train"), (eval, "eval")] {
         let err = stderr(&out);
         assert!(err.contains(&warning), "{case}: {err}");
         assert!(err.contains("pass --no-verify"), "{case}: {err}");
         let all = common::stdout(&out) + &err;
-        assert!(
-            !all.contains("glyph"),
-            "{case}: the names are not used: {all}"
-        );
+        assert!(!all.contains("glyph"), "{case}: names unused: {all}");
     }
 }
 
@@ -278,8 +256,10 @@ fn report_refuses_the_metrics_of_another_run() {
     let (dir, data) = ten_classes("unhelpful-metrics");
     let (model, metrics) = (dir.join("m.safetensors"), dir.join("m.jsonl"));
     let extra = ["--no-verify", "--metrics", s(&metrics)];
-    let out = twostage(&train_args(&data, ["0", "1"], &model, &extra));
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_ok(
+        &twostage(&train_args(&data, ["0", "1"], &model, &extra)),
+        "train",
+    );
     let own = std::fs::read_to_string(&metrics).unwrap();
     let other = dir.join("other.jsonl");
     let rows: Vec<String> = own
@@ -299,6 +279,5 @@ fn report_refuses_the_metrics_of_another_run() {
     let named = [s(&other), s(&model), "another run", "93.61%"];
     assert_refused(&refused, 1, &named, "another run's metrics");
     assert!(!page.exists(), "no page for another run's metrics");
-    let accepted = report(&metrics);
-    assert!(accepted.status.success(), "{}", stderr(&accepted));
+    assert_ok(&report(&metrics), "the run's own metrics");
 }
