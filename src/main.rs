@@ -77,6 +77,9 @@ fn describe(e: &cli::error::Error) -> String {
     for hint in hints {
         text.push_str(&format!("  hint: {hint}\n"));
     }
+    if let Some(path) = e.looping_path() {
+        text.push_str(&format!("  hint: {}\n", cli::paths::link_loop(path)));
+    }
     text
 }
 

@@ -50,8 +50,9 @@ impl ThreadsArg {
 /// them in from its own `--data-dir` and `--no-verify`).
 #[derive(Args, Debug, Clone)]
 pub struct DataFlags {
-    /// Which known dataset the test images are from [default: the one the model was trained
-    /// on, else mnist]
+    /// Which known dataset the test images are from; its own class names are used, a
+    /// classes.txt in --data-dir is ignored with a warning [default: the one the model was
+    /// trained on, else mnist]
     #[arg(long, value_enum, value_name = "NAME")]
     pub dataset: Option<DatasetChoice>,
     /// Where the test files are; a known dataset is downloaded there if missing [default: the
@@ -66,4 +67,8 @@ pub struct DataFlags {
     /// [default: off, such data is refused]
     #[arg(long)]
     pub force: bool,
+    /// Whether the command offers `--dataset` and `--force` (`eval`, `predict`; `report` has
+    /// neither), so that a hint names only flags the command has.
+    #[arg(skip = true)]
+    pub has_dataset_and_force: bool,
 }

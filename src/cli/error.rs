@@ -61,6 +61,17 @@ impl Error {
         }
     }
 
+    /// The file the error could not open because it is a loop of symbolic links, if that was
+    /// the cause (the operating system's message alone says "too many levels").
+    pub fn looping_path(&self) -> Option<&std::path::Path> {
+        let path = match self.peel().0 {
+            Error::Checkpoint(CheckpointError::FileIo { path, .. }) => path,
+            Error::Input(DataError::FileIo { file, .. }) => file,
+            _ => return None,
+        };
+        crate::cli::paths::is_link_loop(path).then_some(path.as_path())
+    }
+
     /// The error under its hints, and the hints, outermost first.
     pub fn peel(&self) -> (&Error, Vec<&str>) {
         let mut error = self;

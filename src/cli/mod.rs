@@ -25,10 +25,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use twostage::checkpoint;
-use twostage::data::dataset::{Dataset, FASHION_MNIST, MNIST};
+use twostage::data::dataset::{CLASSES_FILE, Dataset, FASHION_MNIST, FILE_NAMES, MNIST, custom_id};
 use twostage::data::download::{DownloadOptions, ensure_dataset};
 use twostage::data::identity::{ModelData, check_data_fits_model, describe_id};
-use twostage::data::mnist::{Mnist, Split, find_file, twins};
+use twostage::data::mnist::{Mnist, Split, content_sha256, find_file, twins};
 use twostage::model::TwoStageNetwork;
 
 use common_args::DataFlags;
@@ -132,6 +132,9 @@ pub fn data_source(
         .or(from_model)
         .unwrap_or(&MNIST);
     let dir = dir.clone().unwrap_or_else(|| dataset.data_dir());
+    if paths::is_link_loop(&dir) {
+        return Err(invalid("--data-dir", paths::link_loop(&dir)));
+    }
     match std::fs::metadata(&dir) {
         Ok(m) if !m.is_dir() => Err(invalid(
             "--data-dir",
@@ -239,6 +242,45 @@ pub fn open_model(path: &Path) -> Result<Model, Error> {
     })
 }
 
+/// Warns that `dir`'s `classes.txt`, if any, is ignored: the data is the known `dataset`,
+/// whose own class names are used. `verified`: read as that dataset on purpose (not under
+/// `--no-verify`, which would read the file).
+pub fn warn_classes_ignored(dir: &Path, dataset: &Dataset, verified: bool) {
+    let file = dir.join(CLASSES_FILE);
+    if file.exists() {
+        let instead = if verified {
+            "; pass --no-verify to read the files as your own set, named by it"
+        } else {
+            ""
+        };
+        errln!(
+            "warning: {} is ignored: the data is {}, whose own class names are used{instead}",
+            file.display(),
+            dataset.title
+        );
+    }
+}
+
+/// Whether the four files in `dir` (its test split `test`, already read) are the custom set
+/// `model` records: hashed whole, as `train` identified them.
+fn is_recorded_custom_set(model: &ModelData, dir: &Path, test: &Mnist) -> bool {
+    let Some(recorded) = model
+        .dataset
+        .as_deref()
+        .filter(|id| id.starts_with("custom:"))
+    else {
+        return false;
+    };
+    let hash = |name| content_sha256(dir, name).ok();
+    match (hash(FILE_NAMES[0]), hash(FILE_NAMES[1])) {
+        (Some(images), Some(labels)) => {
+            let [test_images, test_labels] = test.content_sha256;
+            custom_id(&[images, labels, test_images, test_labels]) == recorded
+        }
+        _ => false,
+    }
+}
+
 /// The test set a model is run on, and the names of its classes.
 pub struct TestData {
     /// The test split.
@@ -258,8 +300,24 @@ pub fn test_data_for(model: &Model, flags: &DataFlags) -> Result<TestData, Error
         Some((&model.data, &model.path)),
     )?;
     let test = load_split(&source, Split::Test)?;
+    if let Some(dataset) = source.verify {
+        warn_classes_ignored(&source.dir, dataset, true);
+    }
+    let confirmed;
+    let recorded = if is_recorded_custom_set(&model.data, &source.dir, &test) {
+        // The four files hash to the custom set the model records, even if its test files
+        // are a known dataset's (a custom training set beside MNIST's test files): the data is
+        // the model's, and only the labels and classes are left to check.
+        confirmed = ModelData {
+            dataset: None,
+            ..model.data.clone()
+        };
+        &confirmed
+    } else {
+        &model.data
+    };
     let fit = check_data_fits_model(
-        &model.data,
+        recorded,
         &model.path,
         model.network.dims.classes,
         &source.dir,
@@ -269,12 +327,23 @@ pub fn test_data_for(model: &Model, flags: &DataFlags) -> Result<TestData, Error
     if !fit.problems.is_empty() {
         let problem = fit.problems.join("; ");
         if !flags.force {
+            let offered = flags.has_dataset_and_force;
             let suggestion = match model.data.known() {
-                Some(d) => format!("pass --dataset {} (or nothing, to use the model's)", d.name),
+                Some(d) if offered => {
+                    format!("pass --dataset {} (or nothing, to use the model's)", d.name)
+                }
+                Some(d) => format!(
+                    "pass --data-dir the directory of {} (or no --data-dir, for its default)",
+                    d.title
+                ),
                 None => "pass --data-dir the directory of the model's data".to_string(),
             };
-            return Err(invalid("--model", problem)
-                .hinted(format!("{suggestion}, or --force to use this data anyway")));
+            let hint = if offered {
+                format!("{suggestion}, or --force to use this data anyway")
+            } else {
+                suggestion
+            };
+            return Err(invalid("--model", problem).hinted(hint));
         }
         errln!("WARNING: {problem}");
         errln!(

@@ -119,9 +119,39 @@ fn refuse_directory_name(output: &Output) -> Result<(), Error> {
     ))
 }
 
+/// The most symbolic links followed before a path counts as a loop: Linux's limit, past which
+/// its calls fail with ELOOP.
+const MOST_LINKS: usize = 40;
+
+/// Whether `path` is a symbolic link whose chain of targets never ends (it comes back to
+/// itself: the operating system's ELOOP), unlike a link to something or to nothing.
+pub fn is_link_loop(path: &Path) -> bool {
+    let mut at = path.to_path_buf();
+    for _ in 0..MOST_LINKS {
+        match std::fs::read_link(&at) {
+            // A relative target is relative to the link's directory.
+            Ok(to) => at = at.parent().unwrap_or(Path::new("")).join(to),
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// What is wrong with a path [`is_link_loop`] found to be a loop, naming it.
+pub fn link_loop(path: &Path) -> String {
+    format!(
+        "{} is a loop of symbolic links (ELOOP): each link leads to another and never to a file \
+         or directory; fix the links or name the file itself",
+        path.display()
+    )
+}
+
 /// The file a path writes to: the path itself, or the target of a symbolic link (which must
 /// exist).
 fn follow_link(flag: &'static str, path: &Path) -> Result<PathBuf, Error> {
+    if is_link_loop(path) {
+        return Err(invalid(flag, link_loop(path)));
+    }
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(|_| {
             let to = std::fs::read_link(path).unwrap_or_default();
@@ -339,6 +369,9 @@ pub fn sweep_stale(directory: &Path) {
 /// than that even if the file grows meanwhile.
 pub fn read_input(flag: &'static str, path: &Path, most: u64) -> Result<Vec<u8>, Error> {
     let shown = path.display();
+    if is_link_loop(path) {
+        return Err(invalid(flag, link_loop(path)));
+    }
     let metadata =
         std::fs::metadata(path).map_err(|e| invalid(flag, format!("cannot read {shown}: {e}")))?;
     if !metadata.is_file() {

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use twostage::checkpoint;
+use twostage::data::identity::ModelData;
 use twostage::data::mnist::Mnist;
 use twostage::model::TwoStageNetwork;
 use twostage::report::{self, Inputs, metrics::Metrics};
@@ -61,6 +62,41 @@ fn read_metrics(path: &Path) -> Result<Metrics, Error> {
     Ok(report::metrics::parse(&text, path)?)
 }
 
+/// The most the test accuracy of a metrics file may differ from the checkpoint's (recorded to 4
+/// decimals) and still be the same run's: half a unit of the last decimal, and rounding.
+const SAME_ACCURACY: f64 = 0.5e-4 + 1e-9;
+
+/// Refuses a metrics file whose test row is not the test accuracy the checkpoint recorded: the
+/// curves would be of another run. Either side lacking the accuracy cannot be checked.
+fn check_metrics_are_the_models(
+    model: &ModelData,
+    model_path: &Path,
+    metrics: &Metrics,
+    metrics_path: &Path,
+) -> Result<(), Error> {
+    let recorded = model.pairs.iter().find(|(k, _)| k == "test_accuracy");
+    let recorded = recorded.and_then(|(_, v)| v.parse::<f64>().ok());
+    let (Some(recorded), Some((accuracy, _))) = (recorded, metrics.test) else {
+        return Ok(());
+    };
+    if (recorded - accuracy).abs() <= SAME_ACCURACY {
+        return Ok(());
+    }
+    let message = format!(
+        "{} is the metrics of another run: its test row says {:.2}% accuracy, but {} records \
+         {:.2}%",
+        metrics_path.display(),
+        100.0 * accuracy,
+        model_path.display(),
+        100.0 * recorded
+    );
+    Err(invalid("--metrics", message).hinted(format!(
+        "pass --metrics the file the `twostage train` run that saved {} wrote, or leave \
+         --metrics out",
+        model_path.display()
+    )))
+}
+
 /// Builds the page for `network` on `test_set` and writes it atomically to `path` (already
 /// checked by [`check_outputs`]). Returns the page's size in bytes.
 pub fn write_report(
@@ -112,6 +148,9 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     // what the model was trained on.
     let mut model = open_model(&args.model)?;
     let metrics = args.metrics.as_deref().map(read_metrics).transpose()?;
+    if let (Some(path), Some(metrics)) = (&args.metrics, &metrics) {
+        check_metrics_are_the_models(&model.data, &args.model, metrics, path)?;
+    }
     let data = test_data_for(
         &model,
         &DataFlags {
@@ -119,6 +158,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
             data_dir: args.data_dir.clone(),
             no_verify: args.no_verify,
             force: false,
+            has_dataset_and_force: false,
         },
     )?;
     if let Some(directory) = resolved[0].parent() {

@@ -48,6 +48,7 @@ impl From<Stage1Choice> for Stage1Mode {
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     /// Which known dataset: its files are verified (and downloaded if missing), its classes named
+    /// (a classes.txt in --data-dir is ignored, with a warning; --no-verify reads one)
     #[arg(long, value_enum, default_value = "mnist", value_name = "NAME")]
     pub dataset: DatasetChoice,
     /// Where the data is; a known dataset is downloaded there if missing [default: $MNIST_DIR,
@@ -137,6 +138,7 @@ fn overfit(
     network: &mut TwoStageNetwork<f32>,
     train_examples: twostage::train::Examples,
     schedule: &Schedule,
+    init: Option<(&TensorFile, &Path)>,
 ) -> Result<(), Error> {
     let n = args.overfit.unwrap_or(0).min(train_examples.len());
     let few = train_examples.first(n);
@@ -146,7 +148,7 @@ fn overfit(
     );
     let mut observer = ConsoleObserver::new(OVERFIT_EPOCHS * n.div_ceil(schedule.batch_size));
     let (epochs, accuracy) = train::overfit(network, few, schedule, OVERFIT_EPOCHS, &mut observer)
-        .map_err(|e| with_hint(e, args))?;
+        .map_err(|e| with_hint(e, args, init))?;
     if accuracy == 1.0 {
         outln!(
             "Reached 100% training accuracy on {n} images after {epochs} epochs: the model and \
@@ -360,6 +362,10 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
     sweep_beside(&plan.resolved);
     let data = load_data(&plan.source)?;
     let (mut network, loaded) = network_for(args, data.classes, &plan.init)?;
+    let init = plan
+        .init
+        .as_ref()
+        .map(|(file, path)| (file, path.as_path()));
     let (train_examples, validation) = held_out(args, data.train.examples())?;
     let mut schedule = schedule_of(args);
     if schedule.batch_size > train_examples.len() {
@@ -379,7 +385,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         );
     }
     if args.overfit.is_some() {
-        return overfit(args, &mut network, train_examples, &schedule);
+        return overfit(args, &mut network, train_examples, &schedule, init);
     }
     let mut observer = observer_for(&schedule, train_examples, network.dims.classes);
     train::run_with_validation(
@@ -389,9 +395,9 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         &schedule,
         &mut observer,
     )
-    .map_err(|e| with_hint(e, args))?;
-    let evaluation =
-        train::evaluate(&mut network, data.test.examples()).map_err(|e| with_hint(e, args))?;
+    .map_err(|e| with_hint(e, args, init))?;
+    let evaluation = train::evaluate(&mut network, data.test.examples())
+        .map_err(|e| with_hint(e, args, init))?;
     outln!("Test Accuracy: {:.2}%", 100.0 * evaluation.accuracy);
     save_outputs(
         args,

@@ -25,6 +25,9 @@ pub fn load_data(source: &DataSource) -> Result<Data, Error> {
     let (train, test) = load_both(source)?;
     let identity = Identity::of_both(source.verify, &train, &test);
     let (classes, class_names) = classes_of(&identity, &source.dir, &train, &test)?;
+    if let Identity::Known(dataset) = identity {
+        crate::cli::warn_classes_ignored(&source.dir, dataset, source.verify.is_some());
+    }
     if identity != Identity::Known(&MNIST) {
         errln!(
             "data: {} in {}, {classes} classes",
