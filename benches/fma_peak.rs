@@ -25,40 +25,46 @@ mod x86 {
     use super::{ACCUMULATORS, TRIPS};
     use std::arch::x86_64::*;
 
-    /// `TRIPS × ACCUMULATORS` 8-lane FMAs; returns a value that depends on all of them.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn avx2() -> f32 {
-        let mut acc = [_mm256_set1_ps(0.0); ACCUMULATORS];
-        let (a, b) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
-        for _ in 0..TRIPS {
-            for x in acc.iter_mut() {
-                *x = _mm256_fmadd_ps(*x, a, b);
+    /// `fma_loop!(name, "features", set1, fmadd, add, reduce)` writes `name`: `TRIPS ×
+    /// ACCUMULATORS` FMAs of one vector width, returning a value that depends on all of them
+    /// (one loop, instantiated per ISA, as the kernels are).
+    macro_rules! fma_loop {
+        ($name:ident, $features:literal, $set1:ident, $fmadd:ident, $add:ident, $reduce:expr) => {
+            #[target_feature(enable = $features)]
+            pub unsafe fn $name() -> f32 {
+                let mut acc = [$set1(0.0); ACCUMULATORS];
+                let (a, b) = ($set1(0.999_999), $set1(1e-7));
+                for _ in 0..TRIPS {
+                    for x in acc.iter_mut() {
+                        *x = $fmadd(*x, a, b);
+                    }
+                }
+                $reduce(acc.iter().fold($set1(0.0), |s, &x| $add(s, x)))
             }
-        }
-        let mut out = [0.0f32; 8];
-        let sum = acc
-            .iter()
-            .fold(_mm256_set1_ps(0.0), |s, &x| _mm256_add_ps(s, x));
-        // SAFETY: `out` has room for the 8 lanes of `sum`.
-        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), sum) };
-        out.iter().sum()
+        };
     }
 
-    /// `TRIPS × ACCUMULATORS` 16-lane FMAs.
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn avx512() -> f32 {
-        let mut acc = [_mm512_set1_ps(0.0); ACCUMULATORS];
-        let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
-        for _ in 0..TRIPS {
-            for x in acc.iter_mut() {
-                *x = _mm512_fmadd_ps(*x, a, b);
-            }
+    fma_loop!(
+        avx2,
+        "avx2,fma",
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        _mm256_add_ps,
+        |sum| {
+            let mut out = [0.0f32; 8];
+            // SAFETY: `out` has room for the 8 lanes of `sum`.
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), sum) };
+            out.iter().sum::<f32>()
         }
-        let sum = acc
-            .iter()
-            .fold(_mm512_set1_ps(0.0), |s, &x| _mm512_add_ps(s, x));
-        _mm512_reduce_add_ps(sum)
-    }
+    );
+    fma_loop!(
+        avx512,
+        "avx512f",
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        _mm512_add_ps,
+        |sum| { _mm512_reduce_add_ps(sum) }
+    );
 }
 
 /// GFLOP/s of `kernel` (of `lanes` lanes) on `threads` threads at once, best of 5.

@@ -122,32 +122,30 @@ pub(crate) fn serial<T: Scalar>(
     if m == 0 || n == 0 {
         return;
     }
-    if abt(alpha, a, b, beta, c.view_mut()) || atb(alpha, a, b, beta, c.view_mut()) {
+    let p = Raw {
+        dims: (m, k, n),
+        a: (a.as_ptr(), a.strides()[0], a.strides()[1]),
+        b: (b.as_ptr(), b.strides()[0], b.strides()[1]),
+        c: (c.as_mut_ptr(), c.strides()[0], c.strides()[1]),
+    };
+    // SAFETY (all three): the views guarantee that their pointers and strides describe valid
+    // m×k, k×n and m×n matrices; `c` is a mutable view, so it cannot alias `a` and `b`.
+    if unsafe { abt(&p, alpha, beta) || atb(&p, alpha, beta) } {
         return;
     }
-    let [rsa, csa] = [a.strides()[0], a.strides()[1]];
-    let [rsb, csb] = [b.strides()[0], b.strides()[1]];
-    let [rsc, csc] = [c.strides()[0], c.strides()[1]];
-    // SAFETY: the views guarantee that their pointers and strides describe valid m×k, k×n and
-    // m×n matrices; `c` is a mutable view, so it cannot alias the shared views `a` and `b`.
+    let ((a, rsa, csa), (b, rsb, csb), (c, rsc, csc)) = (p.a, p.b, p.c);
+    // SAFETY: as above.
     unsafe {
-        (T::KERNELS.raw_gemm)(
-            m,
-            k,
-            n,
-            alpha,
-            a.as_ptr(),
-            rsa,
-            csa,
-            b.as_ptr(),
-            rsb,
-            csb,
-            beta,
-            c.as_mut_ptr(),
-            rsc,
-            csc,
-        );
+        (T::KERNELS.raw_gemm)(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
     }
+}
+
+/// The three matrices of a product as pointers with (row, column) strides in elements.
+struct Raw<T> {
+    dims: (usize, usize, usize),
+    a: (*const T, isize, isize),
+    b: (*const T, isize, isize),
+    c: (*mut T, isize, isize),
 }
 
 /// `c = α·a·b + β·c` by the packing-free `a·bᵀ` kernel when a and b are both stored row by row
@@ -155,21 +153,16 @@ pub(crate) fn serial<T: Scalar>(
 /// not done. For many rows matrixmultiply would be faster (gemm_probe; benches/README.md), but
 /// the kernel decides the order of summation, and the frozen features computed in large chunks
 /// must equal those of a training batch bit for bit (tests/parity.rs).
-fn abt<T: Scalar>(
-    alpha: T,
-    a: ArrayView2<T>,
-    b: ArrayView2<T>,
-    beta: T,
-    mut c: ArrayViewMut2<T>,
-) -> bool {
-    let ((m, k), n) = (a.dim(), b.dim().1);
-    let [rsa, csa] = [a.strides()[0], a.strides()[1]];
-    let [rsb, csb] = [b.strides()[0], b.strides()[1]];
-    let [rsc, csc] = [c.strides()[0], c.strides()[1]];
+///
+/// # Safety
+/// `p` describes valid matrices, `c` aliasing neither `a` nor `b`.
+unsafe fn abt<T: Scalar>(p: &Raw<T>, alpha: T, beta: T) -> bool {
+    let ((m, k, n), (a, rsa, csa), (b, rsb, csb), (c, rsc, csc)) = (p.dims, p.a, p.b, p.c);
     if !(k > 0 && csa == 1 && rsb == 1 && rsa >= 0 && csb >= 0) {
         return false;
     }
-    // SAFETY: as in `serial`; a's rows are contiguous (csa = 1) and so are b's columns (rsb = 1).
+    let (rsa, csb) = (rsa as usize, csb as usize);
+    // SAFETY: the caller's; a's rows are contiguous (csa = 1) and so are b's columns (rsb = 1).
     unsafe {
         (T::KERNELS.raw_abt)(
             simd::rung(),
@@ -177,12 +170,12 @@ fn abt<T: Scalar>(
             k,
             n,
             alpha,
-            a.as_ptr(),
-            rsa as usize,
-            b.as_ptr(),
-            csb as usize,
+            a,
+            rsa,
+            b,
+            csb,
             beta,
-            c.as_mut_ptr(),
+            c,
             rsc,
             csc,
         )
@@ -192,35 +185,16 @@ fn abt<T: Scalar>(
 /// `c = a·b + β·c` by the packing-free kernel of `kernels/atb.rs` when `aᵀ`, `b` and `c` are
 /// stored row by row (a weight gradient `dyᵀ·x`); false if not done. It gives matrixmultiply's
 /// bits, so it may take any block.
-fn atb<T: Scalar>(
-    alpha: T,
-    a: ArrayView2<T>,
-    b: ArrayView2<T>,
-    beta: T,
-    mut c: ArrayViewMut2<T>,
-) -> bool {
-    let ((m, k), n) = (a.dim(), b.dim().1);
-    let [rsa, csa] = [a.strides()[0], a.strides()[1]];
-    let [rsb, csb] = [b.strides()[0], b.strides()[1]];
-    let [rsc, csc] = [c.strides()[0], c.strides()[1]];
-    let layout = rsa == 1 && csb == 1 && csc == 1 && csa >= 0 && rsb >= 0 && rsc >= 0;
-    if !(alpha == T::one() && k > 0 && layout) {
+///
+/// # Safety
+/// As [`abt`].
+unsafe fn atb<T: Scalar>(p: &Raw<T>, alpha: T, beta: T) -> bool {
+    let ((m, k, n), (a, rsa, csa), (b, rsb, csb), (c, rsc, csc)) = (p.dims, p.a, p.b, p.c);
+    let rows = rsa == 1 && csb == 1 && csc == 1 && csa >= 0 && rsb >= 0 && rsc >= 0;
+    if !(alpha == T::one() && k > 0 && rows) {
         return false;
     }
-    // SAFETY: as in `serial`; the strides say aᵀ's, b's and c's rows are contiguous.
-    unsafe {
-        (T::KERNELS.raw_atb)(
-            simd::rung(),
-            m,
-            k,
-            n,
-            a.as_ptr(),
-            csa as usize,
-            b.as_ptr(),
-            rsb as usize,
-            beta,
-            c.as_mut_ptr(),
-            rsc as usize,
-        )
-    }
+    let (csa, rsb, rsc) = (csa as usize, rsb as usize, rsc as usize);
+    // SAFETY: the caller's; the strides say aᵀ's, b's and c's rows are contiguous.
+    unsafe { (T::KERNELS.raw_atb)(simd::rung(), m, k, n, a, csa, b, rsb, beta, c, rsc) }
 }
