@@ -29,3 +29,48 @@ fn names_near_name_max_are_written() {
     assert!(left.is_empty(), "temporary files left: {left:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Two downloads into one directory: the slower one finds the file already in place. When that
+/// file verifies, the set is complete and the slower download succeeds too (it used to fail with
+/// "File exists"). The test's mirror plays the faster run: it puts the real file in place just
+/// before it answers.
+#[test]
+fn a_concurrent_download_that_got_there_first_is_success() {
+    use std::io::{Read, Write};
+    let Some(source) = common::mnist_dir() else { return };
+    let name = "t10k-labels-idx1-ubyte";
+    let real = std::fs::read(source.join(format!("{name}.gz"))).unwrap();
+    let dir = common::temp_dir("unhelpful-concurrent");
+    let data = dir.join("data");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mirror = format!("http://{}/", listener.local_addr().unwrap());
+    let (body, target) = (real.clone(), data.join(format!("{name}.gz")));
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut byte = [0u8; 1];
+        while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+            request.push(byte[0]);
+        }
+        std::fs::write(&target, &body).unwrap();
+        let header = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = stream.write_all(header.as_bytes());
+        let _ = stream.write_all(&body);
+    });
+    let options = twostage::data::download::DownloadOptions {
+        mirrors: vec![mirror],
+        ..Default::default()
+    };
+    twostage::data::download::ensure_mnist(&data, &[name], &options)
+        .expect("the file another run put there verifies: success");
+    assert_eq!(
+        std::fs::read(data.join(format!("{name}.gz"))).unwrap(),
+        real
+    );
+    let files = std::fs::read_dir(&data).unwrap().flatten().count();
+    assert_eq!(files, 1, "only the one file is left, no temporary file");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -9,6 +9,7 @@ use super::redact::{password, redact_url};
 use super::verify::check_content;
 use super::{DownloadOptions, Outcome};
 use crate::data::checksums::KnownFile;
+use crate::data::mnist::verify_mnist_file;
 use crate::data::{Attempt, DataError};
 use crate::temp_files::{Kind, TempFile, sibling};
 
@@ -68,10 +69,26 @@ pub(super) fn download_file(
                 } else {
                     part.persist_new(&final_path)
                 };
-                persisted.map_err(|e| DataError::FileIo {
-                    file: final_path.clone(),
-                    source: e,
-                })?;
+                match persisted {
+                    Ok(()) => {}
+                    // Another run (a second `download` into this directory) got there first:
+                    // if what it left is the dataset's file, the set is as asked for.
+                    Err(e)
+                        if e.kind() == io::ErrorKind::AlreadyExists
+                            && verify_mnist_file(&final_path, known).is_ok() =>
+                    {
+                        opts.progress.note(format_args!(
+                            "{} appeared meanwhile (another download?) and verifies: kept it",
+                            final_path.display()
+                        ));
+                    }
+                    Err(e) => {
+                        return Err(DataError::FileIo {
+                            file: final_path.clone(),
+                            source: e,
+                        });
+                    }
+                }
                 ended(Outcome::Done { bytes });
                 return Ok(());
             }
