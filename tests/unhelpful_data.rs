@@ -74,3 +74,72 @@ fn a_concurrent_download_that_got_there_first_is_success() {
     assert_eq!(files, 1, "only the one file is left, no temporary file");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A mirror that serves the one file `path` with `body`, to as many requests as come.
+fn serve(path: &'static str, body: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mirror = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                request.push(byte[0]);
+            }
+            let asked = String::from_utf8_lossy(&request).contains(&format!("GET {path} "));
+            let reply = if asked { &body[..] } else { &[][..] };
+            let status = if asked { "200 OK" } else { "404 Not Found" };
+            let header = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                reply.len()
+            );
+            let _ = stream.write_all(header.as_bytes());
+            let _ = stream.write_all(reply);
+        }
+    });
+    mirror
+}
+
+/// `download --force` beside a corrupt `.gz` *and* a corrupt plain twin: both go, one verified
+/// `.gz` is left (the plain twin used to stay, to be read or to conflict).
+#[test]
+fn forced_download_leaves_one_verified_copy_of_each_file() {
+    let Some(source) = common::mnist_dir() else { return };
+    let dir = common::temp_dir("unhelpful-force-twin");
+    for name in twostage::data::mnist::FILE_NAMES {
+        let from = source.join(format!("{name}.gz"));
+        std::fs::copy(&from, dir.join(format!("{name}.gz"))).unwrap();
+    }
+    let name = "t10k-labels-idx1-ubyte";
+    let real = std::fs::read(source.join(format!("{name}.gz"))).unwrap();
+    std::fs::write(dir.join(format!("{name}.gz")), b"corrupt").unwrap();
+    std::fs::write(dir.join(name), b"corrupt too").unwrap();
+    // And a verified `.gz` with a corrupt plain twin: the twin goes, the `.gz` stays.
+    std::fs::write(dir.join("train-labels-idx1-ubyte"), b"corrupt").unwrap();
+    let options = twostage::data::download::DownloadOptions {
+        mirrors: vec![serve("/t10k-labels-idx1-ubyte.gz", real.clone())],
+        ..Default::default()
+    };
+    twostage::data::download::download_mnist(&dir, true, &options).unwrap();
+    assert_eq!(std::fs::read(dir.join(format!("{name}.gz"))).unwrap(), real);
+    let mut left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let expected: Vec<_> = {
+        let mut names: Vec<_> = twostage::data::mnist::FILE_NAMES
+            .iter()
+            .map(|n| format!("{n}.gz"))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        left, expected,
+        "one verified .gz of each file, nothing else"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
