@@ -75,8 +75,9 @@ fn a_concurrent_download_that_got_there_first_is_success() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A mirror that serves the one file `path` with `body`, to as many requests as come.
-fn serve(path: &'static str, body: Vec<u8>) -> String {
+/// A mirror that serves the one file `path` with `body` and the extra header lines `headers`
+/// (each ending `\r\n`), to as many requests as come.
+fn serve(path: &'static str, body: Vec<u8>, headers: &'static str) -> String {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mirror = format!("http://{}/", listener.local_addr().unwrap());
@@ -91,7 +92,7 @@ fn serve(path: &'static str, body: Vec<u8>) -> String {
             let reply = if asked { &body[..] } else { &[][..] };
             let status = if asked { "200 OK" } else { "404 Not Found" };
             let header = format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
                 reply.len()
             );
             let _ = stream.write_all(header.as_bytes());
@@ -118,7 +119,7 @@ fn forced_download_leaves_one_verified_copy_of_each_file() {
     // And a verified `.gz` with a corrupt plain twin: the twin goes, the `.gz` stays.
     std::fs::write(dir.join("train-labels-idx1-ubyte"), b"corrupt").unwrap();
     let options = twostage::data::download::DownloadOptions {
-        mirrors: vec![serve("/t10k-labels-idx1-ubyte.gz", real.clone())],
+        mirrors: vec![serve("/t10k-labels-idx1-ubyte.gz", real.clone(), "")],
         ..Default::default()
     };
     twostage::data::download::download_mnist(&dir, true, &options).unwrap();
@@ -140,6 +141,35 @@ fn forced_download_leaves_one_verified_copy_of_each_file() {
     assert_eq!(
         left, expected,
         "one verified .gz of each file, nothing else"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A mirror that gzips the `.gz` once more for the transfer (`Content-Encoding: gzip`): the
+/// encoding is undone, and the file kept is the real `.gz`, its checksum that of the real file.
+#[test]
+fn a_gzip_content_encoding_over_the_gz_is_decoded() {
+    use std::io::Write;
+    let Some(source) = common::mnist_dir() else { return };
+    let name = "t10k-labels-idx1-ubyte";
+    let real = std::fs::read(source.join(format!("{name}.gz"))).unwrap();
+    let mut twice = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    twice.write_all(&real).unwrap();
+    let twice = twice.finish().unwrap();
+    let dir = common::temp_dir("unhelpful-content-encoding");
+    let data = dir.join("data");
+    let options = twostage::data::download::DownloadOptions {
+        mirrors: vec![serve(
+            "/t10k-labels-idx1-ubyte.gz",
+            twice,
+            "Content-Encoding: gzip\r\n",
+        )],
+        ..Default::default()
+    };
+    twostage::data::download::ensure_mnist(&data, &[name], &options).unwrap();
+    assert_eq!(
+        std::fs::read(data.join(format!("{name}.gz"))).unwrap(),
+        real
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -130,15 +130,40 @@ fn fetch(
     opts: &DownloadOptions,
 ) -> Result<(TempFile, u64), Failure> {
     let started = Instant::now();
-    let mut response = client
+    let response = client
         .get(url)
         .send()
         .map_err(|e| Failure::Mirror(request_failure(e, opts)))?;
     let status = response.status();
+    let content_length = response.content_length();
     if !status.is_success() {
         return Err(Failure::Mirror(format!("HTTP {status}")));
     }
-    let announced = response.content_length();
+    // A mirror may compress the `.gz` once more for the transfer (`Content-Encoding: gzip`):
+    // undone here, so the file written and checked is the `.gz` itself. The announced length
+    // is then of the encoded body, not of the file.
+    let encoding = response
+        .headers()
+        .get(reqwest::header::CONTENT_ENCODING)
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let mut body_reader: Box<dyn Read> = match encoding.as_deref() {
+        None | Some("identity") => Box::new(response),
+        Some("gzip" | "x-gzip") => Box::new(flate2::read::MultiGzDecoder::new(response)),
+        Some(other) => {
+            return Err(Failure::Mirror(format!(
+                "sent Content-Encoding: {other}, which twostage does not decode"
+            )));
+        }
+    };
+    let announced = if encoding.is_some() {
+        None
+    } else {
+        content_length
+    };
     let local = |e: io::Error| {
         Failure::Local(DataError::FileIo {
             file: part.to_path_buf(),
@@ -156,7 +181,7 @@ fn fetch(
         known,
         opts,
     };
-    let received = body.copy(&mut response, &mut out, &local)?;
+    let received = body.copy(&mut body_reader, &mut out, &local)?;
     out.into_inner()
         .map_err(|e| local(e.into_error()))?
         .sync_all()
