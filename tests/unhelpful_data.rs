@@ -173,3 +173,52 @@ fn a_gzip_content_encoding_over_the_gz_is_decoded() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A mirror trickling a byte at a time is given up on once a window of the read timeout passes
+/// below the minimum rate, naming the rate, long before the file deadline; the next mirror is
+/// tried. (The CLI's window is its 30 s read timeout; here it is 400 ms.)
+#[test]
+fn a_trickling_mirror_is_given_up_on_below_the_minimum_rate() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let slow = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut byte = [0u8; 1];
+                let mut request = Vec::new();
+                while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                    request.push(byte[0]);
+                }
+                let header = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n";
+                let mut sent = stream.write_all(header.as_bytes());
+                while sent.is_ok() {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    sent = stream.write_all(&[0x1f]).and_then(|()| stream.flush());
+                }
+            });
+        }
+    });
+    let missing = serve("/nothing", Vec::new(), "");
+    let dir = common::temp_dir("unhelpful-trickle");
+    let options = twostage::data::download::DownloadOptions {
+        mirrors: vec![slow.clone(), missing],
+        read_timeout: std::time::Duration::from_millis(400),
+        ..Default::default()
+    };
+    let start = std::time::Instant::now();
+    let error = twostage::data::download::ensure_mnist(
+        &dir.join("data"),
+        &["t10k-labels-idx1-ubyte"],
+        &options,
+    )
+    .unwrap_err();
+    let elapsed = start.elapsed();
+    assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
+    let text = error.to_string();
+    assert!(text.contains(&slow), "names the mirror: {text}");
+    assert!(text.contains("bytes/s over the last"), "{text}");
+    assert!(text.contains("below the minimum of 1024 bytes/s"), "{text}");
+    assert!(text.contains("404"), "the next mirror was tried: {text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

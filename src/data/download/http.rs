@@ -17,6 +17,12 @@ use crate::temp_files::{Kind, TempFile, sibling};
 /// and is not allowed to fill the disk.
 const MAX_DOWNLOAD_BYTES: u64 = 64 << 20;
 
+/// The slowest a body may arrive, averaged over each window of [`DownloadOptions::read_timeout`]:
+/// a mirror sending a byte a second never trips the read timeout, and would otherwise hold a
+/// file for the whole file deadline. No file of a known dataset arrives within the 10-minute
+/// default deadline at this rate, so nothing that could succeed is given up on.
+const MIN_BYTES_PER_SECOND: f64 = 1024.0;
+
 /// A reqwest blocking client with rustls (ring provider) and the configured timeouts.
 pub(super) fn build_client(opts: &DownloadOptions) -> Result<reqwest::blocking::Client, DataError> {
     // reqwest is built with `rustls-no-provider`: install ring once. Installing again fails
@@ -219,6 +225,7 @@ impl Body<'_> {
         let progress = self.opts.progress.get();
         let mut received: u64 = 0;
         let mut chunk = vec![0u8; 64 * 1024];
+        let mut window = (Instant::now(), 0u64);
         loop {
             let n = match response.read(&mut chunk) {
                 Ok(0) => return Ok(received),
@@ -246,7 +253,27 @@ impl Body<'_> {
                 p.received(received);
             }
             self.within_deadline(received)?;
+            self.fast_enough(&mut window, received)?;
         }
+    }
+
+    /// Whether the bytes since the window `(start, received then)` opened came at least at
+    /// [`MIN_BYTES_PER_SECOND`]; once the window is a read timeout long, the next one opens.
+    fn fast_enough(&self, window: &mut (Instant, u64), received: u64) -> Result<(), Failure> {
+        let elapsed = window.0.elapsed();
+        if elapsed < self.opts.read_timeout {
+            return Ok(());
+        }
+        let rate = (received - window.1) as f64 / elapsed.as_secs_f64();
+        if rate < MIN_BYTES_PER_SECOND {
+            return Err(Failure::Mirror(format!(
+                "too slow: {rate:.0} bytes/s over the last {elapsed:.1?} ({}), below the \
+                 minimum of {MIN_BYTES_PER_SECOND:.0} bytes/s",
+                self.so_far(received)
+            )));
+        }
+        *window = (Instant::now(), received);
+        Ok(())
     }
 
     /// A mirror that trickles never trips the read timeout: the whole file is bounded.

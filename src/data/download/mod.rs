@@ -42,7 +42,9 @@ pub struct DownloadOptions {
     pub mirrors: Vec<String>,
     /// Bound on establishing each connection.
     pub connect_timeout: Duration,
-    /// Bound on waiting for the response headers and on each read of the body.
+    /// Bound on waiting for the response headers and on each read of the body; also the window
+    /// over which a body must average at least 1 KiB/s, or the mirror is given up on (logged,
+    /// with its rate) and the next one tried.
     pub read_timeout: Duration,
     /// Bound on one file from one mirror, from the request to the last byte of the body: a
     /// mirror still sending when it passes is given up on (logged) and the next mirror tried.
