@@ -30,35 +30,29 @@ fn names_near_name_max_are_written() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The smallest MNIST file, served by the tests' mirrors.
+const LABELS: &str = "t10k-labels-idx1-ubyte";
+
+/// The real `t10k-labels-idx1-ubyte.gz` from `MNIST_DIR`; `None` (skip) without it.
+fn real_labels() -> Option<Vec<u8>> {
+    let source = common::mnist_dir()?;
+    Some(std::fs::read(source.join(format!("{LABELS}.gz"))).unwrap())
+}
+
 /// Two downloads into one directory: the slower one finds the file already in place. When that
 /// file verifies, the set is complete and the slower download succeeds too (it used to fail with
 /// "File exists"). The test's mirror plays the faster run: it puts the real file in place just
 /// before it answers.
 #[test]
 fn a_concurrent_download_that_got_there_first_is_success() {
-    use std::io::{Read, Write};
-    let Some(source) = common::mnist_dir() else { return };
-    let name = "t10k-labels-idx1-ubyte";
-    let real = std::fs::read(source.join(format!("{name}.gz"))).unwrap();
+    let Some(real) = real_labels() else { return };
+    let name = LABELS;
     let dir = common::temp_dir("unhelpful-concurrent");
     let data = dir.join("data");
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let mirror = format!("http://{}/", listener.local_addr().unwrap());
-    let (body, target) = (real.clone(), data.join(format!("{name}.gz")));
-    std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut request = Vec::new();
-        let mut byte = [0u8; 1];
-        while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-            request.push(byte[0]);
-        }
+    let target = data.join(format!("{name}.gz"));
+    let body = real.clone();
+    let mirror = serve_with("/t10k-labels-idx1-ubyte.gz", real.clone(), "", move || {
         std::fs::write(&target, &body).unwrap();
-        let header = format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        let _ = stream.write_all(header.as_bytes());
-        let _ = stream.write_all(&body);
     });
     let options = twostage::data::download::DownloadOptions {
         mirrors: vec![mirror],
@@ -76,19 +70,27 @@ fn a_concurrent_download_that_got_there_first_is_success() {
 }
 
 /// A mirror that serves the one file `path` with `body` and the extra header lines `headers`
-/// (each ending `\r\n`), to as many requests as come.
+/// (each ending `\r\n`), to as many requests as come; any other path is a 404.
 fn serve(path: &'static str, body: Vec<u8>, headers: &'static str) -> String {
-    use std::io::{Read, Write};
+    serve_with(path, body, headers, || {})
+}
+
+/// [`serve`], calling `before` on each request for `path` before answering it.
+fn serve_with(
+    path: &'static str,
+    body: Vec<u8>,
+    headers: &'static str,
+    before: impl Fn() + Send + 'static,
+) -> String {
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mirror = format!("http://{}/", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
-            let mut request = Vec::new();
-            let mut byte = [0u8; 1];
-            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                request.push(byte[0]);
+            let asked = read_request(&mut stream).contains(&format!("GET {path} "));
+            if asked {
+                before();
             }
-            let asked = String::from_utf8_lossy(&request).contains(&format!("GET {path} "));
             let reply = if asked { &body[..] } else { &[][..] };
             let status = if asked { "200 OK" } else { "404 Not Found" };
             let header = format!(
@@ -100,6 +102,16 @@ fn serve(path: &'static str, body: Vec<u8>, headers: &'static str) -> String {
         }
     });
     mirror
+}
+
+/// The request line and headers from `stream`, up to the blank line.
+fn read_request(stream: &mut impl std::io::Read) -> String {
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+        request.push(byte[0]);
+    }
+    String::from_utf8_lossy(&request).into_owned()
 }
 
 /// `download --force` beside a corrupt `.gz` *and* a corrupt plain twin: both go, one verified
@@ -150,9 +162,8 @@ fn forced_download_leaves_one_verified_copy_of_each_file() {
 #[test]
 fn a_gzip_content_encoding_over_the_gz_is_decoded() {
     use std::io::Write;
-    let Some(source) = common::mnist_dir() else { return };
-    let name = "t10k-labels-idx1-ubyte";
-    let real = std::fs::read(source.join(format!("{name}.gz"))).unwrap();
+    let Some(real) = real_labels() else { return };
+    let name = LABELS;
     let mut twice = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     twice.write_all(&real).unwrap();
     let twice = twice.finish().unwrap();
@@ -179,17 +190,13 @@ fn a_gzip_content_encoding_over_the_gz_is_decoded() {
 /// tried. (The CLI's window is its 30 s read timeout; here it is 400 ms.)
 #[test]
 fn a_trickling_mirror_is_given_up_on_below_the_minimum_rate() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let slow = format!("http://{}/", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
             std::thread::spawn(move || {
-                let mut byte = [0u8; 1];
-                let mut request = Vec::new();
-                while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                    request.push(byte[0]);
-                }
+                read_request(&mut stream);
                 let header = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n";
                 let mut sent = stream.write_all(header.as_bytes());
                 while sent.is_ok() {
