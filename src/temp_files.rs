@@ -57,7 +57,29 @@ pub fn sibling(path: &Path, kind: Kind) -> Option<PathBuf> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    Some(directory.join(format!(".{name}.{}-{}", kind.word(), std::process::id())))
+    Some(directory.join(temporary_name(&name, kind)))
+}
+
+/// The longest file name most file systems accept (Linux's `NAME_MAX`, in bytes).
+const NAME_MAX: usize = 255;
+
+/// `.<name>.<kind>-<pid>`, or, when that would be longer than [`NAME_MAX`], `.<stem>~<n>.<kind>-<pid>`
+/// with `name` cut to fit and `n` counting such names in this process: any name the file system
+/// accepts can be written through its temporary sibling, and two cut names never collide.
+fn temporary_name(name: &str, kind: Kind) -> String {
+    let suffix = format!(".{}-{}", kind.word(), std::process::id());
+    let whole = format!(".{name}{suffix}");
+    if whole.len() <= NAME_MAX {
+        return whole;
+    }
+    static CUT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CUT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let marker = format!("~{n}");
+    let mut keep = NAME_MAX - 1 - marker.len() - suffix.len();
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!(".{}{marker}{suffix}", &name[..keep])
 }
 
 /// A temporary file: removed on drop, or on SIGINT/SIGTERM/SIGHUP/SIGQUIT once [`remove_on_signal`] is
@@ -255,5 +277,18 @@ mod tests {
             sibling(Path::new("m.safetensors"), Kind::Write),
             Some(PathBuf::from(format!("./.m.safetensors.tmp-{pid}")))
         );
+    }
+
+    #[test]
+    fn temporary_names_of_long_names_fit_and_differ() {
+        let long = "é".repeat(126);
+        let first = temporary_name(&long, Kind::Write);
+        let second = temporary_name(&long, Kind::Download);
+        let third = temporary_name(&long, Kind::Write);
+        for name in [&first, &second, &third] {
+            assert!(name.len() <= NAME_MAX, "{} bytes: {name}", name.len());
+            assert!(owner_pid(name).is_some(), "swept when stale: {name}");
+        }
+        assert_ne!(first, third);
     }
 }

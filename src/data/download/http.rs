@@ -9,12 +9,19 @@ use super::redact::{password, redact_url};
 use super::verify::check_content;
 use super::{DownloadOptions, Outcome};
 use crate::data::checksums::KnownFile;
+use crate::data::mnist::verify_mnist_file;
 use crate::data::{Attempt, DataError};
 use crate::temp_files::{Kind, TempFile, sibling};
 
 /// No file of a known dataset is larger than 30 MB compressed; a mirror sending more is broken,
 /// and is not allowed to fill the disk.
 const MAX_DOWNLOAD_BYTES: u64 = 64 << 20;
+
+/// The slowest a body may arrive, averaged over each window of [`DownloadOptions::read_timeout`]:
+/// a mirror sending a byte a second never trips the read timeout, and would otherwise hold a
+/// file for the whole file deadline. No file of a known dataset arrives within the 10-minute
+/// default deadline at this rate, so nothing that could succeed is given up on.
+const MIN_BYTES_PER_SECOND: f64 = 1024.0;
 
 /// A reqwest blocking client with rustls (ring provider) and the configured timeouts.
 pub(super) fn build_client(opts: &DownloadOptions) -> Result<reqwest::blocking::Client, DataError> {
@@ -68,10 +75,26 @@ pub(super) fn download_file(
                 } else {
                     part.persist_new(&final_path)
                 };
-                persisted.map_err(|e| DataError::FileIo {
-                    file: final_path.clone(),
-                    source: e,
-                })?;
+                match persisted {
+                    Ok(()) => {}
+                    // Another run (a second `download` into this directory) got there first:
+                    // if what it left is the dataset's file, the set is as asked for.
+                    Err(e)
+                        if e.kind() == io::ErrorKind::AlreadyExists
+                            && verify_mnist_file(&final_path, known).is_ok() =>
+                    {
+                        opts.progress.note(format_args!(
+                            "{} appeared meanwhile (another download?) and verifies: kept it",
+                            final_path.display()
+                        ));
+                    }
+                    Err(e) => {
+                        return Err(DataError::FileIo {
+                            file: final_path.clone(),
+                            source: e,
+                        });
+                    }
+                }
                 ended(Outcome::Done { bytes });
                 return Ok(());
             }
@@ -113,15 +136,40 @@ fn fetch(
     opts: &DownloadOptions,
 ) -> Result<(TempFile, u64), Failure> {
     let started = Instant::now();
-    let mut response = client
+    let response = client
         .get(url)
         .send()
         .map_err(|e| Failure::Mirror(request_failure(e, opts)))?;
     let status = response.status();
+    let content_length = response.content_length();
     if !status.is_success() {
         return Err(Failure::Mirror(format!("HTTP {status}")));
     }
-    let announced = response.content_length();
+    // A mirror may compress the `.gz` once more for the transfer (`Content-Encoding: gzip`):
+    // undone here, so the file written and checked is the `.gz` itself. The announced length
+    // is then of the encoded body, not of the file.
+    let encoding = response
+        .headers()
+        .get(reqwest::header::CONTENT_ENCODING)
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let mut body_reader: Box<dyn Read> = match encoding.as_deref() {
+        None | Some("identity") => Box::new(response),
+        Some("gzip" | "x-gzip") => Box::new(flate2::read::MultiGzDecoder::new(response)),
+        Some(other) => {
+            return Err(Failure::Mirror(format!(
+                "sent Content-Encoding: {other}, which twostage does not decode"
+            )));
+        }
+    };
+    let announced = if encoding.is_some() {
+        None
+    } else {
+        content_length
+    };
     let local = |e: io::Error| {
         Failure::Local(DataError::FileIo {
             file: part.to_path_buf(),
@@ -139,7 +187,7 @@ fn fetch(
         known,
         opts,
     };
-    let received = body.copy(&mut response, &mut out, &local)?;
+    let received = body.copy(&mut body_reader, &mut out, &local)?;
     out.into_inner()
         .map_err(|e| local(e.into_error()))?
         .sync_all()
@@ -177,6 +225,7 @@ impl Body<'_> {
         let progress = self.opts.progress.get();
         let mut received: u64 = 0;
         let mut chunk = vec![0u8; 64 * 1024];
+        let mut window = (Instant::now(), 0u64);
         loop {
             let n = match response.read(&mut chunk) {
                 Ok(0) => return Ok(received),
@@ -204,7 +253,27 @@ impl Body<'_> {
                 p.received(received);
             }
             self.within_deadline(received)?;
+            self.fast_enough(&mut window, received)?;
         }
+    }
+
+    /// Whether the bytes since the window `(start, received then)` opened came at least at
+    /// [`MIN_BYTES_PER_SECOND`]; once the window is a read timeout long, the next one opens.
+    fn fast_enough(&self, window: &mut (Instant, u64), received: u64) -> Result<(), Failure> {
+        let elapsed = window.0.elapsed();
+        if elapsed < self.opts.read_timeout {
+            return Ok(());
+        }
+        let rate = (received - window.1) as f64 / elapsed.as_secs_f64();
+        if rate < MIN_BYTES_PER_SECOND {
+            return Err(Failure::Mirror(format!(
+                "too slow: {rate:.0} bytes/s over the last {elapsed:.1?} ({}), below the \
+                 minimum of {MIN_BYTES_PER_SECOND:.0} bytes/s",
+                self.so_far(received)
+            )));
+        }
+        *window = (Instant::now(), received);
+        Ok(())
     }
 
     /// A mirror that trickles never trips the read timeout: the whole file is bounded.

@@ -42,7 +42,9 @@ pub struct DownloadOptions {
     pub mirrors: Vec<String>,
     /// Bound on establishing each connection.
     pub connect_timeout: Duration,
-    /// Bound on waiting for the response headers and on each read of the body.
+    /// Bound on waiting for the response headers and on each read of the body; also the window
+    /// over which a body must average at least 1 KiB/s, or the mirror is given up on (logged,
+    /// with its rate) and the next one tried.
     pub read_timeout: Duration,
     /// Bound on one file from one mirror, from the request to the last byte of the body: a
     /// mirror still sending when it passes is given up on (logged) and the next mirror tried.
@@ -182,11 +184,22 @@ pub fn download_dataset(
             fetch.push((known, None));
             continue;
         };
+        // Forced, a corrupt plain file beside the `.gz` goes too: one verified copy is left.
+        let twin = if force {
+            corrupt_twin(dir, known, &existing)
+        } else {
+            None
+        };
         match verify_mnist_file(&existing, known) {
-            Ok(()) => opts.progress.note(format_args!(
-                "{} already present and verified",
-                existing.display()
-            )),
+            Ok(()) => {
+                opts.progress.note(format_args!(
+                    "{} already present and verified",
+                    existing.display()
+                ));
+                if let Some(twin) = twin {
+                    remove_replaced(&twin, opts)?;
+                }
+            }
             // A directory or FIFO cannot be renamed over: the error says what it is.
             Err(error @ DataError::NotAFile { .. }) => return Err(error),
             Err(error) if force => {
@@ -197,7 +210,7 @@ pub fn download_dataset(
                     why_not_mnist(&error, &existing)
                 ));
                 let plain = !existing.to_string_lossy().ends_with(".gz");
-                fetch.push((known, plain.then_some(existing)));
+                fetch.push((known, if plain { Some(existing) } else { twin }));
             }
             Err(error) => foreign.push(Foreign {
                 reason: why_not_mnist(&error, &existing),
@@ -220,16 +233,30 @@ pub fn download_dataset(
         download_file(&client, dir, known, force, opts)?;
         if let Some(plain) = replaced_plain {
             // Forced: the verified `.gz` is in place, and would be read before this anyway.
-            fs::remove_file(&plain).map_err(|e| DataError::FileIo {
-                file: plain.clone(),
-                source: e,
-            })?;
-            opts.progress.note(format_args!(
-                "removed {} (replaced by its .gz, forced)",
-                plain.display()
-            ));
+            remove_replaced(&plain, opts)?;
         }
     }
+    Ok(())
+}
+
+/// The plain file `<name>` beside `existing` = `<name>.gz`, when it is a file that is not the
+/// dataset's: under `--force` it goes once the `.gz` verifies.
+fn corrupt_twin(dir: &Path, known: &KnownFile, existing: &Path) -> Option<PathBuf> {
+    let plain = dir.join(known.name);
+    let is_file = fs::symlink_metadata(&plain).is_ok_and(|m| m.is_file());
+    (existing != plain && is_file && verify_mnist_file(&plain, known).is_err()).then_some(plain)
+}
+
+/// Removes the plain file `plain`, which a verified `.gz` replaces (forced), saying so.
+fn remove_replaced(plain: &Path, opts: &DownloadOptions) -> Result<(), DataError> {
+    fs::remove_file(plain).map_err(|e| DataError::FileIo {
+        file: plain.to_path_buf(),
+        source: e,
+    })?;
+    opts.progress.note(format_args!(
+        "removed {} (not the dataset's; its verified .gz replaces it, forced)",
+        plain.display()
+    ));
     Ok(())
 }
 
