@@ -281,3 +281,72 @@ fn report_refuses_the_metrics_of_another_run() {
     assert!(!page.exists(), "no page for another run's metrics");
     assert_ok(&report(&metrics), "the run's own metrics");
 }
+
+/// `inspect` names the format a file is not, and gives the loaders' verdict on a checkpoint:
+/// one `eval` would refuse is "usable: no", with the loader's reason, and exit 1.
+#[test]
+fn inspect_names_neither_format_and_gives_the_loaders_verdict() {
+    let dir = common::temp_dir("inspect-verdict");
+    let good = dir.join("good.safetensors");
+    write_checkpoint_of(&good, 0.01);
+    let out = twostage(&["inspect", s(&good)]);
+    assert_ok(&out, "a loadable checkpoint");
+    assert!(
+        common::stdout(&out).contains("usable:     yes"),
+        "{}",
+        common::stdout(&out)
+    );
+
+    // 26 classes in the metadata beside a 10-output head.
+    let mut rng = <twostage::rand::rngs::SmallRng as twostage::rand::SeedableRng>::seed_from_u64(0);
+    let mut network = TwoStageNetwork::<f32>::new(Dims::MNIST, &mut rng);
+    let classes = HashMap::from([(
+        checkpoint::METADATA_KEY.to_string(),
+        "classes=26".to_string(),
+    )]);
+    let c26 = dir.join("c26.safetensors");
+    checkpoint::save(&mut network, &Part::ALL, classes, &c26).unwrap();
+    let out = twostage(&["inspect", s(&c26)]);
+    assert_refused(
+        &out,
+        1,
+        &["not usable", "26 classes", "10 outputs"],
+        "26 vs 10 classes",
+    );
+    assert!(common::stdout(&out).contains("usable:     no: its metadata records 26 classes"));
+
+    // Neither IDX nor safetensors: a bad IDX type byte; safetensors header lengths 0 and 2⁶³.
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "bad.idx",
+            [&[0u8, 0, 7, 3][..], &[0; 100]].concat(),
+            "type byte 0x07",
+        ),
+        (
+            "h0.safetensors",
+            [&0u64.to_le_bytes()[..], b"{\"a\":1}        "].concat(),
+            "header length is 0",
+        ),
+        (
+            "h63.safetensors",
+            [&(1u64 << 63).to_le_bytes()[..], b"{\"a\":1}        "].concat(),
+            "9223372036854775808",
+        ),
+    ];
+    for (name, bytes, says) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = twostage(&["inspect", s(&path)]);
+        assert_refused(
+            &out,
+            1,
+            &[
+                "neither an IDX file nor a safetensors checkpoint",
+                says,
+                name,
+            ],
+            name,
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -10,34 +10,124 @@ use super::console::out;
 use super::error::Error;
 use twostage::data::identity::{ModelData, describe_id};
 
-/// `twostage inspect`: an IDX file (it starts `00 00`, or is gzip) is described by the data
-/// layer; anything else is read as a safetensors checkpoint.
+/// `twostage inspect`: the file's first bytes say what it is (see [`Format`]); an IDX file is
+/// described by the data layer, a checkpoint here, with the loaders' verdict on it.
 pub fn run(path: &Path) -> Result<(), Error> {
-    if looks_like_idx(path) {
-        out!("{}", twostage::data::inspect(path)?);
-    } else {
-        out!("{}", describe_checkpoint(path)?);
+    match sniff(path) {
+        Format::Idx => out!("{}", twostage::data::inspect(path)?),
+        Format::Checkpoint => {
+            let (text, verdict) = describe_checkpoint(path)?;
+            out!("{text}");
+            if let Err(why) = verdict {
+                return Err(Error::Failed(format!(
+                    "{}: not usable: {why}",
+                    path.display()
+                )));
+            }
+        }
+        Format::Neither(why) => {
+            return Err(Error::Failed(format!(
+                "{}: neither an IDX file nor a safetensors checkpoint: {why}",
+                path.display()
+            )));
+        }
     }
     Ok(())
 }
 
-/// Whether the file starts like IDX (`00 00`) or gzip (`1f 8b`). A safetensors file starts
-/// with its header length, which is never below 256 bytes for a checkpoint with any tensor,
-/// so its first two bytes are not `00 00`. Unreadable files go to the IDX reader, whose error
-/// names what is wrong.
-fn looks_like_idx(path: &Path) -> bool {
-    let mut start = [0u8; 2];
-    let read = std::fs::metadata(path)
-        .ok()
-        .filter(std::fs::Metadata::is_file)
-        .and_then(|_| std::fs::File::open(path).ok())
-        .and_then(|mut f| f.read_exact(&mut start).ok());
-    read.is_none() || start == [0, 0] || start == [0x1f, 0x8b]
+/// What a file's first bytes make it.
+enum Format {
+    /// `1f 8b` (gzip, which only IDX files come as here) or `00 00 TYPE DIMS` with an IDX type.
+    Idx,
+    /// An 8-byte little-endian header length `N` with `2 ≤ N ≤ size − 8`, then `{`.
+    Checkpoint,
+    /// Neither; the closest format and what is wrong with it.
+    Neither(String),
 }
 
-/// Tensors (name, dtype, shape), parameter count, the network's widths and what the metadata
-/// says: dataset, classes, test accuracy, stage-1 mode, seed.
-fn describe_checkpoint(path: &Path) -> Result<String, Error> {
+/// The IDX data types: u8, i8, i16, i32, f32, f64.
+const IDX_TYPES: [u8; 6] = [0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E];
+
+/// Reads the first 9 bytes. Files that cannot be opened, special files and short files go to
+/// the IDX reader, whose error names what is wrong with them.
+fn sniff(path: &Path) -> Format {
+    let size = match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => meta.len(),
+        _ => return Format::Idx,
+    };
+    let mut start = [0u8; 9];
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Format::Idx;
+    };
+    let mut read = 0;
+    while read < start.len() {
+        match file.read(&mut start[read..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => read += k,
+        }
+    }
+    if read < 4 {
+        return Format::Idx;
+    }
+    let header = u64::from_le_bytes(start[..8].try_into().unwrap_or([0; 8]));
+    if read == 9 && (2..=size.saturating_sub(8)).contains(&header) && start[8] == b'{' {
+        return Format::Checkpoint;
+    }
+    if start[..2] == [0x1f, 0x8b] || (start[..2] == [0, 0] && IDX_TYPES.contains(&start[2])) {
+        return Format::Idx;
+    }
+    let as_checkpoint = format!(
+        "read as safetensors, its 8-byte header length is {header}, but the file has {} bytes \
+         after it",
+        size.saturating_sub(8)
+    );
+    Format::Neither(if read == 9 && start[8] == b'{' {
+        as_checkpoint
+    } else if start[..2] == [0, 0] {
+        format!(
+            "it starts 00 00 as IDX does, but its type byte 0x{:02x} is none of IDX's \
+             (08 u8, 09 i8, 0b i16, 0c i32, 0d f32, 0e f64)",
+            start[2]
+        )
+    } else if read < 9 {
+        format!("it holds {size} bytes, too few for either")
+    } else if !(2..=size.saturating_sub(8)).contains(&header) {
+        as_checkpoint
+    } else {
+        "read as safetensors, its header does not start with `{` (a JSON object)".to_string()
+    })
+}
+
+/// The loaders' verdict on a checkpoint: `eval`, `predict`, `report` and `train --init` load
+/// it as [`super::open_model`] does, and the metadata's class count must be the head's.
+fn verdict(path: &Path) -> Result<(), String> {
+    let model = match super::open_model(path) {
+        Ok(model) => model,
+        Err(error) => {
+            let mut why = error.to_string();
+            let mut cause = std::error::Error::source(&error);
+            while let Some(c) = cause {
+                let _ = write!(why, ": {c}");
+                cause = c.source();
+            }
+            return Err(why);
+        }
+    };
+    let head = model.network.dims.classes;
+    let recorded = model.data.pairs.iter().find(|(k, _)| k == "classes");
+    match recorded.map(|(_, v)| v.parse::<usize>()) {
+        Some(Ok(classes)) if classes != head => Err(format!(
+            "its metadata records {classes} classes, but its head (stage2.2.weight) has {head} \
+             outputs"
+        )),
+        Some(Err(_)) => Err("its metadata's class count is not a number".to_string()),
+        _ => Ok(()),
+    }
+}
+
+/// Tensors (name, dtype, shape), parameter count, the network's widths, whether the loaders
+/// take it, and what the metadata says: dataset, classes, test accuracy, stage-1 mode, seed.
+fn describe_checkpoint(path: &Path) -> Result<(String, Result<(), String>), Error> {
     let (tensors, metadata) = checkpoint::describe(path)?;
     let file = checkpoint::TensorFile {
         metadata: metadata.clone(),
@@ -56,6 +146,14 @@ fn describe_checkpoint(path: &Path) -> Result<String, Error> {
     let _ = writeln!(text, "format:     safetensors checkpoint");
     let _ = writeln!(text, "tensors:    {}", tensors.len());
     describe_tensors(&mut text, &tensors);
+    let verdict = verdict(path);
+    let _ = match &verdict {
+        Ok(()) => writeln!(
+            text,
+            "usable:     yes (eval, predict, report and train --init load it)"
+        ),
+        Err(why) => writeln!(text, "usable:     no: {why}"),
+    };
     if model.pairs.is_empty() {
         let _ = writeln!(
             text,
@@ -66,7 +164,7 @@ fn describe_checkpoint(path: &Path) -> Result<String, Error> {
                 format!("{metadata:?}")
             }
         );
-        return Ok(text);
+        return Ok((text, verdict));
     }
     let dataset = match &model.dataset {
         Some(id) => format!("{} ({id})", describe_id(id)),
@@ -91,7 +189,7 @@ fn describe_checkpoint(path: &Path) -> Result<String, Error> {
         "metadata:   {METADATA_KEY} = {:?}",
         metadata.get(METADATA_KEY).map_or("", String::as_str)
     );
-    Ok(text)
+    Ok((text, verdict))
 }
 
 /// One line per tensor, the parameter count and, when the four stage tensors are there, the
