@@ -623,7 +623,7 @@ fn inspect_names_fashion_mnist_files() {
     assert_refused(
         &out,
         1,
-        &["not a valid safetensors file"],
+        &["junk.bin: neither an IDX file nor a safetensors checkpoint"],
         "inspect junk.bin",
     );
     std::fs::remove_dir_all(dir).unwrap();
