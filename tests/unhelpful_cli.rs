@@ -1,3 +1,4 @@
+#![cfg(feature = "cli")]
 //! The messages a hostile tester found unhelpful (issue 23), each checked through the binary:
 //! the message names the file or flag at fault, says what is wrong and what to do.
 
