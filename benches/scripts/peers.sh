@@ -4,6 +4,7 @@
 # excluded), alternating, N rounds, 2 threads each; medians and the ratio. TWOSTAGE_SIMD passes
 # through (e.g. TWOSTAGE_SIMD=avx2 on an AVX-512 CPU to stand in for an AVX2-only one).
 # Usage: bash benches/scripts/peers.sh [N]   (PEER_PYTHON: a python with jax and optax)
+# The stage-2 epoch and the whole 1+1 run against JAX as well: benches/scripts/peers_all.sh.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$HERE/../..
