@@ -11,8 +11,8 @@
 //! one thread the work goes to [`matrixmultiply`] (a packed, cache-blocked, SIMD sgemm/dgemm),
 //! except a layer's forward product `x·Wᵀ` in `f32` on a CPU with AVX-512 or AVX2 + FMA, which
 //! goes to the packing-free kernel of `kernels/abt.rs` (its module docs say why), and a weight
-//! gradient `dyᵀ·x` on the same rungs, which goes to the one of `kernels/atb.rs`
-//! (matrixmultiply's bits, no packing). Large products are cut into blocks of `c` that run on
+//! gradient `dyᵀ·x` or an input gradient `dy·W` on the same rungs, which go to the one of
+//! `kernels/atb.rs` (matrixmultiply's bits, no packing). Large products are cut into blocks of `c` that run on
 //! the rayon pool side by side (`parallel.rs`).
 //!
 //! Every function here hands the views to the entry point of `T` ([`Scalar::KERNELS`]), which
@@ -182,19 +182,28 @@ unsafe fn abt<T: Scalar>(p: &Raw<T>, alpha: T, beta: T) -> bool {
     }
 }
 
-/// `c = a·b + β·c` by the packing-free kernel of `kernels/atb.rs` when `aᵀ`, `b` and `c` are
-/// stored row by row (a weight gradient `dyᵀ·x`); false if not done. It gives matrixmultiply's
-/// bits, so it may take any block.
+/// `c = a·b + β·c` by the packing-free kernel of `kernels/atb.rs` when `b` and `c` are stored
+/// row by row (a weight gradient `dyᵀ·x`, an input gradient `dy·W`); false if not done. It
+/// gives matrixmultiply's bits, so it may take any block. Left to matrixmultiply: products of
+/// more than [`ATB_MAX_ROWS`] rows with `a` stored row by row, where matrixmultiply's packing
+/// pays for itself.
 ///
 /// # Safety
 /// As [`abt`].
 unsafe fn atb<T: Scalar>(p: &Raw<T>, alpha: T, beta: T) -> bool {
     let ((m, k, n), (a, rsa, csa), (b, rsb, csb), (c, rsc, csc)) = (p.dims, p.a, p.b, p.c);
-    let rows = rsa == 1 && csb == 1 && csc == 1 && csa >= 0 && rsb >= 0 && rsc >= 0;
-    if !(alpha == T::one() && k > 0 && rows) {
+    let rows = csb == 1 && csc == 1 && rsa >= 0 && csa >= 0 && rsb >= 0 && rsc >= 0;
+    // aᵀ stored row by row (dyᵀ) streams; `a` row by row (dy) is broadcast along its columns.
+    let short = rsa == 1 || m <= ATB_MAX_ROWS;
+    if !(alpha == T::one() && k > 0 && rows && short) {
         return false;
     }
-    let (csa, rsb, rsc) = (csa as usize, rsb as usize, rsc as usize);
-    // SAFETY: the caller's; the strides say aᵀ's, b's and c's rows are contiguous.
-    unsafe { (T::KERNELS.raw_atb)(simd::rung(), m, k, n, a, csa, b, rsb, beta, c, rsc) }
+    // The kernel's a is this aᵀ: element (p, i) is a[i, p].
+    let (sa, rsb, rsc) = ((csa as usize, rsa as usize), rsb as usize, rsc as usize);
+    // SAFETY: the caller's; the strides say b's and c's rows are contiguous.
+    unsafe { (T::KERNELS.raw_atb)(simd::rung(), m, k, n, a, sa, b, rsb, beta, c, rsc) }
 }
+
+/// The most rows of `c` the `atb` kernel takes when `a` is stored row by row (`dy·W` at a
+/// batch of up to this many).
+const ATB_MAX_ROWS: usize = 256;

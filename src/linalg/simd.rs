@@ -6,9 +6,9 @@
 //!
 //! | rung | needs | used for |
 //! |---|---|---|
-//! | `avx512` | AVX-512F | `x·Wᵀ` (`linalg/abt.rs`, 16 lanes), `dyᵀ·x` (`linalg/atb.rs`, matrixmultiply's bits), Adam, element-wise passes |
-//! | `avx2` | AVX2 + FMA | `x·Wᵀ` (8 lanes), `dyᵀ·x` (8 lanes), Adam, element-wise passes |
-//! | `portable` | nothing | `x·Wᵀ`, `dyᵀ·x` by matrixmultiply, plain Rust loops elsewhere |
+//! | `avx512` | AVX-512F | `x·Wᵀ` (`linalg/abt.rs`, 16 lanes), `dyᵀ·x` and `dy·W` (`linalg/atb.rs`, matrixmultiply's bits), Adam, element-wise passes |
+//! | `avx2` | AVX2 + FMA | `x·Wᵀ` (8 lanes), `dyᵀ·x`, `dy·W` (8 lanes), Adam, element-wise passes |
+//! | `portable` | nothing | `x·Wᵀ`, `dyᵀ·x`, `dy·W` by matrixmultiply, plain Rust loops elsewhere |
 //!
 //! By default the highest rung the CPU has. The environment variable `TWOSTAGE_SIMD`
 //! (`avx512`, `avx2`, `portable`, or `auto`) forces a lower one, so that every path can be
@@ -24,7 +24,7 @@
 //! matrixmultiply's order), so weights trained on different rungs differ in their last bits.
 //! Adam and the element-wise passes do the same IEEE operations in the same order on every rung
 //! (never a fused multiply-add: Rust does not contract `a·b + c`), so they agree bit for bit;
-//! the `dyᵀ·x` kernels give matrixmultiply's bits on any CPU with FMA.
+//! the `dyᵀ·x` and `dy·W` kernels give matrixmultiply's bits on any CPU with FMA.
 //! Within one rung, results never depend on the thread count.
 //!
 //! Off x86-64 only the portable rung exists. matrixmultiply, which does every other product,

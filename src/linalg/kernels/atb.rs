@@ -1,23 +1,25 @@
-//! `c = aᵀ·b + β·c` when `a: (k, m)` and `b: (k, n)` are both stored row by row and `k` is a
-//! batch: a layer's weight gradient `dW += dyᵀ·x`, with `dy: (B, out)` and `x: (B, in)`.
+//! `c = aᵀ·b + β·c` with `b: (k, n)` and `c` stored row by row and `a: (k, m)` stored any way:
+//! a layer's weight gradient `dW += dyᵀ·x` (`a = dy: (B, out)`, `b = x: (B, in)`, a sum over the
+//! batch) and its input gradient `dx = dy·W` (`a = dyᵀ`, `b = W: (out, in)`, a sum over `out`).
 //!
-//! Why a kernel of its own: the sum runs over only `B = 32` products, so for matrixmultiply each
-//! 8×8 tile of `dW` is a short burst of 32 multiply-adds between packing `dy` and `x` and a
-//! read-modify-write of eight rows of `dW` that sit a whole row (1–3 KB) apart. In a training
-//! step `dW` comes from L3 (Adam walked 7.5 MB since it was last touched), and the product
-//! scaled poorly with two threads (`benches/README.md`). Here nothing is packed: a tile of 4 rows by
-//! 24 columns of `dW` keeps twelve running sums, and for each of the `k` rows of `dy` and `x`
-//! broadcasts four numbers of `dy` and loads 24 contiguous numbers of `x`. Tiles run along the
-//! rows of `dW`, so `dW` is read and written as four sequential streams the hardware
-//! prefetcher follows, `x` (32 rows) stays in L2 and `dy`'s four columns in L1.
+//! Why a kernel of its own: for `dW` the sum runs over only `B = 32` products, so for
+//! matrixmultiply each 8×8 tile is a short burst of 32 multiply-adds between packing `dy` and
+//! `x` and a read-modify-write of eight rows of `dW` that sit a whole row (1–3 KB) apart; for
+//! `dx` it packs all of `W` (up to 800 KB, from L3 in a training step) on every call. Here
+//! nothing is packed: a tile of `R` rows of `c` by `V` registers keeps `R·V` running sums, and
+//! for each `p` broadcasts `R` numbers of `a` (one at a time, so `a`'s layout does not matter)
+//! and loads `V` registers of row `p` of `b`, which is contiguous. Tiles run along the rows of
+//! `c`, so `c` is read and written as sequential streams the hardware prefetcher follows.
 //!
-//! The sums are matrixmultiply's, bit for bit: each element starts at 0 and takes `k`
-//! fused multiply-adds in order `p = 0, 1, …`, and is then added to `β·c`, exactly what its
-//! AVX2 and AVX-512 kernels do for `α = 1` and `k` up to its block depth (256). So switching
-//! kernels moves no answer, and the tests below check it bit for bit against matrixmultiply.
-//! Two copies, one per rung of the ladder (`linalg/simd.rs`): AVX2 + FMA with 4×24 tiles, and
-//! AVX-512F with 4×64 tiles (an 8-lane copy there lost to matrixmultiply's 16-lane kernel; the
-//! 16-lane one beats it, `benches/README.md`). Both give matrixmultiply's bits, so the rungs agree; on the
+//! The sums are matrixmultiply's, bit for bit: each element starts at 0 and takes up to 256
+//! fused multiply-adds in order `p = 0, 1, …`, and is then added to `β·c`; deeper sums are cut
+//! into blocks of 256 ([`MAX_K`], matrixmultiply's `S_KC`), each added to what the ones before
+//! left, as matrixmultiply does. So switching kernels moves no answer, and the tests below check
+//! it bit for bit against matrixmultiply.
+//! Two copies, one per rung of the ladder (`linalg/simd.rs`): AVX2 + FMA with 6×16 tiles (12
+//! sums, 2 registers of `b`, one broadcast: 15 of its 16 registers; a 4×24 tile needs all 16
+//! and the compiler spilled one every step, at half the speed, `benches/README.md`), and
+//! AVX-512F with 4×64 tiles. Both give matrixmultiply's bits, so the rungs agree; on the
 //! portable rung matrixmultiply does the product.
 
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
@@ -32,18 +34,17 @@ use std::arch::x86_64::{
 use crate::linalg::simd::Rung;
 
 /// The deepest sum matrixmultiply does in one pass (its `S_KC`); deeper ones it cuts into
-/// blocks, which changes the order of additions, so this kernel leaves them to it.
+/// blocks of this many, and so does this kernel.
 pub const MAX_K: usize = 256;
-/// Rows of `c` in one tile.
-const MR: usize = 4;
 /// Columns of `c` done top to bottom before the next ones: 32 rows of `b` that wide are 24 KB.
 const COLUMN_BLOCK: usize = 192;
 
 /// `c = aᵀ·b + β·c` on the AVX2 and AVX-512 rungs, as the module docs describe, for
-/// `a: (k, m)` with row stride `lda`, `b: (k, n)` with row stride `ldb`, both contiguous
-/// along their rows, and `c: (m, n)` with row stride `ldc`, contiguous along its rows; returns
-/// `false`, having done nothing, on the portable rung, if the CPU lacks the rung, or if
-/// `k > MAX_K`.
+/// `a: (k, m)` with element `a[p, i]` at `p·sa.0 + i·sa.1` (any strides: its numbers are
+/// broadcast one at a time), `b: (k, n)` with row stride `ldb`, contiguous along its rows, and
+/// `c: (m, n)` with row stride `ldc`, contiguous along its rows; returns `false`, having done
+/// nothing, on the portable rung or if the CPU lacks the rung. Sums deeper than [`MAX_K`] are
+/// cut into blocks of that many, each added to `c` in turn, as matrixmultiply cuts them.
 ///
 /// # Safety
 /// The pointers must describe valid matrices of those shapes, with `c` aliasing neither.
@@ -54,25 +55,26 @@ pub unsafe fn sgemm_atb(
     k: usize,
     n: usize,
     a: *const f32,
-    lda: usize,
+    sa: (usize, usize),
     b: *const f32,
     ldb: usize,
     beta: f32,
     c: *mut f32,
     ldc: usize,
 ) -> bool {
-    if k == 0 || k > MAX_K {
+    if k == 0 {
         return false;
     }
     // (The macro checks the CPU; the pointers are this function's contract.)
-    super::on_rung!(rung, sgemm_atb(m, k, n, a, lda, b, ldb, beta, c, ldc))
+    super::on_rung!(rung, sgemm_atb(m, k, n, a, sa, b, ldb, beta, c, ldc))
 }
 
 /// One rung's copy of the kernel: the same three functions for AVX2 + FMA (8 lanes, tiles of
 /// 4×24) and AVX-512F (16 lanes, 4×64), differing only in the register type and intrinsics.
 macro_rules! atb_kernel {
     (
-        feature: $feature:literal, register: $v:ty, lanes: $lanes:expr, registers_across: $nv:expr,
+        feature: $feature:literal, register: $v:ty, lanes: $lanes:expr, rows: $mr:expr,
+        registers_across: $nv:expr,
         zero: $zero:ident, load: $load:ident, store: $store:ident, splat: $splat:ident,
         fmadd: $fmadd:ident, add: $add:ident, mul: $mul:ident,
         names: $top:ident, $row:ident, $tile:ident
@@ -91,25 +93,34 @@ macro_rules! atb_kernel {
             k: usize,
             n: usize,
             a: *const f32,
-            lda: usize,
+            sa: (usize, usize),
             b: *const f32,
             ldb: usize,
             beta: f32,
             c: *mut f32,
             ldc: usize,
         ) -> bool {
+            const MR: usize = $mr;
             let full_rows = m - m % MR;
-            for j_block in (0..n).step_by(COLUMN_BLOCK) {
-                let width = (n - j_block).min(COLUMN_BLOCK);
-                // SAFETY (all calls): every tile lies inside c, and reads rows i0..i0+R of aᵀ
-                // and columns of b inside a and b.
-                unsafe {
-                    let (b, c) = (b.add(j_block), c.add(j_block));
-                    for i0 in (0..full_rows).step_by(MR) {
-                        $row::<MR>(i0, k, width, a, lda, b, ldb, beta, c, ldc);
-                    }
-                    for i0 in full_rows..m {
-                        $row::<1>(i0, k, width, a, lda, b, ldb, beta, c, ldc);
+            // Blocks of at most MAX_K along the sum, the first added to β·c, each later one to
+            // the c the ones before left, as matrixmultiply does: the same bits for any k.
+            for (block, k0) in (0..k).step_by(MAX_K).enumerate() {
+                let k = (k - k0).min(MAX_K);
+                let beta = if block == 0 { beta } else { 1.0 };
+                // SAFETY: rows k0.. of a and b are inside them.
+                let (a, b) = unsafe { (a.add(k0 * sa.0), b.add(k0 * ldb)) };
+                for j_block in (0..n).step_by(COLUMN_BLOCK) {
+                    let width = (n - j_block).min(COLUMN_BLOCK);
+                    // SAFETY (all calls): every tile lies inside c, and reads rows i0..i0+R of aᵀ
+                    // and columns of b inside a and b.
+                    unsafe {
+                        let (b, c) = (b.add(j_block), c.add(j_block));
+                        for i0 in (0..full_rows).step_by(MR) {
+                            $row::<MR>(i0, k, width, a, sa, b, ldb, beta, c, ldc);
+                        }
+                        for i0 in full_rows..m {
+                            $row::<1>(i0, k, width, a, sa, b, ldb, beta, c, ldc);
+                        }
                     }
                 }
             }
@@ -130,7 +141,7 @@ macro_rules! atb_kernel {
             k: usize,
             n: usize,
             a: *const f32,
-            lda: usize,
+            sa: (usize, usize),
             b: *const f32,
             ldb: usize,
             beta: f32,
@@ -142,15 +153,15 @@ macro_rules! atb_kernel {
             // SAFETY: as the caller's; each tile ends at or before column n.
             unsafe {
                 while j0 + $nv * L <= n {
-                    $tile::<R, { $nv }>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
+                    $tile::<R, { $nv }>(i0, j0, k, a, sa, b, ldb, beta, c, ldc);
                     j0 += $nv * L;
                 }
                 if j0 + 2 * L <= n {
-                    $tile::<R, 2>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
+                    $tile::<R, 2>(i0, j0, k, a, sa, b, ldb, beta, c, ldc);
                     j0 += 2 * L;
                 }
                 if j0 + L <= n {
-                    $tile::<R, 1>(i0, j0, k, a, lda, b, ldb, beta, c, ldc);
+                    $tile::<R, 1>(i0, j0, k, a, sa, b, ldb, beta, c, ldc);
                     j0 += L;
                 }
                 for j in j0..n {
@@ -158,7 +169,7 @@ macro_rules! atb_kernel {
                         // cᵢⱼ = Σₚ a[p, i]·b[p, j] + β·cᵢⱼ, one fused multiply-add per p in order.
                         let mut sum = 0.0_f32;
                         for p in 0..k {
-                            sum = (*a.add(p * lda + i)).mul_add(*b.add(p * ldb + j), sum);
+                            sum = (*a.add(p * sa.0 + i * sa.1)).mul_add(*b.add(p * ldb + j), sum);
                         }
                         let cij = &mut *c.add(i * ldc + j);
                         *cij = if beta == 0.0 { sum } else { *cij * beta + sum };
@@ -180,7 +191,7 @@ macro_rules! atb_kernel {
             j0: usize,
             k: usize,
             a: *const f32,
-            lda: usize,
+            sa: (usize, usize),
             b: *const f32,
             ldb: usize,
             beta: f32,
@@ -196,9 +207,9 @@ macro_rules! atb_kernel {
                     let b_row = b.add(p * ldb + j0);
                     let bv: [$v; V] = std::array::from_fn(|v| $load(b_row.add(v * L)));
                     // a[p, i0..i0+R]: (R,), one broadcast each
-                    let a_row = a.add(p * lda + i0);
+                    let a_row = a.add(p * sa.0 + i0 * sa.1);
                     for (i, acc_row) in acc.iter_mut().enumerate() {
-                        let av = $splat(*a_row.add(i));
+                        let av = $splat(*a_row.add(i * sa.1));
                         for (sum, &bv) in acc_row.iter_mut().zip(&bv) {
                             *sum = $fmadd(av, bv, *sum);
                         }
@@ -222,13 +233,13 @@ macro_rules! atb_kernel {
 }
 
 atb_kernel!(
-    feature: "avx2,fma", register: __m256, lanes: 8, registers_across: 3,
+    feature: "avx2,fma", register: __m256, lanes: 8, rows: 6, registers_across: 2,
     zero: _mm256_setzero_ps, load: _mm256_loadu_ps, store: _mm256_storeu_ps,
     splat: _mm256_set1_ps, fmadd: _mm256_fmadd_ps, add: _mm256_add_ps, mul: _mm256_mul_ps,
     names: sgemm_atb_avx2, row_of_tiles_avx2, tile_avx2
 );
 atb_kernel!(
-    feature: "avx512f", register: __m512, lanes: 16, registers_across: 4,
+    feature: "avx512f", register: __m512, lanes: 16, rows: 4, registers_across: 4,
     zero: _mm512_setzero_ps, load: _mm512_loadu_ps, store: _mm512_storeu_ps,
     splat: _mm512_set1_ps, fmadd: _mm512_fmadd_ps, add: _mm512_add_ps, mul: _mm512_mul_ps,
     names: sgemm_atb_avx512, row_of_tiles_avx512, tile_avx512
@@ -240,8 +251,10 @@ mod tests {
     use ndarray::Array2;
 
     /// Bit for bit matrixmultiply's `c = 1·aᵀ·b + β·c`, on the shapes of the autoencoder's and the
-    /// head's gradients and on ragged ones (every edge path: 1–3 leftover rows, 16, 8 and 1–7
-    /// leftover columns), for β = 1 and β = 0, on every rung that uses the kernel.
+    /// head's gradients `dW = dyᵀ·x` (`a = dy` as stored, row by row) and `dx = dy·W` (`aᵀ = dy`
+    /// row by row, sums up to 784 deep, cut in blocks of 256 as matrixmultiply cuts them), and
+    /// on ragged ones (every edge path: 1–3 leftover rows, 16, 8 and 1–7 leftover columns), for
+    /// β = 1 and β = 0, on every rung that uses the kernel.
     #[test]
     fn matches_matrixmultiply_bit_for_bit() {
         let mut s = 7_u32;
@@ -249,34 +262,45 @@ mod tests {
             s = s.wrapping_mul(1664525).wrapping_add(1013904223);
             (s >> 8) as f32 / 16777216.0 - 0.5
         };
+        // (m, k, n, aᵀ stored row by row: a `dy·W`)
         let shapes = [
-            (784, 32, 256),
-            (256, 32, 784),
-            (128, 32, 256),
-            (64, 32, 128),
-            (10, 32, 64),
-            (7, 5, 47),
-            (3, 1, 9),
-            (13, 256, 21),
+            (784, 32, 256, false),
+            (256, 32, 784, false),
+            (128, 32, 256, false),
+            (64, 32, 128, false),
+            (10, 32, 64, false),
+            (7, 5, 47, false),
+            (3, 1, 9, false),
+            (13, 256, 21, false),
+            (32, 784, 256, true),
+            (32, 256, 128, true),
+            (32, 128, 256, true),
+            (32, 10, 64, true),
+            (5, 300, 19, true),
+            (9, 513, 40, false),
         ];
         for rung in Rung::supported_rungs() {
-            for &(m, k, n) in &shapes {
-                let a = Array2::from_shape_fn((k, m), |_| next());
+            for &(m, k, n, transposed) in &shapes {
+                // a: (k, m), stored as is or as its transpose (m, k).
+                let stored =
+                    Array2::from_shape_fn(if transposed { (m, k) } else { (k, m) }, |_| next());
+                let (rsa, csa) = if transposed { (1, k) } else { (m, 1) };
                 let b = Array2::from_shape_fn((k, n), |_| next());
                 let c0 = Array2::from_shape_fn((m, n), |_| next());
                 for beta in [1.0_f32, 0.0] {
                     let mut expected = c0.clone();
                     let mut got = c0.clone();
-                    // SAFETY: the arrays are standard layout, of the shapes given.
+                    // SAFETY: the arrays are standard layout, of the shapes given; matrixmultiply
+                    // takes aᵀ: (m, k) with strides (csa, rsa) of a.
                     let used = unsafe {
                         matrixmultiply::sgemm(
                             m,
                             k,
                             n,
                             1.0,
-                            a.as_ptr(),
-                            1,
-                            m as isize,
+                            stored.as_ptr(),
+                            csa as isize,
+                            rsa as isize,
                             b.as_ptr(),
                             n as isize,
                             1,
@@ -290,8 +314,8 @@ mod tests {
                             m,
                             k,
                             n,
-                            a.as_ptr(),
-                            m,
+                            stored.as_ptr(),
+                            (rsa, csa),
                             b.as_ptr(),
                             n,
                             beta,
@@ -306,33 +330,11 @@ mod tests {
                     let bits = |x: &Array2<f32>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                     assert!(
                         bits(&expected) == bits(&got),
-                        "{rung}: ({m}, {k}, {n}), β = {beta}: differs from matrixmultiply"
+                        "{rung}: ({m}, {k}, {n}), aᵀ stored: {transposed}, β = {beta}: differs \
+                         from matrixmultiply"
                     );
                 }
             }
         }
-    }
-
-    /// Deeper sums than matrixmultiply does in one pass are left to it.
-    #[test]
-    fn declines_deep_sums() {
-        let (a, b, mut c) = ([0.0_f32; 300], [0.0_f32; 300], [0.0_f32; 1]);
-        // SAFETY: 300×1 and 300×1 inputs, a 1×1 output.
-        let used = unsafe {
-            sgemm_atb(
-                Rung::Avx2,
-                1,
-                300,
-                1,
-                a.as_ptr(),
-                1,
-                b.as_ptr(),
-                1,
-                1.0,
-                c.as_mut_ptr(),
-                1,
-            )
-        };
-        assert!(!used);
     }
 }

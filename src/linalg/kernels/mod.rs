@@ -2,8 +2,8 @@
 //!
 //! | module | compiled for | holds |
 //! |---|---|---|
-//! | [`portable`] | the target's baseline (SSE2 on x86-64) | every loop as written: the element-wise passes, Adam's update; `x·Wᵀ` and `dyᵀ·x` decline (matrixmultiply does them) |
-//! | `avx2` | AVX2 + FMA | the same loops recompiled, 8 lanes; the hand-written `x·Wᵀ` ([`abt`]) and `dyᵀ·x` ([`atb`]) kernels |
+//! | [`portable`] | the target's baseline (SSE2 on x86-64) | every loop as written: the element-wise passes, Adam's update; `x·Wᵀ`, `dyᵀ·x` and `dy·W` decline (matrixmultiply does them) |
+//! | `avx2` | AVX2 + FMA | the same loops recompiled, 8 lanes; the hand-written `x·Wᵀ` ([`abt`]) and `dyᵀ·x`, `dy·W` ([`atb`]) kernels |
 //! | `avx512` | AVX-512F | the same, 16 lanes |
 //!
 //! Every module has a function of the same name and signature for each kernel, and
@@ -166,7 +166,7 @@ pub(crate) type RawAtb<T> = unsafe fn(
     usize,
     usize,
     *const T,
-    usize,
+    (usize, usize),
     *const T,
     usize,
     T,

@@ -147,14 +147,14 @@ pub fn sgemm_abt(
     false
 }
 
-/// Declines `dyᵀ·x`: matrixmultiply does it.
+/// Declines `dyᵀ·x` and `dy·W`: matrixmultiply does them.
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm_atb(
     _m: usize,
     _k: usize,
     _n: usize,
     _a: *const f32,
-    _lda: usize,
+    _sa: (usize, usize),
     _b: *const f32,
     _ldb: usize,
     _beta: f32,
@@ -198,7 +198,7 @@ pub unsafe fn declines_atb(
     _k: usize,
     _n: usize,
     _a: *const f64,
-    _lda: usize,
+    _sa: (usize, usize),
     _b: *const f64,
     _ldb: usize,
     _beta: f64,
