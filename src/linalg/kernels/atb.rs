@@ -70,7 +70,7 @@ pub unsafe fn sgemm_atb(
 }
 
 /// One rung's copy of the kernel: the same three functions for AVX2 + FMA (8 lanes, tiles of
-/// 4×24) and AVX-512F (16 lanes, 4×64), differing only in the register type and intrinsics.
+/// 6×16) and AVX-512F (16 lanes, 4×64), differing only in the register type, the intrinsics and the tile.
 macro_rules! atb_kernel {
     (
         feature: $feature:literal, register: $v:ty, lanes: $lanes:expr, rows: $mr:expr,
