@@ -35,7 +35,7 @@ use std::arch::x86_64::{
 
 use crate::linalg::simd::Rung;
 
-/// Rows of `a` (and of `b`) in one AVX-512 tile.
+/// Rows of `a` in one AVX-512 tile.
 const TILE: usize = 4;
 /// `f32` lanes in one AVX-512 register.
 const LANES: usize = 16;
@@ -45,7 +45,7 @@ const MR2: usize = 4;
 const NR2: usize = 3;
 /// `f32` lanes in one AVX2 register.
 const LANES2: usize = 8;
-/// Rows of `a` the AVX2 kernel runs through each tile column before moving on.
+/// Rows of `a` the kernels run through each tile column before moving on.
 const ROW_BLOCK: usize = 64;
 
 /// `c = α·a·bᵀ + β·c` by the kernel of `rung` ([`super::on_rung`]), as [`sgemm_abt_avx512`]
@@ -133,45 +133,102 @@ pub unsafe fn sgemm_abt_avx512(
     rsc: isize,
     csc: isize,
 ) -> bool {
-    for i0 in (0..m).step_by(TILE) {
-        // An edge tile repeats its last row to fill all four; the repeated sums are not stored.
-        // SAFETY (all pointer arithmetic below): indices stay below m, n and k.
-        let a_rows: [*const f32; TILE] =
-            std::array::from_fn(|i| unsafe { a.add((i0 + i).min(m - 1) * lda) });
-        for j0 in (0..n).step_by(TILE) {
-            let b_rows: [*const f32; TILE] =
-                std::array::from_fn(|j| unsafe { b.add((j0 + j).min(n - 1) * ldb) });
-            // SAFETY: each row holds k floats.
-            let sums = unsafe { tile_sums(k, a_rows, b_rows) };
-            // SAFETY: (i0, j0) is inside c.
-            unsafe { store_tile(sums, (i0, j0), (m, n), alpha, beta, c, rsc, csc) };
-        }
+    // Deep sums (784→256) take 4×6 tiles: 10 loads feed 24 multiply-adds instead of 8 feeding
+    // 16, and the extra lane sums (two rounds of `transpose_sum` for 24 registers) are few
+    // against 49 steps of `p`. Shallow ones (k ≤ 256) keep 4×4 tiles, whose lane sums are one
+    // round for 16 registers (`benches/README.md`, fifth session). Every output is summed
+    // the same way in either, so the bits do not depend on the tile.
+    if k >= 512 {
+        unsafe { abt_tiles::<6>(m, k, n, alpha, a, lda, b, ldb, beta, c, rsc, csc) }
+    } else {
+        unsafe { abt_tiles::<4>(m, k, n, alpha, a, lda, b, ldb, beta, c, rsc, csc) }
     }
     true
 }
 
-/// The sixteen dot products `a_rows[i] · b_rows[j]` over `k` floats.
+/// [`sgemm_abt_avx512`] in tiles of 4 rows of `a` by `NB` rows of `b`.
+///
+/// # Safety
+/// As [`sgemm_abt_avx512`].
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn abt_tiles<const NB: usize>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+) {
+    // Tile columns outer: one tile's rows of `b` stay in L1 while the rows of `a` stream past
+    // them from L1/L2, so `W` is read from L2 or memory once per block of `ROW_BLOCK` rows of
+    // `a` (once for a training batch), not once per four rows (`gemm_probe`: 256→784 89 → 75
+    // µs, fifth session).
+    for i_block in (0..m).step_by(ROW_BLOCK) {
+        let i_end = (i_block + ROW_BLOCK).min(m);
+        for j0 in (0..n).step_by(NB) {
+            // An edge tile repeats its last row to fill all of its rows; the repeated sums are
+            // not stored.
+            // SAFETY (all pointer arithmetic below): indices stay below m, n and k.
+            let b_rows: [*const f32; NB] =
+                std::array::from_fn(|j| unsafe { b.add((j0 + j).min(n - 1) * ldb) });
+            // The rows of `b` of the tile after next, fetched while the first tile of this
+            // column runs, as the AVX2 kernel does: `W` comes from L3 in a training step.
+            let next_rows: [*const f32; NB] =
+                std::array::from_fn(|j| unsafe { b.add((j0 + 2 * NB + j).min(n - 1) * ldb) });
+            for i0 in (i_block..i_end).step_by(TILE) {
+                let a_rows: [*const f32; TILE] =
+                    std::array::from_fn(|i| unsafe { a.add((i0 + i).min(i_end - 1) * lda) });
+                // SAFETY: each row holds k floats.
+                let sums = if i0 == i_block {
+                    unsafe { tile_sums::<NB, true>(k, a_rows, b_rows, next_rows) }
+                } else {
+                    unsafe { tile_sums::<NB, false>(k, a_rows, b_rows, next_rows) }
+                };
+                // SAFETY: (i0, j0) is inside c.
+                unsafe { store_tile(sums, (i0, j0), (i_end, n), alpha, beta, c, rsc, csc) };
+            }
+        }
+    }
+}
+
+/// The `4·NB` dot products `a_rows[i] · b_rows[j]` over `k` floats.
 ///
 /// # Safety
 /// AVX-512F; each pointer starts `k` readable floats.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn tile_sums(
+unsafe fn tile_sums<const NB: usize, const PREFETCH: bool>(
     k: usize,
     a_rows: [*const f32; TILE],
-    b_rows: [*const f32; TILE],
-) -> [[f32; TILE]; TILE] {
-    let mut acc: [[__m512; TILE]; TILE] = [[_mm512_setzero_ps(); TILE]; TILE];
+    b_rows: [*const f32; NB],
+    next_rows: [*const f32; NB],
+) -> [[f32; NB]; TILE] {
+    let mut acc: [[__m512; NB]; TILE] = [[_mm512_setzero_ps(); NB]; TILE];
     let mut p = 0;
     while p + LANES <= k {
+        if PREFETCH {
+            for row in next_rows {
+                // SAFETY: a hint, never a fault; the address is inside the row anyway.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(row.add(p).cast::<i8>()) };
+            }
+        }
         // SAFETY: p + 16 ≤ k.
         let av: [__m512; TILE] =
             std::array::from_fn(|i| unsafe { _mm512_loadu_ps(a_rows[i].add(p)) });
-        let bv: [__m512; TILE] =
+        let bv: [__m512; NB] =
             std::array::from_fn(|j| unsafe { _mm512_loadu_ps(b_rows[j].add(p)) });
         for i in 0..TILE {
-            for j in 0..TILE {
+            for j in 0..NB {
                 acc[i][j] = _mm512_fmadd_ps(av[i], bv[j], acc[i][j]);
             }
         }
@@ -181,23 +238,45 @@ unsafe fn tile_sums(
         // The last k − p < 16 floats: a masked load reads only those and zeroes the other lanes.
         let mask = ((1u32 << (k - p)) - 1) as u16;
         // SAFETY: the mask keeps the loads inside the k floats.
-        let av: [__m512; TILE] =
-            std::array::from_fn(|i| unsafe { _mm512_maskz_loadu_ps(mask, a_rows[i].add(p)) });
-        let bv: [__m512; TILE] =
+        let bv: [__m512; NB] =
             std::array::from_fn(|j| unsafe { _mm512_maskz_loadu_ps(mask, b_rows[j].add(p)) });
         for i in 0..TILE {
-            for j in 0..TILE {
-                acc[i][j] = _mm512_fmadd_ps(av[i], bv[j], acc[i][j]);
+            // SAFETY: the mask keeps the load inside the k floats.
+            let av = unsafe { _mm512_maskz_loadu_ps(mask, a_rows[i].add(p)) };
+            for j in 0..NB {
+                acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
             }
         }
     }
-    let sums = transpose_sum(acc);
-    std::array::from_fn(|i| std::array::from_fn(|j| sums[TILE * j + i]))
+    // Sixteen registers at a time (the last group padded with zeros, whose sums are dropped):
+    // register r = NB·i + j is acc[i][j].
+    let regs = TILE * NB;
+    // (At most two groups: NB ≤ 8.)
+    let mut sums = [[0.0; 16]; 2];
+    for (g, group) in sums.iter_mut().enumerate().take(regs.div_ceil(16)) {
+        let v: [__m512; 16] = std::array::from_fn(|q| {
+            let r = 16 * g + q;
+            if r < regs {
+                acc[r / NB][r % NB]
+            } else {
+                _mm512_setzero_ps()
+            }
+        });
+        *group = transpose_sum(v);
+    }
+    // transpose_sum leaves register q's sum in lane 4·(q mod 4) + q div 4.
+    std::array::from_fn(|i| {
+        std::array::from_fn(|j| {
+            let r = NB * i + j;
+            let q = r % 16;
+            sums[r / 16][4 * (q % 4) + q / 4]
+        })
+    })
 }
 
-/// Adds up the sixteen lanes of each of the sixteen registers `acc[i][j]` at once, in four
+/// Adds up the sixteen lanes of each of the sixteen registers `v[q]` at once, in four
 /// rounds of "shuffle two registers, add": 45 instructions where reducing each register on its
-/// own takes about 130. Returns the sixteen sums, `acc[i][j]`'s at index `4j + i`.
+/// own takes about 130. Returns the sixteen sums, `v[q]`'s at index `4·(q mod 4) + q div 4`.
 ///
 /// Each round halves the lanes holding a register's partial sums and doubles the registers
 /// sharing one vector: 16 registers × 16 lanes → 8 × (2 × 8) → 4 × (4 × 4) → 2 × (8 × 2) →
@@ -206,9 +285,7 @@ unsafe fn tile_sums(
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn transpose_sum(acc: [[__m512; TILE]; TILE]) -> [f32; TILE * TILE] {
-    // Registers in the order r = 4i + j.
-    let v: [__m512; 16] = std::array::from_fn(|r| acc[r / TILE][r % TILE]);
+fn transpose_sum(v: [__m512; 16]) -> [f32; 16] {
     // Round 1, 128-bit blocks 0,1 + 2,3: w[q] holds 8 lanes of v[2q] (blocks 0,1), of v[2q+1] (2,3).
     let w: [__m512; 8] = std::array::from_fn(|q| {
         let (a, b) = (v[2 * q], v[2 * q + 1]);
@@ -241,7 +318,7 @@ fn transpose_sum(acc: [[__m512; TILE]; TILE]) -> [f32; TILE * TILE] {
         _mm512_shuffle_ps::<0x88>(a, b),
         _mm512_shuffle_ps::<0xDD>(a, b),
     );
-    let mut sums = [0.0; TILE * TILE];
+    let mut sums = [0.0; 16];
     // SAFETY: `sums` holds sixteen floats.
     unsafe { _mm512_storeu_ps(sums.as_mut_ptr(), s) };
     sums
@@ -532,6 +609,37 @@ mod tests {
             )
         };
         assert!(!done, "the portable rung leaves x·Wᵀ to matrixmultiply");
+    }
+
+    /// The AVX-512 kernel's 4×6 tiles (deep sums) give the bits of its 4×4 tiles: every output
+    /// is summed the same way in either, so the tile chosen for `k` never shows in the bits.
+    #[test]
+    fn avx512_tiles_of_either_width_give_the_same_bits() {
+        if !Rung::Avx512.supported() {
+            eprintln!("not testing the AVX-512 tiles: this CPU lacks AVX-512F");
+            return;
+        }
+        for (m, k, n) in [(32, 784, 19), (7, 600, 13), (33, 512, 6), (4, 17, 25)] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i as f32) * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..n * k).map(|i| ((i as f32) * 0.11).cos()).collect();
+            let run = |wide: bool| {
+                let mut c = vec![f32::NAN; m * n];
+                let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+                // SAFETY: AVX-512F checked above; the buffers are m×k, n×k and m×n, row-major.
+                unsafe {
+                    if wide {
+                        abt_tiles::<6>(m, k, n, 1.0, pa, k, pb, k, 0.0, pc, n as isize, 1)
+                    } else {
+                        abt_tiles::<4>(m, k, n, 1.0, pa, k, pb, k, 0.0, pc, n as isize, 1)
+                    }
+                }
+                c.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            };
+            assert!(
+                run(true) == run(false),
+                "{m}×{k}×{n}: 4×6 and 4×4 tiles differ"
+            );
+        }
     }
 
     /// Eight lane sums at once give the bits of eight [`lane_sum`]s, with large, tiny, signed
