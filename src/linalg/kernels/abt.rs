@@ -14,9 +14,9 @@
 //! across threads leaves every bit unchanged, as it does for matrixmultiply.
 //!
 //! Two copies, one per rung of the ladder (`linalg/simd.rs`; `kernels/avx512.rs` and
-//! `kernels/avx2.rs` name them for the dispatch): AVX-512F, 4×4 tiles of 16-lane
-//! sums (4×6 for sums 512 or more deep, same bits); AVX2 + FMA, 8-lane sums in tiles of 4 rows of `a` by 3 rows of `b` (its 16 registers
-//! hold 12 running sums, the 3 rows of `b` and one row of `a` at a time; a 4×4 tile would
+//! `kernels/avx2.rs` name them for the dispatch): AVX-512F, 4×4 tiles of 16-lane sums (4×6
+//! for sums 512 or more deep, same bits); AVX2 + FMA, 8-lane sums in tiles of 4 rows of `a` by
+//! 3 rows of `b` (its 16 registers hold 12 running sums, the 3 rows of `b` and one row of `a` at a time; a 4×4 tile would
 //! spill). On the portable rung the caller uses matrixmultiply. The two copies add the products
 //! in different orders, so their results differ in the last bits; each is deterministic.
 
@@ -136,7 +136,7 @@ pub unsafe fn sgemm_abt_avx512(
     // Deep sums (784→256) take 4×6 tiles: 10 loads feed 24 multiply-adds instead of 8 feeding
     // 16, and the extra lane sums (two rounds of `transpose_sum` for 24 registers) are few
     // against 49 steps of `p`. Shallow ones (k ≤ 256) keep 4×4 tiles, whose lane sums are one
-    // round for 16 registers (`benches/README.md`, fifth session). Every output is summed
+    // round for 16 registers (`benches/README.md`, fourth session). Every output is summed
     // the same way in either, so the bits do not depend on the tile.
     if k >= 512 {
         unsafe { abt_tiles::<6>(m, k, n, alpha, a, lda, b, ldb, beta, c, rsc, csc) }
@@ -171,7 +171,7 @@ unsafe fn abt_tiles<const NB: usize>(
     // Tile columns outer: one tile's rows of `b` stay in L1 while the rows of `a` stream past
     // them from L1/L2, so `W` is read from L2 or memory once per block of `ROW_BLOCK` rows of
     // `a` (once for a training batch), not once per four rows (`gemm_probe`: 256→784 89 → 75
-    // µs, fifth session).
+    // µs, fourth session).
     for i_block in (0..m).step_by(ROW_BLOCK) {
         let i_end = (i_block + ROW_BLOCK).min(m);
         for j0 in (0..n).step_by(NB) {
