@@ -16,8 +16,8 @@
 //! Two copies, one per rung of the ladder (`linalg/simd.rs`; `kernels/avx512.rs` and
 //! `kernels/avx2.rs` name them for the dispatch): AVX-512F, 4×4 tiles of 16-lane sums (4×6
 //! for sums 512 or more deep, same bits); AVX2 + FMA, 8-lane sums in tiles of 4 rows of `a` by
-//! 3 rows of `b` (its 16 registers hold 12 running sums, the 3 rows of `b` and one row of `a` at a time; a 4×4 tile would
-//! spill). On the portable rung the caller uses matrixmultiply. The two copies add the products
+//! 3 rows of `b` (its 16 registers hold 12 running sums, the 3 rows of `b` and one row of `a`
+//! at a time; a 4×4 tile would spill). On the portable rung the caller uses matrixmultiply. The two copies add the products
 //! in different orders, so their results differ in the last bits; each is deterministic.
 
 // Off x86-64 only `sgemm_abt` (always false) is compiled in.
