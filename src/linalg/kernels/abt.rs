@@ -133,6 +133,14 @@ pub unsafe fn sgemm_abt_avx512(
     rsc: isize,
     csc: isize,
 ) -> bool {
+    if super::abt_outer::takes(alpha, k) {
+        let (a, b, c) = (
+            super::abt_outer::Operand { at: a, ld: lda },
+            super::abt_outer::Operand { at: b, ld: ldb },
+            super::abt_outer::Out { at: c, rsc, csc },
+        );
+        return unsafe { super::abt_outer::outer_avx512(m, k, n, a, b, beta, c) };
+    }
     // Deep sums (784→256) take 4×6 tiles: 10 loads feed 24 multiply-adds instead of 8 feeding
     // 16, and the extra lane sums (two rounds of `transpose_sum` for 24 registers) are few
     // against 49 steps of `p`. Shallow ones (k ≤ 256) keep 4×4 tiles, whose lane sums are one
@@ -347,6 +355,14 @@ pub unsafe fn sgemm_abt_avx2(
     rsc: isize,
     csc: isize,
 ) -> bool {
+    if super::abt_outer::takes(alpha, k) {
+        let (a, b, c) = (
+            super::abt_outer::Operand { at: a, ld: lda },
+            super::abt_outer::Operand { at: b, ld: ldb },
+            super::abt_outer::Out { at: c, rsc, csc },
+        );
+        return unsafe { super::abt_outer::outer_avx2(m, k, n, a, b, beta, c) };
+    }
     // Tile columns outer: one tile's rows of `b` (3 rows of `W`, 9 KB at k = 784) stay in L1
     // while the rows of `a` stream past them, so `W` is read from memory once per block of
     // rows of `a`; with the rows of `a` outer, all of `W` (800 KB for 784→256, more than a
