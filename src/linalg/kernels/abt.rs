@@ -3,50 +3,45 @@
 //!
 //! Why a kernel of its own: matrixmultiply first copies ("packs") `bᵀ` into panels sixteen
 //! columns wide. For `Wᵀ` those columns are `W`'s rows, so the copy gathers one float at a time
-//! from sixteen rows, and at batch 32 that gather costs about as much as the multiply-adds it
-//! feeds (`benches/README.md`). Here every output is a dot product of two contiguous rows, so
-//! nothing needs packing: a 4×4 tile of outputs keeps sixteen running sums of sixteen lanes
-//! each, walks the four rows of `a` and the four rows of `b` once, sixteen floats at a time, and
-//! adds up the lanes at the end.
+//! from sixteen rows of all of `W` (up to 800 KB, from L3 in a training step), and at batch 32
+//! that gather costs about as much as the multiply-adds it feeds (`benches/README.md`). Here
+//! the small operand is packed instead: a panel of `P` rows of `x` (32 on AVX-512, 16 on AVX2),
+//! transposed into `k` short rows of `P` numbers (at most 32 KB: L1) by 16×16 (8×8) transposes
+//! in registers, and `W` is read as it is stored. A tile of `R` rows of `W` by the panel keeps
+//! `R·P` running sums in registers; for each `p` it loads row `p` of the packed panel and
+//! broadcasts `W[j, p]` for its `R` rows — an outer product, so no sums are added up across
+//! lanes at the end, and the tile goes back to `c` transposed in registers, one masked store
+//! per row of `c`. Up to four panels are packed together and every tile of `W` runs over all of
+//! them while its rows are in L1 (evaluation and features: many rows of `x`).
 //!
-//! Each output's sum runs in the same order wherever its tile sits (lane `l` adds the products at
-//! `k ≡ l mod 16` in order, then the lanes are added in a fixed tree), so cutting `c` into blocks
-//! across threads leaves every bit unchanged, as it does for matrixmultiply.
+//! Each element's sum is matrixmultiply's, bit for bit: it starts at 0 and takes up to 256
+//! fused multiply-adds in order `p = 0, 1, …` ([`MAX_K`], matrixmultiply's `S_KC`), is added
+//! to `β·c`, and deeper sums are cut into blocks of 256, each added to what the ones before left.
+//! So the bits do not depend on where a row sits (a training batch, a chunk of frozen features,
+//! one row) nor on how `c` is cut across threads, and they are the portable rung's, where
+//! matrixmultiply does the product (tested below, bit for bit): every rung trains the same
+//! weights.
 //!
 //! Two copies, one per rung of the ladder (`linalg/simd.rs`; `kernels/avx512.rs` and
-//! `kernels/avx2.rs` name them for the dispatch): AVX-512F, 4×4 tiles of 16-lane sums (4×6
-//! for sums 512 or more deep, same bits); AVX2 + FMA, 8-lane sums in tiles of 4 rows of `a` by
-//! 3 rows of `b` (its 16 registers hold 12 running sums, the 3 rows of `b` and one row of `a`
-//! at a time; a 4×4 tile would spill). On the portable rung the caller uses matrixmultiply. The two copies add the products
-//! in different orders, so their results differ in the last bits; each is deterministic.
+//! `kernels/avx2.rs` name them for the dispatch), one macro instantiated per instruction set:
+//! AVX-512F, 12 rows of `W` by a panel of 32 (24 sums and 2 registers of the panel: 26 of its
+//! 32 registers, the broadcasts folded into the multiply-adds); AVX2 + FMA, 6 rows by 16 (12
+//! sums, 2 panel registers and one broadcast: 15 of its 16). Both decline `α ≠ 1`
+//! (matrixmultiply folds α into its last rounding; the layers never scale), and so does the
+//! portable rung, always: matrixmultiply does those.
 
 // Off x86-64 only `sgemm_abt` (always false) is compiled in.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m128, __m256, __m512, _MM_HINT_T0, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehl_ps,
-    _mm_prefetch, _mm_shuffle_ps, _mm256_add_ps, _mm256_castps256_ps128, _mm256_extractf128_ps,
-    _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_permute2f128_ps, _mm256_set_epi32,
-    _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm512_add_ps, _mm512_fmadd_ps,
-    _mm512_loadu_ps, _mm512_maskz_loadu_ps, _mm512_setzero_ps, _mm512_shuffle_f32x4,
-    _mm512_shuffle_ps, _mm512_storeu_ps,
+    __m256, __m512, _MM_HINT_T0, _mm_prefetch, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps,
+    _mm256_setzero_ps, _mm256_storeu_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps,
+    _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
+pub use super::atb::MAX_K;
 use crate::linalg::simd::Rung;
-
-/// Rows of `a` in one AVX-512 tile.
-const TILE: usize = 4;
-/// `f32` lanes in one AVX-512 register.
-const LANES: usize = 16;
-/// Rows of `a` in one AVX2 tile.
-const MR2: usize = 4;
-/// Rows of `b` in one AVX2 tile.
-const NR2: usize = 3;
-/// `f32` lanes in one AVX2 register.
-const LANES2: usize = 8;
-/// Rows of `a` the kernels run through each tile column before moving on.
-const ROW_BLOCK: usize = 64;
 
 /// `c = α·a·bᵀ + β·c` by the kernel of `rung` ([`super::on_rung`]), as [`sgemm_abt_avx512`]
 /// describes; returns `false`, having done nothing, on the portable rung or if the CPU lacks
@@ -77,617 +72,690 @@ pub unsafe fn sgemm_abt(
     )
 }
 
-/// Stores one tile's sums: `c[i0+i, j0+j] = α·sums[i][j] + β·c[…]` for the rows and columns
-/// inside `c` (an edge tile's repeated rows are dropped).
+/// Panels of `x` packed together, so each tile's rows of `W` stay in L1 across all of them.
+const PANELS: usize = 4;
+
+thread_local! {
+    /// Each thread's packing buffer, kept between products.
+    static PACKED: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// A matrix stored row by row: row `i` starts at `at + i·ld`.
+#[derive(Clone, Copy)]
+pub(crate) struct Operand {
+    pub(crate) at: *const f32,
+    pub(crate) ld: usize,
+}
+
+/// The output, element `(i, j)` at `at + i·rsc + j·csc`.
+#[derive(Clone, Copy)]
+pub(crate) struct Out {
+    pub(crate) at: *mut f32,
+    pub(crate) rsc: isize,
+    pub(crate) csc: isize,
+}
+
+macro_rules! entry {
+    ($feature:literal, $name:ident, $kernel:ident) => {
+        /// `c[i,j] = Σₚ a[i,p]·b[j,p] + β·c[i,j]` for `a: (m, k)` with row stride `lda`,
+        /// `b: (n, k)` with row stride `ldb` (both contiguous along `k`) and `c: (m, n)` with
+        /// any strides, on this rung, as the module docs describe. With `β = 0`, `c` is only
+        /// written, never read (it may hold NaN). Returns `true` when it did the product,
+        /// `false` (having done nothing) for `α ≠ 1`.
+        ///
+        /// # Safety
+        /// The CPU must have the rung's features; the pointers and strides must describe valid
+        /// matrices, with `m, n, k ≥ 1`; `c` must not alias `a` or `b`.
+        #[cfg(target_arch = "x86_64")]
+        #[allow(clippy::too_many_arguments)]
+        #[target_feature(enable = $feature)]
+        pub unsafe fn $name(
+            m: usize,
+            k: usize,
+            n: usize,
+            alpha: f32,
+            a: *const f32,
+            lda: usize,
+            b: *const f32,
+            ldb: usize,
+            beta: f32,
+            c: *mut f32,
+            rsc: isize,
+            csc: isize,
+        ) -> bool {
+            if alpha != 1.0 {
+                return false;
+            }
+            let (a, b, c) = (
+                Operand { at: a, ld: lda },
+                Operand { at: b, ld: ldb },
+                Out { at: c, rsc, csc },
+            );
+            // SAFETY: this function's contract.
+            unsafe { $kernel(m, k, n, a, b, beta, c) }
+        }
+    };
+}
+entry!("avx512f", sgemm_abt_avx512, outer_avx512);
+entry!("avx2,fma", sgemm_abt_avx2, outer_avx2);
+
+/// Rows `i0..i0 + rows` of `a`, columns `k0..k0 + depth`, transposed into `packed`: row `p` of
+/// it (`P` numbers) holds column `k0 + p`; the rows past `rows` are zero.
 ///
 /// # Safety
-/// `(i0, j0)` inside `c`, which is `m×n` with strides `rsc`, `csc`.
-#[allow(clippy::too_many_arguments)]
+/// The rows and columns are inside `a`.
 #[inline(always)]
-unsafe fn store_tile<const R: usize, const C: usize>(
-    sums: [[f32; C]; R],
-    (i0, j0): (usize, usize),
-    (m, n): (usize, usize),
-    alpha: f32,
-    beta: f32,
-    c: *mut f32,
-    rsc: isize,
-    csc: isize,
+unsafe fn pack<const P: usize>(
+    packed: &mut [f32],
+    a: Operand,
+    (i0, rows): (usize, usize),
+    (k0, depth): (usize, usize),
 ) {
-    for (i, row) in sums.iter().enumerate().take(m - i0) {
-        for (j, &sum) in row.iter().enumerate().take(n - j0) {
-            let offset = (i0 + i) as isize * rsc + (j0 + j) as isize * csc;
-            // SAFETY: (i0 + i, j0 + j) is inside c.
-            let cij = unsafe { &mut *c.offset(offset) };
-            *cij = if beta == 0.0 {
-                alpha * sum
-            } else {
-                alpha * sum + beta * *cij
-            };
+    let packed = &mut packed[..depth * P];
+    if rows < P {
+        packed.fill(0.0);
+    }
+    for i in 0..rows {
+        // SAFETY: row i0 + i, columns k0..k0 + depth, are inside a.
+        let row = unsafe { std::slice::from_raw_parts(a.at.add((i0 + i) * a.ld + k0), depth) };
+        for (p, &x) in row.iter().enumerate() {
+            packed[p * P + i] = x;
         }
     }
 }
 
-/// `c[i,j] = α·Σₚ a[i,p]·b[j,p] + β·c[i,j]` for `a: (m, k)` with row stride `lda`, `b: (n, k)`
-/// with row stride `ldb` (both contiguous along `k`) and `c: (m, n)` with any strides. With
-/// `β = 0`, `c` is only written, never read (it may hold NaN).
-/// Returns `true`: it did the product (the portable rung's `sgemm_abt` declines, `false`).
+/// Stores one tile's sums, `sums[r][i]` for row `j0 + r` of `b` and row `i0 + i` of `a`:
+/// `c[i0+i, j0+r] = sums + β·c` (just the sums when β = 0), for the rows and columns inside `c`.
 ///
 /// # Safety
-/// The CPU must have AVX-512F; the pointers and strides must describe valid matrices, with
-/// `m, n, k ≥ 1`; `c` must not alias `a` or `b`.
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx512f")]
-pub unsafe fn sgemm_abt_avx512(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
+/// `(i0, j0)` inside `c`, which is `m×n`.
+#[inline(always)]
+unsafe fn store<const R: usize, const P: usize>(
+    sums: &[[f32; P]; R],
+    (i0, rows): (usize, usize),
+    (j0, cols): (usize, usize),
     beta: f32,
-    c: *mut f32,
-    rsc: isize,
-    csc: isize,
-) -> bool {
-    if super::abt_outer::takes(alpha, k) {
-        let (a, b, c) = (
-            super::abt_outer::Operand { at: a, ld: lda },
-            super::abt_outer::Operand { at: b, ld: ldb },
-            super::abt_outer::Out { at: c, rsc, csc },
-        );
-        return unsafe { super::abt_outer::outer_avx512(m, k, n, a, b, beta, c) };
+    c: Out,
+) {
+    for i in 0..rows {
+        for (r, sums) in sums.iter().enumerate().take(cols) {
+            let sum = sums[i];
+            let offset = (i0 + i) as isize * c.rsc + (j0 + r) as isize * c.csc;
+            // SAFETY: (i0 + i, j0 + r) is inside c.
+            let cij = unsafe { &mut *c.at.offset(offset) };
+            *cij = if beta == 0.0 { sum } else { *cij * beta + sum };
+        }
     }
-    // Deep sums (784→256) take 4×6 tiles: 10 loads feed 24 multiply-adds instead of 8 feeding
-    // 16, and the extra lane sums (two rounds of `transpose_sum` for 24 registers) are few
-    // against 49 steps of `p`. Shallow ones (k ≤ 256) keep 4×4 tiles, whose lane sums are one
-    // round for 16 registers (`benches/README.md`, fourth session). Every output is summed
-    // the same way in either, so the bits do not depend on the tile.
-    if k >= 512 {
-        unsafe { abt_tiles::<6>(m, k, n, alpha, a, lda, b, ldb, beta, c, rsc, csc) }
-    } else {
-        unsafe { abt_tiles::<4>(m, k, n, alpha, a, lda, b, ldb, beta, c, rsc, csc) }
-    }
-    true
 }
 
-/// [`sgemm_abt_avx512`] in tiles of 4 rows of `a` by `NB` rows of `b`.
+/// [`pack`] for a panel of 32 rows with AVX-512F: whole 16×16 blocks of `a` transposed in
+/// registers (16 loads, 64 shuffles, 16 stores instead of 256 scalar moves), the columns past
+/// the last whole block and edge panels one number at a time. The same numbers land in the
+/// same places, so the sums do not change.
 ///
 /// # Safety
-/// As [`sgemm_abt_avx512`].
+/// AVX-512F; as [`pack`].
 #[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-#[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn abt_tiles<const NB: usize>(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    rsc: isize,
-    csc: isize,
+unsafe fn pack_avx512(
+    packed: &mut [f32],
+    a: Operand,
+    (i0, rows): (usize, usize),
+    (k0, depth): (usize, usize),
 ) {
-    // Tile columns outer: one tile's rows of `b` stay in L1 while the rows of `a` stream past
-    // them from L1/L2, so `W` is read from L2 or memory once per block of `ROW_BLOCK` rows of
-    // `a` (once for a training batch), not once per four rows (`gemm_probe`: 256→784 89 → 75
-    // µs, fourth session).
-    for i_block in (0..m).step_by(ROW_BLOCK) {
-        let i_end = (i_block + ROW_BLOCK).min(m);
-        for j0 in (0..n).step_by(NB) {
-            // An edge tile repeats its last row to fill all of its rows; the repeated sums are
-            // not stored.
-            // SAFETY (all pointer arithmetic below): indices stay below m, n and k.
-            let b_rows: [*const f32; NB] =
-                std::array::from_fn(|j| unsafe { b.add((j0 + j).min(n - 1) * ldb) });
-            // The rows of `b` of the tile after next, fetched while the first tile of this
-            // column runs, as the AVX2 kernel does: `W` comes from L3 in a training step.
-            let next_rows: [*const f32; NB] =
-                std::array::from_fn(|j| unsafe { b.add((j0 + 2 * NB + j).min(n - 1) * ldb) });
-            for i0 in (i_block..i_end).step_by(TILE) {
-                let a_rows: [*const f32; TILE] =
-                    std::array::from_fn(|i| unsafe { a.add((i0 + i).min(i_end - 1) * lda) });
-                // SAFETY: each row holds k floats.
-                let sums = if i0 == i_block {
-                    unsafe { tile_sums::<NB, true>(k, a_rows, b_rows, next_rows) }
-                } else {
-                    unsafe { tile_sums::<NB, false>(k, a_rows, b_rows, next_rows) }
+    const P: usize = 32;
+    const L: usize = 16;
+    if rows < P {
+        return unsafe { pack::<P>(packed, a, (i0, rows), (k0, depth)) };
+    }
+    let packed = &mut packed[..depth * P];
+    let whole = depth / L * L;
+    for p0 in (0..whole).step_by(L) {
+        for half in 0..P / L {
+            // SAFETY: rows i0 + half·16 + r and columns k0 + p0 .. + 16 are inside a.
+            let r: [__m512; L] = std::array::from_fn(|r| unsafe {
+                _mm512_loadu_ps(a.at.add((i0 + half * L + r) * a.ld + k0 + p0))
+            });
+            let columns = transpose16(r);
+            for (q, column) in columns.iter().enumerate() {
+                // SAFETY: (p0 + q)·P + half·16 + 16 ≤ depth·P.
+                unsafe {
+                    _mm512_storeu_ps(packed.as_mut_ptr().add((p0 + q) * P + half * L), *column)
                 };
-                // SAFETY: (i0, j0) is inside c.
-                unsafe { store_tile(sums, (i0, j0), (i_end, n), alpha, beta, c, rsc, csc) };
             }
+        }
+    }
+    for i in 0..P {
+        for p in whole..depth {
+            // SAFETY: row i0 + i, column k0 + p are inside a.
+            packed[p * P + i] = unsafe { *a.at.add((i0 + i) * a.ld + k0 + p) };
         }
     }
 }
 
-/// The `4·NB` dot products `a_rows[i] · b_rows[j]` over `k` floats.
-///
-/// # Safety
-/// AVX-512F; each pointer starts `k` readable floats.
+/// The 16×16 transpose: `out[q]` lane `r` = `rows[r]` lane `q`.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn tile_sums<const NB: usize, const PREFETCH: bool>(
-    k: usize,
-    a_rows: [*const f32; TILE],
-    b_rows: [*const f32; NB],
-    next_rows: [*const f32; NB],
-) -> [[f32; NB]; TILE] {
-    let mut acc: [[__m512; NB]; TILE] = [[_mm512_setzero_ps(); NB]; TILE];
-    let mut p = 0;
-    while p + LANES <= k {
-        if PREFETCH {
-            for row in next_rows {
-                // SAFETY: a hint, never a fault; the address is inside the row anyway.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(row.add(p).cast::<i8>()) };
-            }
+fn transpose16(rows: [__m512; 16]) -> [__m512; 16] {
+    use std::arch::x86_64::{
+        _mm512_castpd_ps, _mm512_castps_pd, _mm512_shuffle_f32x4, _mm512_unpackhi_pd,
+        _mm512_unpackhi_ps, _mm512_unpacklo_pd, _mm512_unpacklo_ps,
+    };
+    // Pairs of rows interleaved, then pairs of pairs: u[4g + c] holds, in 128-bit lane j,
+    // column 4j + c of rows 4g .. 4g + 3.
+    let t: [__m512; 16] = std::array::from_fn(|i| {
+        let (x, y) = (rows[i / 2 * 2], rows[i / 2 * 2 + 1]);
+        if i % 2 == 0 {
+            _mm512_unpacklo_ps(x, y)
+        } else {
+            _mm512_unpackhi_ps(x, y)
         }
-        // SAFETY: p + 16 ≤ k.
-        let av: [__m512; TILE] =
-            std::array::from_fn(|i| unsafe { _mm512_loadu_ps(a_rows[i].add(p)) });
-        let bv: [__m512; NB] =
-            std::array::from_fn(|j| unsafe { _mm512_loadu_ps(b_rows[j].add(p)) });
-        for i in 0..TILE {
-            for j in 0..NB {
-                acc[i][j] = _mm512_fmadd_ps(av[i], bv[j], acc[i][j]);
-            }
-        }
-        p += LANES;
+    });
+    let u: [__m512; 16] = std::array::from_fn(|i| {
+        let (g, c) = (i / 4, i % 4);
+        let (x, y) = (
+            _mm512_castps_pd(t[4 * g + c / 2]),
+            _mm512_castps_pd(t[4 * g + 2 + c / 2]),
+        );
+        _mm512_castpd_ps(if c % 2 == 0 {
+            _mm512_unpacklo_pd(x, y)
+        } else {
+            _mm512_unpackhi_pd(x, y)
+        })
+    });
+    let mut out = [u[0]; 16];
+    for c in 0..4 {
+        // v0: lanes 0, 2 of rows 0–3 and 4–7; v1: lanes 1, 3; v2, v3 the same for rows 8–15.
+        let v0 = _mm512_shuffle_f32x4::<0x88>(u[c], u[4 + c]);
+        let v1 = _mm512_shuffle_f32x4::<0xdd>(u[c], u[4 + c]);
+        let v2 = _mm512_shuffle_f32x4::<0x88>(u[8 + c], u[12 + c]);
+        let v3 = _mm512_shuffle_f32x4::<0xdd>(u[8 + c], u[12 + c]);
+        out[c] = _mm512_shuffle_f32x4::<0x88>(v0, v2);
+        out[8 + c] = _mm512_shuffle_f32x4::<0xdd>(v0, v2);
+        out[4 + c] = _mm512_shuffle_f32x4::<0x88>(v1, v3);
+        out[12 + c] = _mm512_shuffle_f32x4::<0xdd>(v1, v3);
     }
-    if p < k {
-        // The last k − p < 16 floats: a masked load reads only those and zeroes the other lanes.
-        let mask = ((1u32 << (k - p)) - 1) as u16;
-        // SAFETY: the mask keeps the loads inside the k floats.
-        let bv: [__m512; NB] =
-            std::array::from_fn(|j| unsafe { _mm512_maskz_loadu_ps(mask, b_rows[j].add(p)) });
-        for i in 0..TILE {
-            // SAFETY: the mask keeps the load inside the k floats.
-            let av = unsafe { _mm512_maskz_loadu_ps(mask, a_rows[i].add(p)) };
-            for j in 0..NB {
-                acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+    out
+}
+
+/// [`pack`] for a panel of 16 rows with AVX2: whole 8×8 blocks transposed in registers, the
+/// rest one number at a time, as [`pack_avx512`].
+///
+/// # Safety
+/// AVX2; as [`pack`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pack_avx2(
+    packed: &mut [f32],
+    a: Operand,
+    (i0, rows): (usize, usize),
+    (k0, depth): (usize, usize),
+) {
+    const P: usize = 16;
+    const L: usize = 8;
+    if rows < P {
+        return unsafe { pack::<P>(packed, a, (i0, rows), (k0, depth)) };
+    }
+    let packed = &mut packed[..depth * P];
+    let whole = depth / L * L;
+    for p0 in (0..whole).step_by(L) {
+        for half in 0..P / L {
+            // SAFETY: rows i0 + half·8 + r and columns k0 + p0 .. + 8 are inside a.
+            let r: [__m256; L] = std::array::from_fn(|r| unsafe {
+                _mm256_loadu_ps(a.at.add((i0 + half * L + r) * a.ld + k0 + p0))
+            });
+            let columns = transpose8(r);
+            for (q, column) in columns.iter().enumerate() {
+                // SAFETY: (p0 + q)·P + half·8 + 8 ≤ depth·P.
+                unsafe {
+                    _mm256_storeu_ps(packed.as_mut_ptr().add((p0 + q) * P + half * L), *column)
+                };
             }
         }
     }
-    // Sixteen registers at a time (the last group padded with zeros, whose sums are dropped):
-    // register r = NB·i + j is acc[i][j].
-    let regs = TILE * NB;
-    // (At most two groups: NB ≤ 8.)
-    let mut sums = [[0.0; 16]; 2];
-    for (g, group) in sums.iter_mut().enumerate().take(regs.div_ceil(16)) {
-        let v: [__m512; 16] = std::array::from_fn(|q| {
-            let r = 16 * g + q;
-            if r < regs {
-                acc[r / NB][r % NB]
+    for i in 0..P {
+        for p in whole..depth {
+            // SAFETY: row i0 + i, column k0 + p are inside a.
+            packed[p * P + i] = unsafe { *a.at.add((i0 + i) * a.ld + k0 + p) };
+        }
+    }
+}
+
+/// The 8×8 transpose: `out[q]` lane `r` = `rows[r]` lane `q`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn transpose8(rows: [__m256; 8]) -> [__m256; 8] {
+    use std::arch::x86_64::{
+        _mm256_permute2f128_ps, _mm256_shuffle_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+    };
+    let t: [__m256; 8] = std::array::from_fn(|i| {
+        let (x, y) = (rows[i / 2 * 2], rows[i / 2 * 2 + 1]);
+        if i % 2 == 0 {
+            _mm256_unpacklo_ps(x, y)
+        } else {
+            _mm256_unpackhi_ps(x, y)
+        }
+    });
+    // s[4h + c]: in 128-bit lane j, column 4j + c of rows 4h .. 4h + 3.
+    let s: [__m256; 8] = std::array::from_fn(|i| {
+        let (h, c) = (i / 4, i % 4);
+        let (x, y) = (t[4 * h + c / 2], t[4 * h + 2 + c / 2]);
+        if c % 2 == 0 {
+            _mm256_shuffle_ps::<0x44>(x, y)
+        } else {
+            _mm256_shuffle_ps::<0xEE>(x, y)
+        }
+    });
+    let mut out = [s[0]; 8];
+    for c in 0..4 {
+        out[c] = _mm256_permute2f128_ps::<0x20>(s[c], s[4 + c]);
+        out[4 + c] = _mm256_permute2f128_ps::<0x31>(s[c], s[4 + c]);
+    }
+    out
+}
+
+/// Stores an AVX-512 tile, `acc[r][v]` lane `l` the sum for row `j0 + r` of `b` and row
+/// `i0 + 16v + l` of `a`: `c[i, j] = sum + β·c[i, j]` ([`store`]'s arithmetic, so its bits).
+/// When `c`'s rows are contiguous, each half of the tile is transposed in registers and every
+/// row of `c` gets one masked load and store of its `cols` numbers, instead of `cols` scalar
+/// ones; otherwise [`store`].
+///
+/// # Safety
+/// AVX-512F; as [`store`].
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn store_avx512(
+    acc: &[[__m512; 2]; 12],
+    (i0, rows): (usize, usize),
+    (j0, cols): (usize, usize),
+    beta: f32,
+    c: Out,
+) {
+    use std::arch::x86_64::{
+        _mm512_add_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_mul_ps,
+    };
+    if c.csc != 1 {
+        let mut sums = [[0.0_f32; 32]; 12];
+        for (out, acc_row) in sums.iter_mut().zip(acc) {
+            for (v, &sum) in acc_row.iter().enumerate() {
+                // SAFETY: 2·16 floats fit in `out`.
+                unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(v * 16), sum) };
+            }
+        }
+        return unsafe { store::<12, 32>(&sums, (i0, rows), (j0, cols), beta, c) };
+    }
+    let mask = ((1_u32 << cols) - 1) as u16;
+    for v in 0..2 {
+        let half: [__m512; 16] = std::array::from_fn(|r| {
+            if r < 12 {
+                acc[r][v]
             } else {
                 _mm512_setzero_ps()
             }
         });
-        *group = transpose_sum(v);
-    }
-    // transpose_sum leaves register q's sum in lane 4·(q mod 4) + q div 4.
-    std::array::from_fn(|i| {
-        std::array::from_fn(|j| {
-            let r = NB * i + j;
-            let q = r % 16;
-            sums[r / 16][4 * (q % 4) + q / 4]
-        })
-    })
-}
-
-/// Adds up the sixteen lanes of each of the sixteen registers `v[q]` at once, in four
-/// rounds of "shuffle two registers, add": 45 instructions where reducing each register on its
-/// own takes about 130. Returns the sixteen sums, `v[q]`'s at index `4·(q mod 4) + q div 4`.
-///
-/// Each round halves the lanes holding a register's partial sums and doubles the registers
-/// sharing one vector: 16 registers × 16 lanes → 8 × (2 × 8) → 4 × (4 × 4) → 2 × (8 × 2) →
-/// 1 × (16 × 1). Lane `l` of a register always meets lane `l + 8`, then `l + 4`, `l + 2`,
-/// `l + 1`: the same tree for every output.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn transpose_sum(v: [__m512; 16]) -> [f32; 16] {
-    // Round 1, 128-bit blocks 0,1 + 2,3: w[q] holds 8 lanes of v[2q] (blocks 0,1), of v[2q+1] (2,3).
-    let w: [__m512; 8] = std::array::from_fn(|q| {
-        let (a, b) = (v[2 * q], v[2 * q + 1]);
-        _mm512_add_ps(
-            _mm512_shuffle_f32x4::<0x44>(a, b),
-            _mm512_shuffle_f32x4::<0xEE>(a, b),
-        )
-    });
-    // Round 2, blocks 0 + 1 of each: y[p]'s block k holds 4 lanes of v[4p + k].
-    let y: [__m512; 4] = std::array::from_fn(|p| {
-        let (a, b) = (w[2 * p], w[2 * p + 1]);
-        _mm512_add_ps(
-            _mm512_shuffle_f32x4::<0x88>(a, b),
-            _mm512_shuffle_f32x4::<0xDD>(a, b),
-        )
-    });
-    // Round 3, lanes 0,1 + 2,3 within each block: u[r]'s block k holds 2 lanes of v[8r + k]
-    // (lanes 0, 1) and of v[8r + 4 + k] (lanes 2, 3).
-    let u: [__m512; 2] = std::array::from_fn(|r| {
-        let (a, b) = (y[2 * r], y[2 * r + 1]);
-        _mm512_add_ps(
-            _mm512_shuffle_ps::<0x44>(a, b),
-            _mm512_shuffle_ps::<0xEE>(a, b),
-        )
-    });
-    // Round 4, lanes 0 + 1 and 2 + 3: block k holds the sums of v[k], v[4 + k], v[8 + k],
-    // v[12 + k], so lane 4k + t holds v[4t + k]'s, which is acc[t][k]'s.
-    let (a, b) = (u[0], u[1]);
-    let s = _mm512_add_ps(
-        _mm512_shuffle_ps::<0x88>(a, b),
-        _mm512_shuffle_ps::<0xDD>(a, b),
-    );
-    let mut sums = [0.0; 16];
-    // SAFETY: `sums` holds sixteen floats.
-    unsafe { _mm512_storeu_ps(sums.as_mut_ptr(), s) };
-    sums
-}
-
-/// [`sgemm_abt_avx512`] for AVX2 + FMA: tiles of 4 rows of `a` by 3 rows of `b`, 8-lane sums.
-/// Each output's sum runs in the same order wherever its tile sits: lane `l` adds the products
-/// at `k ≡ l mod 8` in order, then [`lane_sum`] adds the lanes in a fixed tree.
-///
-/// # Safety
-/// The CPU must have AVX2 and FMA; otherwise as [`sgemm_abt_avx512`].
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn sgemm_abt_avx2(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    rsc: isize,
-    csc: isize,
-) -> bool {
-    if super::abt_outer::takes(alpha, k) {
-        let (a, b, c) = (
-            super::abt_outer::Operand { at: a, ld: lda },
-            super::abt_outer::Operand { at: b, ld: ldb },
-            super::abt_outer::Out { at: c, rsc, csc },
-        );
-        return unsafe { super::abt_outer::outer_avx2(m, k, n, a, b, beta, c) };
-    }
-    // Tile columns outer: one tile's rows of `b` (3 rows of `W`, 9 KB at k = 784) stay in L1
-    // while the rows of `a` stream past them, so `W` is read from memory once per block of
-    // rows of `a`; with the rows of `a` outer, all of `W` (800 KB for 784→256, more than a
-    // Zen 3 L2) would be read again for every four rows of `a`. Blocks of `ROW_BLOCK` rows keep
-    // the rows of `a` in L2 for large products (evaluation, features: 1024 rows of 784 floats
-    // are 3.2 MB); a training batch is one block.
-    for i_block in (0..m).step_by(ROW_BLOCK) {
-        let i_end = (i_block + ROW_BLOCK).min(m);
-        for j0 in (0..n).step_by(NR2) {
-            // An edge tile repeats its last row; the repeated sums are not stored.
-            // SAFETY (all pointer arithmetic below): indices stay below m, n and k.
-            let b_rows: [*const f32; NR2] =
-                std::array::from_fn(|j| unsafe { b.add((j0 + j).min(n - 1) * ldb) });
-            // The rows of `b` of the tile after next, fetched while the first tile of this
-            // column runs (the next one was fetched during the previous column):
-            // `W` comes from L3 in a training step, and three short rows are too little for
-            // the hardware prefetcher to find in time (`gemm_probe -- cold`).
-            let next_rows: [*const f32; NR2] =
-                std::array::from_fn(|j| unsafe { b.add((j0 + 2 * NR2 + j).min(n - 1) * ldb) });
-            for i0 in (i_block..i_end).step_by(MR2) {
-                let a_rows: [*const f32; MR2] =
-                    std::array::from_fn(|i| unsafe { a.add((i0 + i).min(i_end - 1) * lda) });
-                // SAFETY: each row holds k floats.
-                let sums = if i0 == i_block {
-                    unsafe { tile_sums_avx2::<true>(k, a_rows, b_rows, next_rows) }
+        for (q, &sums) in transpose16(half).iter().enumerate() {
+            let i = 16 * v + q;
+            if i >= rows {
+                return;
+            }
+            // SAFETY: row i0 + i of c, columns j0 .. j0 + cols (the mask), are inside c.
+            unsafe {
+                let at = c.at.offset((i0 + i) as isize * c.rsc + j0 as isize);
+                let out = if beta == 0.0 {
+                    sums
                 } else {
-                    unsafe { tile_sums_avx2::<false>(k, a_rows, b_rows, next_rows) }
+                    _mm512_add_ps(
+                        _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, at), _mm512_set1_ps(beta)),
+                        sums,
+                    )
                 };
-                // SAFETY: (i0, j0) is inside c.
-                unsafe { store_tile(sums, (i0, j0), (i_end, n), alpha, beta, c, rsc, csc) };
+                _mm512_mask_storeu_ps(at, mask, out);
             }
         }
     }
-    true
 }
 
-/// The twelve dot products `a_rows[i] · b_rows[j]` over `k` floats, 8 lanes at a time: 12
-/// running sums, the 3 rows of `b` and one row of `a` at a time fill the 16 registers.
+/// [`store_avx512`] for an AVX2 tile (`acc[r][v]` lane `l`: row `j0 + r` of `b`, row
+/// `i0 + 8v + l` of `a`), in 8×8 transposes.
 ///
 /// # Safety
-/// AVX2 + FMA; each pointer starts `k` readable floats.
+/// AVX2; as [`store`].
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn tile_sums_avx2<const PREFETCH: bool>(
-    k: usize,
-    a_rows: [*const f32; MR2],
-    b_rows: [*const f32; NR2],
-    next_rows: [*const f32; NR2],
-) -> [[f32; NR2]; MR2] {
-    const MR: usize = MR2;
-    const NR: usize = NR2;
-    let mut acc: [[__m256; NR]; MR] = [[_mm256_setzero_ps(); NR]; MR];
-    let mut p = 0;
-    while p + LANES2 <= k {
-        if PREFETCH {
-            for row in next_rows {
-                // SAFETY: a hint, never a fault; the address is inside the row anyway.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(row.add(p).cast::<i8>()) };
-            }
-        }
-        // SAFETY: p + 8 ≤ k.
-        let bv: [__m256; NR] =
-            std::array::from_fn(|j| unsafe { _mm256_loadu_ps(b_rows[j].add(p)) });
-        for i in 0..MR {
-            // SAFETY: p + 8 ≤ k.
-            let av = unsafe { _mm256_loadu_ps(a_rows[i].add(p)) };
-            for j in 0..NR {
-                acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]);
-            }
-        }
-        p += LANES2;
-    }
-    if p < k {
-        // The last k − p < 8 floats: a masked load reads only those (lanes whose mask word has
-        // its top bit set) and zeroes the others.
-        let left = (k - p) as i32;
-        let on = |l: i32| if l < left { -1 } else { 0 };
-        let mask = _mm256_set_epi32(on(7), on(6), on(5), on(4), on(3), on(2), on(1), on(0));
-        // SAFETY: the mask keeps the loads inside the k floats.
-        let bv: [__m256; NR] =
-            std::array::from_fn(|j| unsafe { _mm256_maskload_ps(b_rows[j].add(p), mask) });
-        for i in 0..MR {
-            // SAFETY: as above.
-            let av = unsafe { _mm256_maskload_ps(a_rows[i].add(p), mask) };
-            for j in 0..NR {
-                acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]);
-            }
-        }
-    }
-    // The twelve lane sums, eight and four at a time (`lane_sums8`), as `lane_sum` adds them.
-    let [r0, r1, r2, r3] = acc;
-    let zero = _mm256_setzero_ps();
-    let mut sums = [0.0_f32; 16];
-    // SAFETY: 16 floats hold both stores.
-    unsafe {
-        _mm256_storeu_ps(
-            sums.as_mut_ptr(),
-            lane_sums8([r0[0], r0[1], r0[2], r1[0], r1[1], r1[2], r2[0], r2[1]]),
-        );
-        _mm256_storeu_ps(
-            sums.as_mut_ptr().add(8),
-            lane_sums8([r2[2], r3[0], r3[1], r3[2], zero, zero, zero, zero]),
-        );
-    }
-    // `lane_sums8` gives register r's sum in lane LANE_OF[r].
-    std::array::from_fn(|i| {
-        std::array::from_fn(|j| {
-            let r = i * NR + j;
-            sums[(r / 8) * 8 + LANE_OF[r % 8]]
-        })
-    })
-}
-
-/// Where [`lane_sums8`] puts the sum of its `r`-th register.
-const LANE_OF: [usize; 8] = [0, 4, 1, 5, 2, 6, 3, 7];
-
-/// The lane sums of eight registers at once, each added in exactly [`lane_sum`]'s tree (lane
-/// `l` meets `l + 4`, then `l + 2`, then `l + 1`), so the bits are the same; the sum of
-/// register `r` lands in lane `LANE_OF[r]`. Seven additions and fourteen shuffles instead of
-/// eight separate trees (about fifty instructions): at `k` = 128 or 256 a tile is only 16 or 32
-/// steps long, so the reduction outside the inner loop is a large share of the kernel's time
-/// (`benches/README.md`).
-#[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn lane_sums8(v: [__m256; 8]) -> __m256 {
-    // q = lane l + lane l+4, for two registers in one vector: [q(a) | q(b)]
-    let q = |a: __m256, b: __m256| {
-        _mm256_add_ps(
-            _mm256_permute2f128_ps::<0x20>(a, b),
-            _mm256_permute2f128_ps::<0x31>(a, b),
-        )
+unsafe fn store_avx2(
+    acc: &[[__m256; 2]; 6],
+    (i0, rows): (usize, usize),
+    (j0, cols): (usize, usize),
+    beta: f32,
+    c: Out,
+) {
+    use std::arch::x86_64::{
+        _mm256_add_ps, _mm256_maskload_ps, _mm256_maskstore_ps, _mm256_mul_ps, _mm256_set_epi32,
     };
-    let (qab, qcd, qef, qgh) = (q(v[0], v[1]), q(v[2], v[3]), q(v[4], v[5]), q(v[6], v[7]));
-    // p = q0 + q2, q1 + q3: [pa0 pa1 pc0 pc1 | pb0 pb1 pd0 pd1]
-    let p = |x: __m256, y: __m256| {
-        _mm256_add_ps(
-            _mm256_shuffle_ps::<0b01_00_01_00>(x, y),
-            _mm256_shuffle_ps::<0b11_10_11_10>(x, y),
-        )
-    };
-    let (pabcd, pefgh) = (p(qab, qcd), p(qef, qgh));
-    // p0 + p1: [a c e g | b d f h]
-    _mm256_add_ps(
-        _mm256_shuffle_ps::<0b10_00_10_00>(pabcd, pefgh),
-        _mm256_shuffle_ps::<0b11_01_11_01>(pabcd, pefgh),
-    )
+    if c.csc != 1 {
+        let mut sums = [[0.0_f32; 16]; 6];
+        for (out, acc_row) in sums.iter_mut().zip(acc) {
+            for (v, &sum) in acc_row.iter().enumerate() {
+                // SAFETY: 2·8 floats fit in `out`.
+                unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(v * 8), sum) };
+            }
+        }
+        return unsafe { store::<6, 16>(&sums, (i0, rows), (j0, cols), beta, c) };
+    }
+    let on = |r: usize| if r < cols { -1 } else { 0 };
+    let mask = _mm256_set_epi32(on(7), on(6), on(5), on(4), on(3), on(2), on(1), on(0));
+    for v in 0..2 {
+        let half: [__m256; 8] = std::array::from_fn(|r| {
+            if r < 6 {
+                acc[r][v]
+            } else {
+                _mm256_setzero_ps()
+            }
+        });
+        for (q, &sums) in transpose8(half).iter().enumerate() {
+            let i = 8 * v + q;
+            if i >= rows {
+                return;
+            }
+            // SAFETY: row i0 + i of c, columns j0 .. j0 + cols (the mask), are inside c.
+            unsafe {
+                let at = c.at.offset((i0 + i) as isize * c.rsc + j0 as isize);
+                let out = if beta == 0.0 {
+                    sums
+                } else {
+                    _mm256_add_ps(
+                        _mm256_mul_ps(_mm256_maskload_ps(at, mask), _mm256_set1_ps(beta)),
+                        sums,
+                    )
+                };
+                _mm256_maskstore_ps(at, mask, out);
+            }
+        }
+    }
 }
 
-/// The sum of a register's eight lanes, always in the same tree: lane `l` meets `l + 4`, then
-/// `l + 2`, then `l + 1`. The reference for [`lane_sums8`], which the kernel uses (tested
-/// against this one bit for bit).
-#[cfg_attr(not(test), allow(dead_code))]
-#[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn lane_sum(v: __m256) -> f32 {
-    let quad: __m128 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-    let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
-    let one = _mm_add_ss(pair, _mm_shuffle_ps::<0b01>(pair, pair));
-    _mm_cvtss_f32(one)
+/// One rung's copy of the kernel: the same two functions for AVX2 + FMA (8 lanes, 6 rows of `W`
+/// by a panel of 16) and AVX-512F (16 lanes, 12 by 32), differing only in the register type,
+/// the intrinsics and the tile.
+macro_rules! abt_kernel {
+    (
+        feature: $feature:literal, register: $v:ty, lanes: $lanes:expr, rows: $r:expr,
+        registers_across: $nv:expr, zero: $zero:ident, load: $load:ident,
+        splat: $splat:ident, fmadd: $fmadd:ident, pack: $pack:ident, store_tile: $store_tile:ident, names: $top:ident, $tile:ident
+    ) => {
+        /// The product on this rung: `a` in blocks of [`PANELS`] panels of `P` rows, each block
+        /// packed once per [`MAX_K`] columns, then every tile of `R` rows of `b` over all its
+        /// panels.
+        ///
+        /// # Safety
+        /// The rung's CPU features, and [`sgemm_abt`]'s contract (α = 1 here).
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        unsafe fn $top(
+            m: usize,
+            k: usize,
+            n: usize,
+            a: Operand,
+            b: Operand,
+            beta: f32,
+            c: Out,
+        ) -> bool {
+            const P: usize = $nv * $lanes;
+            const R: usize = $r;
+            let depth_max = MAX_K.min(k);
+            let mut packed = PACKED.take();
+            if packed.len() < depth_max * P * PANELS {
+                packed = vec![0.0_f32; depth_max * P * PANELS];
+            }
+            for i_block in (0..m).step_by(P * PANELS) {
+                let panels = (m - i_block).min(P * PANELS).div_ceil(P);
+                for (block, k0) in (0..k).step_by(MAX_K).enumerate() {
+                    let depth = (k - k0).min(MAX_K);
+                    // The first block is added to β·c, each later one to what the ones before left.
+                    let beta = if block == 0 { beta } else { 1.0 };
+                    for q in 0..panels {
+                        let i0 = i_block + q * P;
+                        let rows = (m - i0).min(P);
+                        // SAFETY: the rows and columns are inside a.
+                        unsafe { $pack(&mut packed[q * depth * P..], a, (i0, rows), (k0, depth)) };
+                    }
+                    for j0 in (0..n).step_by(R) {
+                        let cols = (n - j0).min(R);
+                        // An edge tile repeats the last row of b; its sums are not stored.
+                        let b_rows: [*const f32; R] = std::array::from_fn(|r| unsafe {
+                            b.at.add((j0 + r.min(cols - 1)) * b.ld + k0)
+                        });
+                        for q in 0..panels {
+                            let i0 = i_block + q * P;
+                            let rows = (m - i0).min(P);
+                            let panel = &packed[q * depth * P..(q + 1) * depth * P];
+                            // SAFETY: the tile is inside b and c.
+                            let sums = unsafe { $tile::<R, { $nv }, P>(panel, depth, b_rows) };
+                            unsafe { $store_tile(&sums, (i0, rows), (j0, cols), beta, c) };
+                        }
+                    }
+                }
+            }
+            PACKED.set(packed);
+            true
+        }
+
+        /// The `R × P` sums `Σₚ b_rows[r][p]·packed[p][i]` over `depth` columns, each in order
+        /// `p = 0, 1, …` from 0, one fused multiply-add per `p`.
+        ///
+        /// # Safety
+        /// The rung's CPU features; `packed` holds `depth` rows of `P`, each `b_rows[r]` starts
+        /// `depth` readable floats.
+        #[cfg(target_arch = "x86_64")]
+        #[inline]
+        #[target_feature(enable = $feature)]
+        unsafe fn $tile<const R: usize, const V: usize, const P: usize>(
+            packed: &[f32],
+            depth: usize,
+            b_rows: [*const f32; R],
+        ) -> [[$v; V]; R] {
+            const L: usize = $lanes;
+            let packed = &packed[..depth * P];
+            let mut acc: [[$v; V]; R] = [[$zero(); V]; R];
+            for (p, row) in packed.chunks_exact(P).enumerate() {
+                if p % 16 == 0 {
+                    // The next cache line of each row of `W`: twelve short streams from L3 are
+                    // more than the hardware prefetcher follows in time.
+                    for &b_row in &b_rows {
+                        // (A hint, never a fault: safe under the enabled features.)
+                        _mm_prefetch::<_MM_HINT_T0>(b_row.wrapping_add(p + 16).cast::<i8>());
+                    }
+                }
+                // SAFETY: `row` holds P = V·L floats.
+                let xv: [$v; V] =
+                    std::array::from_fn(|v| unsafe { $load(row.as_ptr().add(v * L)) });
+                for (acc_row, &b_row) in acc.iter_mut().zip(&b_rows) {
+                    // SAFETY: p < depth.
+                    let w = $splat(unsafe { *b_row.add(p) });
+                    for (sum, &x) in acc_row.iter_mut().zip(&xv) {
+                        *sum = $fmadd(w, x, *sum);
+                    }
+                }
+            }
+            acc
+        }
+    };
 }
+
+abt_kernel!(
+    feature: "avx2,fma", register: __m256, lanes: 8, rows: 6, registers_across: 2,
+    zero: _mm256_setzero_ps, load: _mm256_loadu_ps,
+    splat: _mm256_set1_ps, fmadd: _mm256_fmadd_ps, pack: pack_avx2, store_tile: store_avx2, names: outer_avx2, tile_avx2
+);
+abt_kernel!(
+    feature: "avx512f", register: __m512, lanes: 16, rows: 12, registers_across: 2,
+    zero: _mm512_setzero_ps, load: _mm512_loadu_ps,
+    splat: _mm512_set1_ps, fmadd: _mm512_fmadd_ps, pack: pack_avx512, store_tile: store_avx512, names: outer_avx512, tile_avx512
+);
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
 
-    /// Each rung's kernel against the textbook sum, in `f64`, on shapes with edge tiles in
-    /// both directions and `k` with and without a tail; and the same bits wherever a row sits.
+    /// Deterministic values.
+    fn values(len: usize, scale: f32) -> Vec<f32> {
+        (0..len).map(|i| ((i as f32) * scale).sin()).collect()
+    }
+
+    /// `c = α·a·bᵀ + β·c` for `a: (m, k)`, `b: (n, k)` row-major and `c` at strides
+    /// `(rsc, csc)`: by matrixmultiply (`None` for `rung`) or by `rung`'s `sgemm_abt`, which
+    /// returns whether it did the product.
+    #[allow(clippy::too_many_arguments)]
+    fn product(
+        rung: Option<Rung>,
+        (m, k, n): (usize, usize, usize),
+        alpha: f32,
+        a: &[f32],
+        b: &[f32],
+        beta: f32,
+        c: &mut [f32],
+        (rsc, csc): (isize, isize),
+    ) -> bool {
+        assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n);
+        let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        // SAFETY: the buffers hold m×k, n×k and m×n numbers at these strides.
+        unsafe {
+            match rung {
+                None => {
+                    let (ki, one) = (k as isize, 1);
+                    matrixmultiply::sgemm(
+                        m, k, n, alpha, ap, ki, one, bp, one, ki, beta, cp, rsc, csc,
+                    );
+                    true
+                }
+                Some(rung) => sgemm_abt(rung, m, k, n, alpha, ap, k, bp, k, beta, cp, rsc, csc),
+            }
+        }
+    }
+
+    fn bits(x: &[f32]) -> Vec<u32> {
+        x.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// Each rung's kernel gives matrixmultiply's `c = a·bᵀ + β·c` bit for bit, for β = 1 and
+    /// β = 0 (a `c` full of NaN is only written), with `c` row-major and column-major: the layer
+    /// shapes at batch 32 (784 deep: blocks of 256), edge tiles, edge panels, sums that are not
+    /// a whole number of transposed blocks, more rows than one block of panels; and a row of
+    /// `a` alone gets the bits it gets among the others.
     #[test]
-    fn every_rung_matches_the_textbook_product() {
+    fn every_rung_gives_matrixmultiply_bits() {
         for rung in super::super::rungs_under_test() {
             for (m, k, n) in [
+                (32, 784, 256),
+                (32, 256, 128),
+                (32, 128, 256),
+                (32, 256, 784),
+                (32, 128, 64),
+                (32, 64, 10),
+                (32, 100, 130),
+                (64, 250, 24),
                 (1, 1, 1),
-                (5, 7, 6),
-                (7, 33, 9),
-                (32, 784, 19),
-                (13, 130, 4),
-                // More rows than the AVX2 kernel's block of 64, ending inside a tile.
-                (150, 37, 10),
+                (7, 33, 130),
+                (13, 600, 25),
+                (150, 37, 200),
+                (300, 256, 128),
             ] {
-                let a: Vec<f32> = (0..m * k).map(|i| ((i as f32) * 0.37).sin()).collect();
-                let b: Vec<f32> = (0..n * k).map(|i| ((i as f32) * 0.11).cos()).collect();
-                let mut c = vec![f32::NAN; m * n];
-                // SAFETY: the buffers are m×k, n×k and m×n, row-major.
-                let done = unsafe {
-                    sgemm_abt(
-                        rung,
-                        m,
-                        k,
-                        n,
-                        1.0,
-                        a.as_ptr(),
-                        k,
-                        b.as_ptr(),
-                        k,
-                        0.0,
-                        c.as_mut_ptr(),
-                        n as isize,
-                        1,
-                    )
-                };
-                assert!(done, "{rung} kernel ran");
-                for i in 0..m {
-                    for j in 0..n {
-                        let exact: f64 = (0..k)
-                            .map(|p| a[i * k + p] as f64 * b[j * k + p] as f64)
-                            .sum();
-                        let err = (c[i * n + j] as f64 - exact).abs();
+                let (a, b, c0) = (
+                    values(m * k, 0.37),
+                    values(n * k, 0.11),
+                    values(m * n, 0.23),
+                );
+                for (rsc, csc) in [(n as isize, 1), (1, m as isize)] {
+                    for beta in [1.0_f32, 0.0] {
+                        let mut expected = c0.clone();
+                        product(
+                            None,
+                            (m, k, n),
+                            1.0,
+                            &a,
+                            &b,
+                            beta,
+                            &mut expected,
+                            (rsc, csc),
+                        );
+                        let mut got = if beta == 0.0 {
+                            vec![f32::NAN; m * n]
+                        } else {
+                            c0.clone()
+                        };
+                        let done = product(
+                            Some(rung),
+                            (m, k, n),
+                            1.0,
+                            &a,
+                            &b,
+                            beta,
+                            &mut got,
+                            (rsc, csc),
+                        );
+                        assert!(done, "{rung} kernel ran");
                         assert!(
-                            err <= 1e-5 * k as f64,
-                            "{rung} {m}×{k}×{n} at ({i},{j}): {err}"
+                            bits(&expected) == bits(&got),
+                            "{rung} {m}×{k}×{n}, β = {beta}, strides ({rsc}, {csc}): differs from matrixmultiply"
                         );
                     }
                 }
-                // One row of a alone gives the same bits as inside its tile.
                 let last = m - 1;
-                let mut row = vec![0.0_f32; n];
-                // SAFETY: one row of a, as above.
-                unsafe {
-                    sgemm_abt(
-                        rung,
-                        1,
-                        k,
-                        n,
-                        1.0,
-                        a[last * k..].as_ptr(),
-                        k,
-                        b.as_ptr(),
-                        k,
-                        0.0,
-                        row.as_mut_ptr(),
-                        n as isize,
-                        1,
-                    )
-                };
+                let (mut row, mut all) = (vec![0.0_f32; n], vec![0.0_f32; m * n]);
+                let row_major = (n as isize, 1);
+                product(
+                    Some(rung),
+                    (1, k, n),
+                    1.0,
+                    &a[last * k..],
+                    &b,
+                    0.0,
+                    &mut row,
+                    one,
+                );
+                product(Some(rung), (m, k, n), 1.0, &a, &b, 0.0, &mut all, row_major);
                 assert!(
-                    row == c[last * n..],
-                    "{rung}: a row's bits depend on its tile"
+                    bits(&row) == bits(&all[last * n..]),
+                    "{rung} {m}×{k}×{n}: a row's bits depend on its batch"
                 );
             }
         }
-        // SAFETY: nothing is read or written on the portable rung.
-        let done = unsafe {
-            sgemm_abt(
-                Rung::Portable,
-                1,
-                1,
-                1,
+    }
+
+    /// `α ≠ 1` is declined on every rung, and the portable rung declines everything: those go
+    /// to matrixmultiply. A declined product leaves `c` as it was.
+    #[test]
+    fn scaled_products_and_the_portable_rung_decline() {
+        let (a, b) = (values(4 * 3, 0.3), values(5 * 3, 0.7));
+        for rung in super::super::rungs_under_test() {
+            let mut c = vec![1.5_f32; 20];
+            assert!(!product(
+                Some(rung),
+                (4, 3, 5),
+                2.0,
+                &a,
+                &b,
                 1.0,
-                [1.0].as_ptr(),
-                1,
-                [1.0].as_ptr(),
-                1,
-                0.0,
-                [0.0_f32].as_mut_ptr(),
-                1,
-                1,
-            )
-        };
-        assert!(!done, "the portable rung leaves x·Wᵀ to matrixmultiply");
-    }
-
-    /// The AVX-512 kernel's 4×6 tiles (deep sums) give the bits of its 4×4 tiles: every output
-    /// is summed the same way in either, so the tile chosen for `k` never shows in the bits.
-    #[test]
-    fn avx512_tiles_of_either_width_give_the_same_bits() {
-        if !Rung::Avx512.supported() {
-            eprintln!("not testing the AVX-512 tiles: this CPU lacks AVX-512F");
-            return;
+                &mut c,
+                (5, 1)
+            ));
+            assert!(c.iter().all(|&x| x == 1.5), "{rung} wrote c");
         }
-        for (m, k, n) in [(32, 784, 19), (7, 600, 13), (33, 512, 6), (4, 17, 25)] {
-            let a: Vec<f32> = (0..m * k).map(|i| ((i as f32) * 0.37).sin()).collect();
-            let b: Vec<f32> = (0..n * k).map(|i| ((i as f32) * 0.11).cos()).collect();
-            let run = |wide: bool| {
-                let mut c = vec![f32::NAN; m * n];
-                let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
-                // SAFETY: AVX-512F checked above; the buffers are m×k, n×k and m×n, row-major.
-                unsafe {
-                    if wide {
-                        abt_tiles::<6>(m, k, n, 1.0, pa, k, pb, k, 0.0, pc, n as isize, 1)
-                    } else {
-                        abt_tiles::<4>(m, k, n, 1.0, pa, k, pb, k, 0.0, pc, n as isize, 1)
-                    }
-                }
-                c.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
-            };
-            assert!(
-                run(true) == run(false),
-                "{m}×{k}×{n}: 4×6 and 4×4 tiles differ"
-            );
-        }
-    }
-
-    /// Eight lane sums at once give the bits of eight [`lane_sum`]s, with large, tiny, signed
-    /// and cancelling lanes (where the order of additions shows).
-    #[test]
-    fn lane_sums8_adds_as_lane_sum_does() {
-        if !Rung::Avx2.supported() {
-            eprintln!("not testing lane_sums8: this CPU lacks AVX2");
-            return;
-        }
-        let mut s = 3_u32;
-        let mut next = move || {
-            s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-            let x = (s >> 8) as f32 / 16777216.0 - 0.5;
-            x * [1.0, 1e8, 1e-8, 3.0][(s % 4) as usize]
-        };
-        for _ in 0..1000 {
-            let lanes: [[f32; 8]; 8] = std::array::from_fn(|_| std::array::from_fn(|_| next()));
-            // SAFETY: AVX2 is present (checked above); each array holds 8 floats.
-            let (joint, one_by_one) = unsafe {
-                let v: [__m256; 8] = std::array::from_fn(|r| _mm256_loadu_ps(lanes[r].as_ptr()));
-                let mut joint = [0.0_f32; 8];
-                _mm256_storeu_ps(joint.as_mut_ptr(), lane_sums8(v));
-                (joint, v.map(|r| lane_sum(r)))
-            };
-            for r in 0..8 {
-                assert_eq!(
-                    joint[LANE_OF[r]].to_bits(),
-                    one_by_one[r].to_bits(),
-                    "{lanes:?}"
-                );
-            }
-        }
+        let mut c = vec![1.5_f32; 20];
+        assert!(!product(
+            Some(Rung::Portable),
+            (4, 3, 5),
+            1.0,
+            &a,
+            &b,
+            1.0,
+            &mut c,
+            (5, 1)
+        ));
+        assert!(c.iter().all(|&x| x == 1.5), "the portable rung wrote c");
     }
 }

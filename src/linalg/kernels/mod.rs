@@ -82,7 +82,6 @@ macro_rules! rung_module {
 }
 
 pub(crate) mod abt;
-pub(crate) mod abt_outer;
 pub(crate) mod atb;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
