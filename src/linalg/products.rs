@@ -10,7 +10,7 @@
 //! ndarray views carry their strides, so `a·bᵀ` is `gemm(α, a, b.t(), β, c)` with no copy. On
 //! one thread the work goes to [`matrixmultiply`] (a packed, cache-blocked, SIMD sgemm/dgemm),
 //! except a layer's forward product `x·Wᵀ` in `f32` on a CPU with AVX-512 or AVX2 + FMA, which
-//! goes to the packing-free kernel of `kernels/abt.rs` (its module docs say why), and a weight
+//! goes to the outer-product kernel of `kernels/abt.rs` (its module docs say why), and a weight
 //! gradient `dyᵀ·x` or an input gradient `dy·W` on the same rungs, which go to the one of
 //! `kernels/atb.rs` (matrixmultiply's bits, no packing). Large products are cut into blocks of `c` that run on
 //! the rayon pool side by side (`parallel.rs`).

@@ -6,8 +6,8 @@
 //!
 //! | rung | needs | used for |
 //! |---|---|---|
-//! | `avx512` | AVX-512F | `x·Wᵀ` (`linalg/abt.rs`, 16 lanes), `dyᵀ·x` and `dy·W` (`linalg/atb.rs`, matrixmultiply's bits), Adam, element-wise passes |
-//! | `avx2` | AVX2 + FMA | `x·Wᵀ` (8 lanes), `dyᵀ·x`, `dy·W` (8 lanes), Adam, element-wise passes |
+//! | `avx512` | AVX-512F | `x·Wᵀ` (`linalg/kernels/abt.rs`), `dyᵀ·x` and `dy·W` (`linalg/kernels/atb.rs`), 16 lanes, Adam, element-wise passes |
+//! | `avx2` | AVX2 + FMA | `x·Wᵀ`, `dyᵀ·x`, `dy·W` (8 lanes), Adam, element-wise passes |
 //! | `portable` | nothing | `x·Wᵀ`, `dyᵀ·x`, `dy·W` by matrixmultiply, plain Rust loops elsewhere |
 //!
 //! By default the highest rung the CPU has. The environment variable `TWOSTAGE_SIMD`
@@ -20,12 +20,13 @@
 //! Which copy of a kernel runs for a rung is decided in one place, `on_rung!` in
 //! `linalg/kernels/mod.rs`.
 //!
-//! Only the forward product `x·Wᵀ` sums in a rung-dependent order (16 or 8 lanes, or
-//! matrixmultiply's order), so weights trained on different rungs differ in their last bits.
-//! Adam and the element-wise passes do the same IEEE operations in the same order on every rung
-//! (never a fused multiply-add: Rust does not contract `a·b + c`), so they agree bit for bit;
-//! the `dyᵀ·x` and `dy·W` kernels give matrixmultiply's bits on any CPU with FMA.
-//! Within one rung, results never depend on the thread count.
+//! Every rung computes the same numbers: the `x·Wᵀ`, `dyᵀ·x` and `dy·W` kernels give
+//! matrixmultiply's bits on any CPU with FMA (each sum in matrixmultiply's order, in blocks of
+//! 256), and Adam and the element-wise passes do the same IEEE operations in the same order on
+//! every rung (never a fused multiply-add: Rust does not contract `a·b + c`). So a network
+//! trains to the same weights, bit for bit, on every rung and any thread count; the rungs
+//! differ in speed only. (On a CPU without FMA, matrixmultiply's own kernels round otherwise,
+//! and only the portable rung exists there.)
 //!
 //! Off x86-64 only the portable rung exists. matrixmultiply, which does every other product,
 //! picks its own kernels by CPU feature whatever the rung.

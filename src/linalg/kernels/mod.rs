@@ -140,7 +140,7 @@ pub(crate) type RawProduct<T> = unsafe fn(
     isize,
 );
 
-/// `c = α·a·bᵀ + β·c` by a packing-free kernel ([`abt::sgemm_abt`]'s signature); `false` if
+/// `c = α·a·bᵀ + β·c` by the outer-product kernel ([`abt::sgemm_abt`]'s signature); `false` if
 /// it declined.
 pub(crate) type RawAbt<T> = unsafe fn(
     Rung,
