@@ -364,6 +364,8 @@ fn transpose8(rows: [__m256; 8]) -> [__m256; 8] {
 ///
 /// # Safety
 /// AVX-512F; as [`store`].
+// `v` picks a register of each row of `acc` and the rows of `c` it becomes.
+#[allow(clippy::needless_range_loop)]
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
@@ -423,6 +425,8 @@ unsafe fn store_avx512(
 ///
 /// # Safety
 /// AVX2; as [`store`].
+// `v` picks a register of each row of `acc` and the rows of `c` it becomes.
+#[allow(clippy::needless_range_loop)]
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
@@ -715,7 +719,7 @@ mod tests {
                     &b,
                     0.0,
                     &mut row,
-                    one,
+                    row_major,
                 );
                 product(Some(rung), (m, k, n), 1.0, &a, &b, 0.0, &mut all, row_major);
                 assert!(

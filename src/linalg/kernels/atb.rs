@@ -19,7 +19,7 @@
 //! Two copies, one per rung of the ladder (`linalg/simd.rs`): AVX2 + FMA with 6×16 tiles (12
 //! sums, 2 registers of `b`, one broadcast: 15 of its 16 registers; a 4×24 tile needs all 16
 //! and the compiler spilled one every step, at half the speed, `benches/README.md`), and
-//! AVX-512F with 4×64 tiles. Both give matrixmultiply's bits, so the rungs agree; on the
+//! AVX-512F with 4×64 tiles for `dW` and 8×48 for `dx` ([`sgemm_atb_avx512`]). Both give matrixmultiply's bits, so the rungs agree; on the
 //! portable rung matrixmultiply does the product.
 
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
@@ -242,8 +242,48 @@ atb_kernel!(
     feature: "avx512f", register: __m512, lanes: 16, rows: 4, registers_across: 4,
     zero: _mm512_setzero_ps, load: _mm512_loadu_ps, store: _mm512_storeu_ps,
     splat: _mm512_set1_ps, fmadd: _mm512_fmadd_ps, add: _mm512_add_ps, mul: _mm512_mul_ps,
-    names: sgemm_atb_avx512, row_of_tiles_avx512, tile_avx512
+    names: atb_tall_avx512, row_of_tiles_avx512, tile_avx512
 );
+atb_kernel!(
+    feature: "avx512f", register: __m512, lanes: 16, rows: 8, registers_across: 3,
+    zero: _mm512_setzero_ps, load: _mm512_loadu_ps, store: _mm512_storeu_ps,
+    splat: _mm512_set1_ps, fmadd: _mm512_fmadd_ps, add: _mm512_add_ps, mul: _mm512_mul_ps,
+    names: atb_short_avx512, row_of_short_tiles_avx512, short_tile_avx512
+);
+
+/// The AVX-512 kernel: 4×64 tiles for a tall `c` (a weight gradient `dW: (out, in)`, `m ≥ 128`),
+/// 8×48 tiles for a short one (an input gradient `dx: (B, in)`): each row of `b` (`W`) loaded
+/// into registers then feeds 8 rows of `c` instead of 4, so `W`, 0.8 MB from L2 and L3, is read
+/// from L2 four times for a batch of 32 instead of eight (`dx` of 256→784, one thread: 62–71 →
+/// 55–61 µs; `dW` is faster in the wide tiles, `benches/README.md`, fifth session). Every
+/// element's sum is the same in either, so the choice moves no bit.
+///
+/// # Safety
+/// AVX-512F, and [`sgemm_atb`]'s contract.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn sgemm_atb_avx512(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    sa: (usize, usize),
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) -> bool {
+    // SAFETY: this function's contract.
+    unsafe {
+        if m < 128 {
+            atb_short_avx512(m, k, n, a, sa, b, ldb, beta, c, ldc)
+        } else {
+            atb_tall_avx512(m, k, n, a, sa, b, ldb, beta, c, ldc)
+        }
+    }
+}
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
