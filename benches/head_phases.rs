@@ -1,7 +1,7 @@
 //! One stage-2 (head) training step at batch 32, phase by phase, on the real loop's pieces:
 //! gathering the batch from a `(60000, 128)` feature matrix, forward + cross-entropy, backward,
 //! Adam. Where the stage-2 epoch's time goes (it runs on one thread: its products are below
-//! `linalg::parallel::PARALLEL_MIN_MACS`).
+//! `linalg::PARALLEL_MIN_MACS`).
 //!
 //! ```text
 //! cargo bench --bench head_phases -- [threads]
