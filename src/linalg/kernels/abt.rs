@@ -188,51 +188,6 @@ unsafe fn store<const R: usize, const P: usize>(
     }
 }
 
-/// [`pack`] for a panel of 32 rows with AVX-512F: whole 16×16 blocks of `a` transposed in
-/// registers (16 loads, 64 shuffles, 16 stores instead of 256 scalar moves), the columns past
-/// the last whole block and edge panels one number at a time. The same numbers land in the
-/// same places, so the sums do not change.
-///
-/// # Safety
-/// AVX-512F; as [`pack`].
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn pack_avx512(
-    packed: &mut [f32],
-    a: Operand,
-    (i0, rows): (usize, usize),
-    (k0, depth): (usize, usize),
-) {
-    const P: usize = 32;
-    const L: usize = 16;
-    if rows < P {
-        return unsafe { pack::<P>(packed, a, (i0, rows), (k0, depth)) };
-    }
-    let packed = &mut packed[..depth * P];
-    let whole = depth / L * L;
-    for p0 in (0..whole).step_by(L) {
-        for half in 0..P / L {
-            // SAFETY: rows i0 + half·16 + r and columns k0 + p0 .. + 16 are inside a.
-            let r: [__m512; L] = std::array::from_fn(|r| unsafe {
-                _mm512_loadu_ps(a.at.add((i0 + half * L + r) * a.ld + k0 + p0))
-            });
-            let columns = transpose16(r);
-            for (q, column) in columns.iter().enumerate() {
-                // SAFETY: (p0 + q)·P + half·16 + 16 ≤ depth·P.
-                unsafe {
-                    _mm512_storeu_ps(packed.as_mut_ptr().add((p0 + q) * P + half * L), *column)
-                };
-            }
-        }
-    }
-    for i in 0..P {
-        for p in whole..depth {
-            // SAFETY: row i0 + i, column k0 + p are inside a.
-            packed[p * P + i] = unsafe { *a.at.add((i0 + i) * a.ld + k0 + p) };
-        }
-    }
-}
-
 /// The 16×16 transpose: `out[q]` lane `r` = `rows[r]` lane `q`.
 #[cfg(target_arch = "x86_64")]
 #[inline]
@@ -277,49 +232,6 @@ fn transpose16(rows: [__m512; 16]) -> [__m512; 16] {
         out[12 + c] = _mm512_shuffle_f32x4::<0xdd>(v1, v3);
     }
     out
-}
-
-/// [`pack`] for a panel of 16 rows with AVX2: whole 8×8 blocks transposed in registers, the
-/// rest one number at a time, as [`pack_avx512`].
-///
-/// # Safety
-/// AVX2; as [`pack`].
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn pack_avx2(
-    packed: &mut [f32],
-    a: Operand,
-    (i0, rows): (usize, usize),
-    (k0, depth): (usize, usize),
-) {
-    const P: usize = 16;
-    const L: usize = 8;
-    if rows < P {
-        return unsafe { pack::<P>(packed, a, (i0, rows), (k0, depth)) };
-    }
-    let packed = &mut packed[..depth * P];
-    let whole = depth / L * L;
-    for p0 in (0..whole).step_by(L) {
-        for half in 0..P / L {
-            // SAFETY: rows i0 + half·8 + r and columns k0 + p0 .. + 8 are inside a.
-            let r: [__m256; L] = std::array::from_fn(|r| unsafe {
-                _mm256_loadu_ps(a.at.add((i0 + half * L + r) * a.ld + k0 + p0))
-            });
-            let columns = transpose8(r);
-            for (q, column) in columns.iter().enumerate() {
-                // SAFETY: (p0 + q)·P + half·8 + 8 ≤ depth·P.
-                unsafe {
-                    _mm256_storeu_ps(packed.as_mut_ptr().add((p0 + q) * P + half * L), *column)
-                };
-            }
-        }
-    }
-    for i in 0..P {
-        for p in whole..depth {
-            // SAFETY: row i0 + i, column k0 + p are inside a.
-            packed[p * P + i] = unsafe { *a.at.add((i0 + i) * a.ld + k0 + p) };
-        }
-    }
 }
 
 /// The 8×8 transpose: `out[q]` lane `r` = `rows[r]` lane `q`.
@@ -489,7 +401,7 @@ macro_rules! abt_kernel {
     (
         feature: $feature:literal, register: $v:ty, lanes: $lanes:expr, rows: $r:expr,
         registers_across: $nv:expr, zero: $zero:ident, load: $load:ident,
-        splat: $splat:ident, fmadd: $fmadd:ident, pack: $pack:ident, store_tile: $store_tile:ident, names: $top:ident, $tile:ident
+        splat: $splat:ident, fmadd: $fmadd:ident, storeu: $storeu:ident, transpose: $transpose:ident, pack: $pack:ident, store_tile: $store_tile:ident, names: $top:ident, $tile:ident
     ) => {
         /// The product on this rung: `a` in blocks of [`PANELS`] panels of `P` rows, each block
         /// packed once per [`MAX_K`] columns, then every tile of `R` rows of `b` over all its
@@ -548,6 +460,50 @@ macro_rules! abt_kernel {
             true
         }
 
+        /// [`pack`] for a whole panel on this rung: each `L × L` block of `a` transposed in
+        /// registers (`L` loads, the transpose's shuffles, `L` stores instead of `L²` scalar
+        /// moves), the columns past the last whole block and edge panels one number at a time.
+        /// The same numbers land in the same places, so the sums do not change.
+        ///
+        /// # Safety
+        /// The rung's CPU features; as [`pack`].
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        unsafe fn $pack(
+            packed: &mut [f32],
+            a: Operand,
+            (i0, rows): (usize, usize),
+            (k0, depth): (usize, usize),
+        ) {
+            const P: usize = $nv * $lanes;
+            const L: usize = $lanes;
+            if rows < P {
+                return unsafe { pack::<P>(packed, a, (i0, rows), (k0, depth)) };
+            }
+            let packed = &mut packed[..depth * P];
+            let whole = depth / L * L;
+            for p0 in (0..whole).step_by(L) {
+                for part in 0..P / L {
+                    // SAFETY: rows i0 + part·L + r, columns k0 + p0 .. + L are inside a.
+                    let r: [$v; L] = std::array::from_fn(|r| unsafe {
+                        $load(a.at.add((i0 + part * L + r) * a.ld + k0 + p0))
+                    });
+                    for (q, &column) in $transpose(r).iter().enumerate() {
+                        // SAFETY: (p0 + q)·P + part·L + L ≤ depth·P.
+                        unsafe {
+                            $storeu(packed.as_mut_ptr().add((p0 + q) * P + part * L), column)
+                        };
+                    }
+                }
+            }
+            for i in 0..P {
+                for p in whole..depth {
+                    // SAFETY: row i0 + i, column k0 + p are inside a.
+                    packed[p * P + i] = unsafe { *a.at.add((i0 + i) * a.ld + k0 + p) };
+                }
+            }
+        }
+
         /// The `R × P` sums `Σₚ b_rows[r][p]·packed[p][i]` over `depth` columns, each in order
         /// `p = 0, 1, …` from 0, one fused multiply-add per `p`.
         ///
@@ -593,12 +549,12 @@ macro_rules! abt_kernel {
 abt_kernel!(
     feature: "avx2,fma", register: __m256, lanes: 8, rows: 6, registers_across: 2,
     zero: _mm256_setzero_ps, load: _mm256_loadu_ps,
-    splat: _mm256_set1_ps, fmadd: _mm256_fmadd_ps, pack: pack_avx2, store_tile: store_avx2, names: outer_avx2, tile_avx2
+    splat: _mm256_set1_ps, fmadd: _mm256_fmadd_ps, storeu: _mm256_storeu_ps, transpose: transpose8, pack: pack_avx2, store_tile: store_avx2, names: outer_avx2, tile_avx2
 );
 abt_kernel!(
     feature: "avx512f", register: __m512, lanes: 16, rows: 12, registers_across: 2,
     zero: _mm512_setzero_ps, load: _mm512_loadu_ps,
-    splat: _mm512_set1_ps, fmadd: _mm512_fmadd_ps, pack: pack_avx512, store_tile: store_avx512, names: outer_avx512, tile_avx512
+    splat: _mm512_set1_ps, fmadd: _mm512_fmadd_ps, storeu: _mm512_storeu_ps, transpose: transpose16, pack: pack_avx512, store_tile: store_avx512, names: outer_avx512, tile_avx512
 );
 
 #[cfg(all(test, target_arch = "x86_64"))]
