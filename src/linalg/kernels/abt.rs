@@ -35,9 +35,10 @@
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m256, __m512, _MM_HINT_T0, _mm_prefetch, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps,
-    _mm256_setzero_ps, _mm256_storeu_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps,
-    _mm512_setzero_ps, _mm512_storeu_ps,
+    __m256, __m512, _MM_HINT_T0, _mm_prefetch, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
+    _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps, _mm512_add_ps,
+    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps,
+    _mm512_storeu_ps,
 };
 
 pub use super::atb::MAX_K;
@@ -268,140 +269,77 @@ fn transpose8(rows: [__m256; 8]) -> [__m256; 8] {
     out
 }
 
-/// Stores an AVX-512 tile, `acc[r][v]` lane `l` the sum for row `j0 + r` of `b` and row
-/// `i0 + 16v + l` of `a`: `c[i, j] = sum + β·c[i, j]` ([`store`]'s arithmetic, so its bits).
-/// When `c`'s rows are contiguous, each half of the tile is transposed in registers and every
-/// row of `c` gets one masked load and store of its `cols` numbers, instead of `cols` scalar
-/// ones; otherwise [`store`].
-///
-/// # Safety
-/// AVX-512F; as [`store`].
-// `v` picks a register of each row of `acc` and the rows of `c` it becomes.
-#[allow(clippy::needless_range_loop)]
+/// The first `cols` lanes of a 16-lane register, as an AVX-512 mask.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn store_avx512(
-    acc: &[[__m512; 2]; 12],
-    (i0, rows): (usize, usize),
-    (j0, cols): (usize, usize),
-    beta: f32,
-    c: Out,
-) {
-    use std::arch::x86_64::{
-        _mm512_add_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_mul_ps,
-    };
-    if c.csc != 1 {
-        let mut sums = [[0.0_f32; 32]; 12];
-        for (out, acc_row) in sums.iter_mut().zip(acc) {
-            for (v, &sum) in acc_row.iter().enumerate() {
-                // SAFETY: 2·16 floats fit in `out`.
-                unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(v * 16), sum) };
-            }
-        }
-        return unsafe { store::<12, 32>(&sums, (i0, rows), (j0, cols), beta, c) };
-    }
-    let mask = ((1_u32 << cols) - 1) as u16;
-    for v in 0..2 {
-        let half: [__m512; 16] = std::array::from_fn(|r| {
-            if r < 12 {
-                acc[r][v]
-            } else {
-                _mm512_setzero_ps()
-            }
-        });
-        for (q, &sums) in transpose16(half).iter().enumerate() {
-            let i = 16 * v + q;
-            if i >= rows {
-                return;
-            }
-            // SAFETY: row i0 + i of c, columns j0 .. j0 + cols (the mask), are inside c.
-            unsafe {
-                let at = c.at.offset((i0 + i) as isize * c.rsc + j0 as isize);
-                let out = if beta == 0.0 {
-                    sums
-                } else {
-                    _mm512_add_ps(
-                        _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, at), _mm512_set1_ps(beta)),
-                        sums,
-                    )
-                };
-                _mm512_mask_storeu_ps(at, mask, out);
-            }
-        }
-    }
+fn cols16(cols: usize) -> u16 {
+    ((1_u32 << cols) - 1) as u16
 }
 
-/// [`store_avx512`] for an AVX2 tile (`acc[r][v]` lane `l`: row `j0 + r` of `b`, row
-/// `i0 + 8v + l` of `a`), in 8×8 transposes.
+/// The first lanes `mask` picks, loaded from `at` (the others 0).
 ///
 /// # Safety
-/// AVX2; as [`store`].
-// `v` picks a register of each row of `acc` and the rows of `c` it becomes.
-#[allow(clippy::needless_range_loop)]
+/// AVX-512F; the picked lanes readable.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn load16(at: *const f32, mask: u16) -> __m512 {
+    unsafe { std::arch::x86_64::_mm512_maskz_loadu_ps(mask, at) }
+}
+
+/// The lanes `mask` picks, stored to `at`.
+///
+/// # Safety
+/// AVX-512F; the picked lanes writable.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn store16(at: *mut f32, mask: u16, v: __m512) {
+    unsafe { std::arch::x86_64::_mm512_mask_storeu_ps(at, mask, v) }
+}
+
+/// The first `cols` lanes of an 8-lane register, as an AVX2 mask.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn store_avx2(
-    acc: &[[__m256; 2]; 6],
-    (i0, rows): (usize, usize),
-    (j0, cols): (usize, usize),
-    beta: f32,
-    c: Out,
-) {
-    use std::arch::x86_64::{
-        _mm256_add_ps, _mm256_maskload_ps, _mm256_maskstore_ps, _mm256_mul_ps, _mm256_set_epi32,
-    };
-    if c.csc != 1 {
-        let mut sums = [[0.0_f32; 16]; 6];
-        for (out, acc_row) in sums.iter_mut().zip(acc) {
-            for (v, &sum) in acc_row.iter().enumerate() {
-                // SAFETY: 2·8 floats fit in `out`.
-                unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(v * 8), sum) };
-            }
-        }
-        return unsafe { store::<6, 16>(&sums, (i0, rows), (j0, cols), beta, c) };
-    }
+fn cols8(cols: usize) -> std::arch::x86_64::__m256i {
     let on = |r: usize| if r < cols { -1 } else { 0 };
-    let mask = _mm256_set_epi32(on(7), on(6), on(5), on(4), on(3), on(2), on(1), on(0));
-    for v in 0..2 {
-        let half: [__m256; 8] = std::array::from_fn(|r| {
-            if r < 6 {
-                acc[r][v]
-            } else {
-                _mm256_setzero_ps()
-            }
-        });
-        for (q, &sums) in transpose8(half).iter().enumerate() {
-            let i = 8 * v + q;
-            if i >= rows {
-                return;
-            }
-            // SAFETY: row i0 + i of c, columns j0 .. j0 + cols (the mask), are inside c.
-            unsafe {
-                let at = c.at.offset((i0 + i) as isize * c.rsc + j0 as isize);
-                let out = if beta == 0.0 {
-                    sums
-                } else {
-                    _mm256_add_ps(
-                        _mm256_mul_ps(_mm256_maskload_ps(at, mask), _mm256_set1_ps(beta)),
-                        sums,
-                    )
-                };
-                _mm256_maskstore_ps(at, mask, out);
-            }
-        }
-    }
+    std::arch::x86_64::_mm256_set_epi32(on(7), on(6), on(5), on(4), on(3), on(2), on(1), on(0))
 }
 
-/// One rung's copy of the kernel: the same two functions for AVX2 + FMA (8 lanes, 6 rows of `W`
-/// by a panel of 16) and AVX-512F (16 lanes, 12 by 32), differing only in the register type,
-/// the intrinsics and the tile.
+/// [`load16`] for AVX2.
+///
+/// # Safety
+/// AVX2; the picked lanes readable.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn load8(at: *const f32, mask: std::arch::x86_64::__m256i) -> __m256 {
+    unsafe { std::arch::x86_64::_mm256_maskload_ps(at, mask) }
+}
+
+/// [`store16`] for AVX2.
+///
+/// # Safety
+/// AVX2; the picked lanes writable.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn store8(at: *mut f32, mask: std::arch::x86_64::__m256i, v: __m256) {
+    unsafe { std::arch::x86_64::_mm256_maskstore_ps(at, mask, v) }
+}
+
+/// One rung's copy of the kernel: the same four functions (product, tile, pack, store) for
+/// AVX2 + FMA (8 lanes, 6 rows of `W` by a panel of 16) and AVX-512F (16 lanes, 12 by 32),
+/// differing only in the register type, the intrinsics and the tile.
 macro_rules! abt_kernel {
     (
         feature: $feature:literal, register: $v:ty, lanes: $lanes:expr, rows: $r:expr,
         registers_across: $nv:expr, zero: $zero:ident, load: $load:ident,
-        splat: $splat:ident, fmadd: $fmadd:ident, storeu: $storeu:ident, transpose: $transpose:ident, pack: $pack:ident, store_tile: $store_tile:ident, names: $top:ident, $tile:ident
+        splat: $splat:ident, fmadd: $fmadd:ident, storeu: $storeu:ident, add: $add:ident,
+        mul: $mul:ident, transpose: $transpose:ident, cols: $cols:ident, mload: $mload:ident,
+        mstore: $mstore:ident, names: $top:ident, $tile:ident, $pack:ident, $store_tile:ident
     ) => {
         /// The product on this rung: `a` in blocks of [`PANELS`] panels of `P` rows, each block
         /// packed once per [`MAX_K`] columns, then every tile of `R` rows of `b` over all its
@@ -458,6 +396,63 @@ macro_rules! abt_kernel {
             }
             PACKED.set(packed);
             true
+        }
+
+        /// Stores a tile, `acc[r][v]` lane `l` the sum for row `j0 + r` of `b` and row
+        /// `i0 + L·v + l` of `a`: `c[i, j] = sum + β·c[i, j]` ([`store`]'s arithmetic, so its
+        /// bits). When `c`'s rows are contiguous, each register column of the tile is
+        /// transposed in registers and every row of `c` gets one masked load and store of its
+        /// `cols` numbers instead of `cols` scalar ones; otherwise [`store`].
+        ///
+        /// # Safety
+        /// The rung's CPU features; as [`store`].
+        // `v` picks a register of each row of `acc` and the rows of `c` it becomes.
+        #[allow(clippy::needless_range_loop)]
+        #[cfg(target_arch = "x86_64")]
+        #[inline]
+        #[target_feature(enable = $feature)]
+        unsafe fn $store_tile(
+            acc: &[[$v; $nv]; $r],
+            (i0, rows): (usize, usize),
+            (j0, cols): (usize, usize),
+            beta: f32,
+            c: Out,
+        ) {
+            const L: usize = $lanes;
+            const P: usize = $nv * $lanes;
+            const R: usize = $r;
+            if c.csc != 1 {
+                let mut sums = [[0.0_f32; P]; R];
+                for (out, acc_row) in sums.iter_mut().zip(acc) {
+                    for (v, &sum) in acc_row.iter().enumerate() {
+                        // SAFETY: P floats fit in `out`.
+                        unsafe { $storeu(out.as_mut_ptr().add(v * L), sum) };
+                    }
+                }
+                return unsafe { store::<R, P>(&sums, (i0, rows), (j0, cols), beta, c) };
+            }
+            let mask = $cols(cols);
+            for v in 0..$nv {
+                // R ≤ L rows of W, padded to a square.
+                let part: [$v; L] =
+                    std::array::from_fn(|r| if r < R { acc[r][v] } else { $zero() });
+                for (q, &sums) in $transpose(part).iter().enumerate() {
+                    let i = L * v + q;
+                    if i >= rows {
+                        return;
+                    }
+                    // SAFETY: row i0 + i of c, columns j0 .. j0 + cols (the mask), are inside c.
+                    unsafe {
+                        let at = c.at.offset((i0 + i) as isize * c.rsc + j0 as isize);
+                        let out = if beta == 0.0 {
+                            sums
+                        } else {
+                            $add($mul($mload(at, mask), $splat(beta)), sums)
+                        };
+                        $mstore(at, mask, out);
+                    }
+                }
+            }
         }
 
         /// [`pack`] for a whole panel on this rung: each `L × L` block of `a` transposed in
@@ -549,12 +544,16 @@ macro_rules! abt_kernel {
 abt_kernel!(
     feature: "avx2,fma", register: __m256, lanes: 8, rows: 6, registers_across: 2,
     zero: _mm256_setzero_ps, load: _mm256_loadu_ps,
-    splat: _mm256_set1_ps, fmadd: _mm256_fmadd_ps, storeu: _mm256_storeu_ps, transpose: transpose8, pack: pack_avx2, store_tile: store_avx2, names: outer_avx2, tile_avx2
+    splat: _mm256_set1_ps, fmadd: _mm256_fmadd_ps, storeu: _mm256_storeu_ps, add: _mm256_add_ps,
+    mul: _mm256_mul_ps, transpose: transpose8, cols: cols8, mload: load8, mstore: store8,
+    names: outer_avx2, tile_avx2, pack_avx2, store_avx2
 );
 abt_kernel!(
     feature: "avx512f", register: __m512, lanes: 16, rows: 12, registers_across: 2,
     zero: _mm512_setzero_ps, load: _mm512_loadu_ps,
-    splat: _mm512_set1_ps, fmadd: _mm512_fmadd_ps, storeu: _mm512_storeu_ps, transpose: transpose16, pack: pack_avx512, store_tile: store_avx512, names: outer_avx512, tile_avx512
+    splat: _mm512_set1_ps, fmadd: _mm512_fmadd_ps, storeu: _mm512_storeu_ps, add: _mm512_add_ps,
+    mul: _mm512_mul_ps, transpose: transpose16, cols: cols16, mload: load16, mstore: store16,
+    names: outer_avx512, tile_avx512, pack_avx512, store_avx512
 );
 
 #[cfg(all(test, target_arch = "x86_64"))]
