@@ -286,7 +286,55 @@ fn ceiling() {
     );
 }
 
+/// Each of the eleven products of an autoencoder step as `Dense` calls it (`gemm`, accumulating
+/// into `c` as training does), hot, minimum of 300 runs, on a one-thread pool and on a
+/// two-thread pool inside `on_pool` (its spinner keeps the second core awake): how well each
+/// product splits over two cores.
+fn split() {
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let (mut sum1, mut sum2) = (0.0, 0.0);
+    for (i, o) in [(784, 256), (256, 128), (128, 256), (256, 784)] {
+        let (x, w, dy) = (filled(32, i), filled(o, i), filled(32, o));
+        let mut products = vec![("x·Wᵀ", x.view(), w.t()), ("dyᵀ·x", dy.t(), x.view())];
+        if i != 784 {
+            products.push(("dy·W", dy.view(), w.view()));
+        }
+        for (name, a, b) in products {
+            let ((m, k), n) = (a.dim(), b.ncols());
+            let mut c = Array2::<f32>::zeros((m, n));
+            let mut time = |pool: &rayon::ThreadPool| {
+                pool.install(|| on_pool(|| min_micros(|| gemm(1.0, a, b, 1.0, c.view_mut()))))
+            };
+            let (t1, t2) = (time(&one), time(&two));
+            let gflop = 2.0 * (m * k * n) as f64 / 1e3;
+            println!(
+                "{i:3}->{o:3} {name:6} {m:4}x{k:4}x{n:4}: 1 thread {t1:6.1} us ({:5.1} GFLOP/s), \
+                 2 threads {t2:6.1} us ({:5.1} GFLOP/s), speed-up {:.2}",
+                gflop / t1,
+                gflop / t2,
+                t1 / t2
+            );
+            (sum1, sum2) = (sum1 + t1, sum2 + t2);
+        }
+    }
+    println!(
+        "all eleven: 1 thread {sum1:.1} us, 2 threads {sum2:.1} us, speed-up {:.2}",
+        sum1 / sum2
+    );
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "split") {
+        split();
+        return;
+    }
     if std::env::args().any(|a| a == "floor") {
         floor();
         return;

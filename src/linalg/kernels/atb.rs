@@ -9,7 +9,10 @@
 //! nothing is packed: a tile of `R` rows of `c` by `V` registers keeps `R·V` running sums, and
 //! for each `p` broadcasts `R` numbers of `a` (one at a time, so `a`'s layout does not matter)
 //! and loads `V` registers of row `p` of `b`, which is contiguous. Tiles run along the rows of
-//! `c`, so `c` is read and written as sequential streams the hardware prefetcher follows.
+//! `c`; in a training step `dW` (and `W`, the `b` of `dx`) come from L3, in runs of at most 12
+//! cache lines a row, too short for the hardware prefetcher, so the kernel prefetches the rows
+//! of `c` two tiles ahead and, for `dx`, the row of `W` eight sums ahead (a two-thread backward
+//! on an AVX-512 Xeon: 402–422 → 297–310 µs, `benches/README.md`, sixth session).
 //!
 //! The sums are matrixmultiply's, bit for bit: each element starts at 0 and takes up to 256
 //! fused multiply-adds in order `p = 0, 1, …`, and is then added to `β·c`; deeper sums are cut
@@ -26,9 +29,10 @@
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m256, __m512, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps,
-    _mm256_setzero_ps, _mm256_storeu_ps, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps,
-    _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+    __m256, __m512, _MM_HINT_T0, _mm_prefetch, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
+    _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps, _mm512_add_ps,
+    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps,
+    _mm512_storeu_ps,
 };
 
 use crate::linalg::simd::Rung;
@@ -38,6 +42,8 @@ use crate::linalg::simd::Rung;
 pub const MAX_K: usize = 256;
 /// Columns of `c` done top to bottom before the next ones: 32 rows of `b` that wide are 24 KB.
 const COLUMN_BLOCK: usize = 192;
+/// How many rows of `b` ahead the `dx` kernel prefetches `W`.
+const PREFETCH_B_ROWS: usize = 8;
 
 /// `c = aᵀ·b + β·c` on the AVX2 and AVX-512 rungs, as the module docs describe, for
 /// `a: (k, m)` with element `a[p, i]` at `p·sa.0 + i·sa.1` (any strides: its numbers are
@@ -74,7 +80,7 @@ pub unsafe fn sgemm_atb(
 macro_rules! atb_kernel {
     (
         feature: $feature:literal, register: $v:ty, lanes: $lanes:expr, rows: $mr:expr,
-        registers_across: $nv:expr,
+        registers_across: $nv:expr, prefetch_b: $prefetch_b:expr,
         zero: $zero:ident, load: $load:ident, store: $store:ident, splat: $splat:ident,
         fmadd: $fmadd:ident, add: $add:ident, mul: $mul:ident,
         names: $top:ident, $row:ident, $tile:ident
@@ -102,6 +108,8 @@ macro_rules! atb_kernel {
         ) -> bool {
             const MR: usize = $mr;
             let full_rows = m - m % MR;
+            // Prefetch rows of b when b is `W` (dx: c short), not when it is a batch (dW).
+            let prefetch_b: bool = ($prefetch_b)(m);
             // Blocks of at most MAX_K along the sum, the first added to β·c, each later one to
             // the c the ones before left, as matrixmultiply does: the same bits for any k.
             for (block, k0) in (0..k).step_by(MAX_K).enumerate() {
@@ -116,10 +124,21 @@ macro_rules! atb_kernel {
                     unsafe {
                         let (b, c) = (b.add(j_block), c.add(j_block));
                         for i0 in (0..full_rows).step_by(MR) {
-                            $row::<MR>(i0, k, width, a, sa, b, ldb, beta, c, ldc);
+                            // The rows of c two tiles down, from L3 in a training step (dW is
+                            // 0.1–0.8 MB): each row is a run of at most 12 cache lines, too
+                            // short for the hardware prefetcher to follow in time.
+                            for i in i0 + 2 * MR..(i0 + 3 * MR).min(m) {
+                                for j in (0..width).step_by(16) {
+                                    // (A hint, never a fault.)
+                                    _mm_prefetch::<_MM_HINT_T0>(
+                                        c.wrapping_add(i * ldc + j).cast::<i8>(),
+                                    );
+                                }
+                            }
+                            $row::<MR>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b);
                         }
                         for i0 in full_rows..m {
-                            $row::<1>(i0, k, width, a, sa, b, ldb, beta, c, ldc);
+                            $row::<1>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b);
                         }
                     }
                 }
@@ -147,21 +166,22 @@ macro_rules! atb_kernel {
             beta: f32,
             c: *mut f32,
             ldc: usize,
+            prefetch_b: bool,
         ) {
             const L: usize = $lanes;
             let mut j0 = 0;
             // SAFETY: as the caller's; each tile ends at or before column n.
             unsafe {
                 while j0 + $nv * L <= n {
-                    $tile::<R, { $nv }>(i0, j0, k, a, sa, b, ldb, beta, c, ldc);
+                    $tile::<R, { $nv }>(i0, j0, k, a, sa, b, ldb, beta, c, ldc, prefetch_b);
                     j0 += $nv * L;
                 }
                 if j0 + 2 * L <= n {
-                    $tile::<R, 2>(i0, j0, k, a, sa, b, ldb, beta, c, ldc);
+                    $tile::<R, 2>(i0, j0, k, a, sa, b, ldb, beta, c, ldc, prefetch_b);
                     j0 += 2 * L;
                 }
                 if j0 + L <= n {
-                    $tile::<R, 1>(i0, j0, k, a, sa, b, ldb, beta, c, ldc);
+                    $tile::<R, 1>(i0, j0, k, a, sa, b, ldb, beta, c, ldc, prefetch_b);
                     j0 += L;
                 }
                 for j in j0..n {
@@ -197,6 +217,7 @@ macro_rules! atb_kernel {
             beta: f32,
             c: *mut f32,
             ldc: usize,
+            prefetch_b: bool,
         ) {
             const L: usize = $lanes;
             let mut acc: [[$v; V]; R] = [[$zero(); V]; R];
@@ -205,6 +226,17 @@ macro_rules! atb_kernel {
                 for p in 0..k {
                     // b[p, j0..j0+V·L]: (V·L,)
                     let b_row = b.add(p * ldb + j0);
+                    if prefetch_b {
+                        // `W` for dx, rows from L3 that are too short a run for the hardware
+                        // prefetcher: the row a few sums ahead.
+                        for v in 0..V {
+                            _mm_prefetch::<_MM_HINT_T0>(
+                                b_row
+                                    .wrapping_add(PREFETCH_B_ROWS * ldb + v * L)
+                                    .cast::<i8>(),
+                            );
+                        }
+                    }
                     let bv: [$v; V] = std::array::from_fn(|v| $load(b_row.add(v * L)));
                     // a[p, i0..i0+R]: (R,), one broadcast each
                     let a_row = a.add(p * sa.0 + i0 * sa.1);
@@ -233,19 +265,19 @@ macro_rules! atb_kernel {
 }
 
 atb_kernel!(
-    feature: "avx2,fma", register: __m256, lanes: 8, rows: 6, registers_across: 2,
+    feature: "avx2,fma", register: __m256, lanes: 8, rows: 6, registers_across: 2, prefetch_b: |m| m < 128,
     zero: _mm256_setzero_ps, load: _mm256_loadu_ps, store: _mm256_storeu_ps,
     splat: _mm256_set1_ps, fmadd: _mm256_fmadd_ps, add: _mm256_add_ps, mul: _mm256_mul_ps,
     names: sgemm_atb_avx2, row_of_tiles_avx2, tile_avx2
 );
 atb_kernel!(
-    feature: "avx512f", register: __m512, lanes: 16, rows: 4, registers_across: 4,
+    feature: "avx512f", register: __m512, lanes: 16, rows: 4, registers_across: 4, prefetch_b: |_| false,
     zero: _mm512_setzero_ps, load: _mm512_loadu_ps, store: _mm512_storeu_ps,
     splat: _mm512_set1_ps, fmadd: _mm512_fmadd_ps, add: _mm512_add_ps, mul: _mm512_mul_ps,
     names: atb_tall_avx512, row_of_tiles_avx512, tile_avx512
 );
 atb_kernel!(
-    feature: "avx512f", register: __m512, lanes: 16, rows: 8, registers_across: 3,
+    feature: "avx512f", register: __m512, lanes: 16, rows: 8, registers_across: 3, prefetch_b: |_| true,
     zero: _mm512_setzero_ps, load: _mm512_loadu_ps, store: _mm512_storeu_ps,
     splat: _mm512_set1_ps, fmadd: _mm512_fmadd_ps, add: _mm512_add_ps, mul: _mm512_mul_ps,
     names: atb_short_avx512, row_of_short_tiles_avx512, short_tile_avx512
