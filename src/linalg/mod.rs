@@ -3,7 +3,7 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `products.rs` | the products, named for what they do: [`matmul_into`] `c = a·b`, [`matmul_acc`] `c += a·b`, and [`gemm`] `c = α·a·b + β·c` that does them |
+//! | `products.rs` | the products, named for what they do: [`matmul_into`] `c = a·b`, [`matmul_acc`] `c += a·b`, [`matmul_bias_into`] `c = bias + a·b`, and [`gemm`] `c = α·a·b + β·c` that does them |
 //! | `reference.rs` | the textbook triple loop [`gemm_naive`], and [`gemm_matrixmultiply`] |
 //! | `parallel.rs` | splitting a product over cores ([`split_point`]), the pool ([`on_pool`], [`usable_cores`]) |
 //! | [`elementwise`] | the element-wise passes of a step (ReLU, its mask, MSE's pieces, bias sums, pixels) |
@@ -30,6 +30,6 @@ pub mod simd;
 
 pub use kernels::Kernels;
 pub use parallel::{PARALLEL_MIN_MACS, on_pool, split_point, usable_cores};
-pub use products::{gemm, gemm_serial, matmul_acc, matmul_into};
+pub use products::{gemm, gemm_serial, matmul_acc, matmul_bias_into, matmul_into};
 pub use reference::{gemm_matrixmultiply, gemm_naive};
 pub use scalar::Scalar;

@@ -9,10 +9,10 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
 use super::Scalar;
-use super::products::serial;
+use super::products::{serial, serial_bias};
 
 /// A product is split only if each of the two halves gets at least this many multiply-adds:
 /// below it, handing half to another thread costs more than it saves. The stage-2 head's
@@ -41,16 +41,43 @@ pub(crate) fn gemm_on_cores<T: Scalar>(
         "gemm shapes: ({m}×{k})·({k2}×{n}) into {:?}",
         c.dim()
     );
-    // More pieces than cores would only queue up behind each other.
-    let pieces = rayon::current_num_threads().min(usable_cores());
-    gemm_split(alpha, a, b, beta, c, pieces);
+    gemm_split(alpha, a, b, beta, None, c, pieces());
 }
 
+/// [`matmul_bias_into`](super::matmul_bias_into)'s work, compiled in this crate for each type:
+/// split as [`gemm_on_cores`] splits, each block set to its part of `bias` on the thread that
+/// then adds its product.
+pub(crate) fn gemm_bias_on_cores<T: Scalar>(
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    bias: ArrayView1<T>,
+    c: ArrayViewMut2<T>,
+) {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    assert!(
+        k == k2 && c.dim() == (m, n) && bias.len() == n,
+        "gemm shapes: ({m}×{k})·({k2}×{n}) + bias ({}) into {:?}",
+        bias.len(),
+        c.dim()
+    );
+    gemm_split(T::one(), a, b, T::one(), Some(bias), c, pieces());
+}
+
+/// How many blocks a product is cut into: one per thread of the pool, at most one per core
+/// (more pieces than cores would only queue up behind each other).
+fn pieces() -> usize {
+    rayon::current_num_threads().min(usable_cores())
+}
+
+/// `c = α·a·b + β·c`, or with `bias`, `c = bias (every row) + α·a·b` (β must be 1), cut into
+/// `pieces` blocks.
 fn gemm_split<T: Scalar>(
     alpha: T,
     a: ArrayView2<T>,
     b: ArrayView2<T>,
     beta: T,
+    bias: Option<ArrayView1<T>>,
     mut c: ArrayViewMut2<T>,
     pieces: usize,
 ) {
@@ -58,7 +85,11 @@ fn gemm_split<T: Scalar>(
     let n = b.dim().1;
     let too_small = m * n * k < PARALLEL_MIN_MACS * 2;
     if pieces <= 1 || too_small || (m < 2 * BLOCK_ALIGN && n < 2 * BLOCK_ALIGN) {
-        serial(alpha, a, b, beta, c);
+        match bias {
+            // The bias goes into the block here, on the thread that adds the product.
+            Some(bias) => serial_bias(a, b, bias, c),
+            None => serial(alpha, a, b, beta, c),
+        }
         return;
     }
     let left_pieces = pieces / 2;
@@ -73,15 +104,42 @@ fn gemm_split<T: Scalar>(
         let (a_top, a_bottom) = a.split_at(Axis(0), at);
         let (c_top, c_bottom) = c.view_mut().split_at(Axis(0), at);
         rayon::join(
-            || gemm_split(alpha, a_top, b, beta, c_top, left_pieces),
-            || gemm_split(alpha, a_bottom, b, beta, c_bottom, pieces - left_pieces),
+            || gemm_split(alpha, a_top, b, beta, bias, c_top, left_pieces),
+            || {
+                gemm_split(
+                    alpha,
+                    a_bottom,
+                    b,
+                    beta,
+                    bias,
+                    c_bottom,
+                    pieces - left_pieces,
+                )
+            },
         );
     } else {
         let (b_left, b_right) = b.split_at(Axis(1), at);
         let (c_left, c_right) = c.view_mut().split_at(Axis(1), at);
+        let (bias_left, bias_right) = match bias {
+            Some(bias) => {
+                let (left, right) = bias.split_at(Axis(0), at);
+                (Some(left), Some(right))
+            }
+            None => (None, None),
+        };
         rayon::join(
-            || gemm_split(alpha, a, b_left, beta, c_left, left_pieces),
-            || gemm_split(alpha, a, b_right, beta, c_right, pieces - left_pieces),
+            || gemm_split(alpha, a, b_left, beta, bias_left, c_left, left_pieces),
+            || {
+                gemm_split(
+                    alpha,
+                    a,
+                    b_right,
+                    beta,
+                    bias_right,
+                    c_right,
+                    pieces - left_pieces,
+                )
+            },
         );
     }
 }

@@ -3,7 +3,8 @@
 //! | function | computes | a layer uses it for |
 //! |---|---|---|
 //! | [`matmul_into`] | `c = a·b` | `dx = dy·W` |
-//! | [`matmul_acc`] | `c += a·b` | `y += x·Wᵀ`, `dW += dyᵀ·x` |
+//! | [`matmul_acc`] | `c += a·b` | `dW += dyᵀ·x` |
+//! | [`matmul_bias_into`] | `c = b + a·b` (a bias row broadcast, then `+=`) | `y = x·Wᵀ + b` |
 //! | [`gemm`] | `c = α·a·b + β·c`, split across cores | everything above |
 //! | [`gemm_serial`] | the same on the calling thread | one block of a split product |
 //!
@@ -18,7 +19,7 @@
 //! Every function here hands the views to the entry point of `T` ([`Scalar::KERNELS`]), which
 //! is compiled in this crate: the products run optimised even when the caller is a debug build.
 
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2};
 
 use super::{Scalar, simd};
 
@@ -64,6 +65,34 @@ pub fn matmul_acc<'c, T: Scalar>(
     b: ArrayView2<T>,
 ) {
     gemm(T::one(), a, b, T::one(), c.into());
+}
+
+/// `c = bias + a·b` with `bias: (n,)` added to every row: a layer's forward `y = x·Wᵀ + b`,
+/// as PyTorch's `addmm` computes it (every row of `c` set to `bias`, then `c += a·b`), so the
+/// same bits as [`elementwise::broadcast_rows`](super::elementwise::broadcast_rows) followed by
+/// [`matmul_acc`]. The difference is where the bias is written: when the product is split
+/// across cores, each core writes the bias into its own block just before it computes that
+/// block, instead of one core writing all of `c` first and the others fetching their blocks
+/// from its cache (a two-thread autoencoder forward: `benches/README.md`, sixth session).
+///
+/// ```
+/// use ndarray::{array, Array2};
+/// use twostage::linalg::matmul_bias_into;
+/// let (x, w, b) = (array![[1.0_f32, 2.0]], array![[3.0_f32, 4.0], [5.0, 6.0]], array![0.5_f32, -1.0]);
+/// let mut y = Array2::zeros((1, 2));
+/// matmul_bias_into(&mut y, x.view(), w.t(), b.view()); // y = x·Wᵀ + b
+/// assert_eq!(y, array![[11.5, 16.0]]);
+/// ```
+///
+/// # Panics
+/// If the shapes do not agree (a bug in the caller, never user input).
+pub fn matmul_bias_into<'c, T: Scalar>(
+    c: impl Into<ArrayViewMut2<'c, T>>,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    bias: ArrayView1<T>,
+) {
+    (T::KERNELS.gemm_bias)(a, b, bias, c.into())
 }
 
 /// `c = α·a·b + β·c` with `a: (m, k)`, `b: (k, n)`, `c: (m, n)`, any strides.
@@ -130,7 +159,7 @@ pub(crate) fn serial<T: Scalar>(
     };
     // SAFETY (all three): the views guarantee that their pointers and strides describe valid
     // m×k, k×n and m×n matrices; `c` is a mutable view, so it cannot alias `a` and `b`.
-    if unsafe { abt(&p, alpha, beta) || atb(&p, alpha, beta) } {
+    if unsafe { abt(&p, alpha, beta, std::ptr::null()) || atb(&p, alpha, beta) } {
         return;
     }
     let ((a, rsa, csa), (b, rsb, csb), (c, rsc, csc)) = (p.a, p.b, p.c);
@@ -138,6 +167,45 @@ pub(crate) fn serial<T: Scalar>(
     unsafe {
         (T::KERNELS.raw_gemm)(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
     }
+}
+
+/// `c = bias + a·b` ([`matmul_bias_into`]) on the calling thread: by the `a·bᵀ` kernel, which
+/// takes the bias in the store of its first block of sums, when it takes the layouts;
+/// otherwise every row of `c` set to `bias`, then [`serial`] with β = 1 (the same bits).
+pub(crate) fn serial_bias<T: Scalar>(
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    bias: ArrayView1<T>,
+    mut c: ArrayViewMut2<T>,
+) {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    assert!(
+        k == k2 && c.dim() == (m, n) && bias.len() == n,
+        "gemm_serial shapes"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if let Some(bias_numbers) = bias.as_slice() {
+        let p = Raw {
+            dims: (m, k, n),
+            a: (a.as_ptr(), a.strides()[0], a.strides()[1]),
+            b: (b.as_ptr(), b.strides()[0], b.strides()[1]),
+            c: (c.as_mut_ptr(), c.strides()[0], c.strides()[1]),
+        };
+        // SAFETY: as in `serial`; the bias holds n numbers.
+        if unsafe { abt(&p, T::one(), T::one(), bias_numbers.as_ptr()) } {
+            return;
+        }
+    }
+    for mut row in c.rows_mut() {
+        match (row.as_slice_mut(), bias.as_slice()) {
+            (Some(row), Some(bias)) => super::elementwise::copy(simd::rung(), row, bias),
+            (_, _) => row.assign(&bias),
+        }
+    }
+    serial(T::one(), a, b, T::one(), c);
 }
 
 /// The three matrices of a product as pointers with (row, column) strides in elements.
@@ -154,9 +222,11 @@ struct Raw<T> {
 /// the kernel decides the order of summation, and the frozen features computed in large chunks
 /// must equal those of a training batch bit for bit (tests/parity.rs).
 ///
+/// With a `bias` (not null: `n` numbers), `c = bias + a·bᵀ` instead, as [`serial_bias`] says.
+///
 /// # Safety
-/// `p` describes valid matrices, `c` aliasing neither `a` nor `b`.
-unsafe fn abt<T: Scalar>(p: &Raw<T>, alpha: T, beta: T) -> bool {
+/// `p` describes valid matrices, `c` aliasing neither `a` nor `b`; `bias` null or `n` numbers.
+unsafe fn abt<T: Scalar>(p: &Raw<T>, alpha: T, beta: T, bias: *const T) -> bool {
     let ((m, k, n), (a, rsa, csa), (b, rsb, csb), (c, rsc, csc)) = (p.dims, p.a, p.b, p.c);
     if !(k > 0 && csa == 1 && rsb == 1 && rsa >= 0 && csb >= 0) {
         return false;
@@ -178,6 +248,7 @@ unsafe fn abt<T: Scalar>(p: &Raw<T>, alpha: T, beta: T) -> bool {
             c,
             rsc,
             csc,
+            bias,
         )
     }
 }

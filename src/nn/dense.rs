@@ -5,7 +5,7 @@ use ndarray::{Array1, Array2, ArrayView2};
 use ndarray_rand::rand::Rng;
 
 use super::{Layer, ParamMut, Parameters, check_dy, ensure_shape, init, no_forward};
-use crate::linalg::{Scalar, elementwise, matmul_acc, matmul_into};
+use crate::linalg::{Scalar, elementwise, matmul_acc, matmul_bias_into, matmul_into};
 
 /// A fully connected layer.
 pub struct Dense<T> {
@@ -90,11 +90,15 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         let input = self.input.get_or_insert_with(|| Array2::zeros(x.dim()));
         ensure_shape(input, batch, inputs);
         elementwise::assign_rows(input, x);
-        // y = b (broadcast over rows), then y += x·Wᵀ: the same two steps as PyTorch's addmm.
         ensure_shape(&mut self.output, batch, outputs);
-        elementwise::broadcast_rows(&mut self.output, &self.bias);
-        // y: (B, out) += x: (B, in) · Wᵀ: (in, out)
-        matmul_acc(&mut self.output, input.view(), self.weight.t());
+        // y: (B, out) = b: (out,) broadcast over rows, then += x: (B, in) · Wᵀ: (in, out), the
+        // same two steps as PyTorch's addmm.
+        matmul_bias_into(
+            &mut self.output,
+            input.view(),
+            self.weight.t(),
+            self.bias.view(),
+        );
         self.output.view()
     }
 

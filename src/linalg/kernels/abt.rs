@@ -65,11 +65,12 @@ pub unsafe fn sgemm_abt(
     c: *mut f32,
     rsc: isize,
     csc: isize,
+    bias: *const f32,
 ) -> bool {
     // (The macro checks the CPU; the pointers are this function's contract.)
     super::on_rung!(
         rung,
-        sgemm_abt(m, k, n, alpha, a, lda, b, ldb, beta, c, rsc, csc)
+        sgemm_abt(m, k, n, alpha, a, lda, b, ldb, beta, c, rsc, csc, bias)
     )
 }
 
@@ -88,12 +89,14 @@ pub(crate) struct Operand {
     pub(crate) ld: usize,
 }
 
-/// The output, element `(i, j)` at `at + i·rsc + j·csc`.
+/// The output, element `(i, j)` at `at + i·rsc + j·csc`; with a `bias` (not null, `n`
+/// numbers), the first block of the sum is stored as `bias[j] + sum` instead of `sum + β·c`.
 #[derive(Clone, Copy)]
 pub(crate) struct Out {
     pub(crate) at: *mut f32,
     pub(crate) rsc: isize,
     pub(crate) csc: isize,
+    pub(crate) bias: *const f32,
 }
 
 macro_rules! entry {
@@ -101,8 +104,10 @@ macro_rules! entry {
         /// `c[i,j] = Σₚ a[i,p]·b[j,p] + β·c[i,j]` for `a: (m, k)` with row stride `lda`,
         /// `b: (n, k)` with row stride `ldb` (both contiguous along `k`) and `c: (m, n)` with
         /// any strides, on this rung, as the module docs describe. With `β = 0`, `c` is only
-        /// written, never read (it may hold NaN). Returns `true` when it did the product,
-        /// `false` (having done nothing) for `α ≠ 1`.
+        /// written, never read (it may hold NaN). With a `bias` (`n` numbers; null for none),
+        /// `c[i,j] = bias[j] + Σₚ a[i,p]·b[j,p]` instead, the bits of `c` set to the bias
+        /// and then the product added with β = 1 (`c` is only written). Returns `true` when
+        /// it did the product, `false` (having done nothing) for `α ≠ 1`.
         ///
         /// # Safety
         /// The CPU must have the rung's features; the pointers and strides must describe valid
@@ -123,6 +128,7 @@ macro_rules! entry {
             c: *mut f32,
             rsc: isize,
             csc: isize,
+            bias: *const f32,
         ) -> bool {
             if alpha != 1.0 {
                 return false;
@@ -130,7 +136,12 @@ macro_rules! entry {
             let (a, b, c) = (
                 Operand { at: a, ld: lda },
                 Operand { at: b, ld: ldb },
-                Out { at: c, rsc, csc },
+                Out {
+                    at: c,
+                    rsc,
+                    csc,
+                    bias,
+                },
             );
             // SAFETY: this function's contract.
             unsafe { $kernel(m, k, n, a, b, beta, c) }
@@ -184,7 +195,14 @@ unsafe fn store<const R: usize, const P: usize>(
             let offset = (i0 + i) as isize * c.rsc + (j0 + r) as isize * c.csc;
             // SAFETY: (i0 + i, j0 + r) is inside c.
             let cij = unsafe { &mut *c.at.offset(offset) };
-            *cij = if beta == 0.0 { sum } else { *cij * beta + sum };
+            *cij = if !c.bias.is_null() {
+                // SAFETY: the bias holds n numbers.
+                unsafe { *c.bias.add(j0 + r) + sum }
+            } else if beta == 0.0 {
+                sum
+            } else {
+                *cij * beta + sum
+            };
         }
     }
 }
@@ -369,8 +387,19 @@ macro_rules! abt_kernel {
                 let panels = (m - i_block).min(P * PANELS).div_ceil(P);
                 for (block, k0) in (0..k).step_by(MAX_K).enumerate() {
                     let depth = (k - k0).min(MAX_K);
-                    // The first block is added to β·c, each later one to what the ones before left.
-                    let beta = if block == 0 { beta } else { 1.0 };
+                    // The first block is added to β·c (or the bias), each later one to what the
+                    // ones before left.
+                    let (beta, c) = if block == 0 {
+                        (beta, c)
+                    } else {
+                        (
+                            1.0,
+                            Out {
+                                bias: std::ptr::null(),
+                                ..c
+                            },
+                        )
+                    };
                     for q in 0..panels {
                         let i0 = i_block + q * P;
                         let rows = (m - i0).min(P);
@@ -432,6 +461,8 @@ macro_rules! abt_kernel {
                 return unsafe { store::<R, P>(&sums, (i0, rows), (j0, cols), beta, c) };
             }
             let mask = $cols(cols);
+            // SAFETY: the bias holds n numbers, j0 + cols ≤ n (the mask).
+            let bias = (!c.bias.is_null()).then(|| unsafe { $mload(c.bias.add(j0), mask) });
             for v in 0..$nv {
                 // R ≤ L rows of W, padded to a square.
                 let part: [$v; L] =
@@ -444,7 +475,9 @@ macro_rules! abt_kernel {
                     // SAFETY: row i0 + i of c, columns j0 .. j0 + cols (the mask), are inside c.
                     unsafe {
                         let at = c.at.offset((i0 + i) as isize * c.rsc + j0 as isize);
-                        let out = if beta == 0.0 {
+                        let out = if let Some(bias) = bias {
+                            $add(bias, sums)
+                        } else if beta == 0.0 {
                             sums
                         } else {
                             $add($mul($mload(at, mask), $splat(beta)), sums)
@@ -591,7 +624,22 @@ mod tests {
                     );
                     true
                 }
-                Some(rung) => sgemm_abt(rung, m, k, n, alpha, ap, k, bp, k, beta, cp, rsc, csc),
+                Some(rung) => sgemm_abt(
+                    rung,
+                    m,
+                    k,
+                    n,
+                    alpha,
+                    ap,
+                    k,
+                    bp,
+                    k,
+                    beta,
+                    cp,
+                    rsc,
+                    csc,
+                    std::ptr::null(),
+                ),
             }
         }
     }
@@ -681,6 +729,60 @@ mod tests {
                     bits(&row) == bits(&all[last * n..]),
                     "{rung} {m}×{k}×{n}: a row's bits depend on its batch"
                 );
+            }
+        }
+    }
+
+    /// With a bias, `c = bias + a·bᵀ` has the bits of `c` filled with the bias row and then
+    /// matrixmultiply's `c = a·bᵀ + 1·c`, for `c` row-major and column-major (the scalar store),
+    /// on the layer shapes and ragged ones; `c` is only written (it starts as NaN).
+    #[test]
+    fn a_bias_gives_the_bits_of_a_filled_c() {
+        for rung in super::super::rungs_under_test() {
+            for (m, k, n) in [
+                (32, 784, 256),
+                (32, 256, 784),
+                (32, 128, 64),
+                (3, 37, 29),
+                (1, 1, 1),
+            ] {
+                let (a, b, bias) = (values(m * k, 0.9), values(n * k, 0.4), values(n, 2.5));
+                for (rsc, csc) in [(n as isize, 1), (1, m as isize)] {
+                    let mut expected = vec![0.0_f32; m * n];
+                    for i in 0..m {
+                        for j in 0..n {
+                            expected[i * rsc as usize + j * csc as usize] = bias[j];
+                        }
+                    }
+                    product(None, (m, k, n), 1.0, &a, &b, 1.0, &mut expected, (rsc, csc));
+                    let mut got = vec![f32::NAN; m * n];
+                    let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), got.as_mut_ptr());
+                    // SAFETY: the buffers hold m×k, n×k, m×n and n numbers at these strides.
+                    let done = unsafe {
+                        sgemm_abt(
+                            rung,
+                            m,
+                            k,
+                            n,
+                            1.0,
+                            ap,
+                            k,
+                            bp,
+                            k,
+                            0.0,
+                            cp,
+                            rsc,
+                            csc,
+                            bias.as_ptr(),
+                        )
+                    };
+                    assert!(done, "{rung} declined a bias product");
+                    assert_eq!(
+                        bits(&got),
+                        bits(&expected),
+                        "{rung} {m}×{k}×{n} with bias, strides ({rsc}, {csc})"
+                    );
+                }
             }
         }
     }

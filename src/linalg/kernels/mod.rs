@@ -19,7 +19,7 @@
 //! and Adam optimised, although the generic code that calls them is compiled unoptimised in the
 //! user's crate.
 
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2};
 
 use crate::linalg::simd::Rung;
 use crate::optim::adam::kernel::{Chunk, Coefficients};
@@ -122,6 +122,9 @@ pub(crate) use on_rung;
 /// A product `c = α·a·b + β·c` on views.
 pub(crate) type Product<T> = fn(T, ArrayView2<'_, T>, ArrayView2<'_, T>, T, ArrayViewMut2<'_, T>);
 
+/// A product with a bias row, `c = bias + a·b` ([`crate::linalg::matmul_bias_into`]).
+pub(crate) type BiasProduct<T> =
+    fn(ArrayView2<'_, T>, ArrayView2<'_, T>, ArrayView1<'_, T>, ArrayViewMut2<'_, T>);
 /// `c = α·a·b + β·c` on raw strided storage (matrixmultiply's `sgemm`/`dgemm` signature).
 pub(crate) type RawProduct<T> = unsafe fn(
     usize,
@@ -140,8 +143,8 @@ pub(crate) type RawProduct<T> = unsafe fn(
     isize,
 );
 
-/// `c = α·a·bᵀ + β·c` by the outer-product kernel ([`abt::sgemm_abt`]'s signature); `false` if
-/// it declined.
+/// `c = α·a·bᵀ + β·c`, or `bias + a·bᵀ` when the last pointer is not null, by the
+/// outer-product kernel ([`abt::sgemm_abt`]'s signature); `false` if it declined.
 pub(crate) type RawAbt<T> = unsafe fn(
     Rung,
     usize,
@@ -156,6 +159,7 @@ pub(crate) type RawAbt<T> = unsafe fn(
     *mut T,
     isize,
     isize,
+    *const T,
 ) -> bool;
 
 /// `c = aᵀ·b + β·c` by a packing-free kernel ([`atb::sgemm_atb`]'s signature); `false` if it
@@ -179,6 +183,8 @@ pub(crate) type RawAtb<T> = unsafe fn(
 pub struct Kernels<T: 'static> {
     /// [`crate::linalg::gemm`]: split across the pool.
     pub(crate) gemm: Product<T>,
+    /// [`crate::linalg::matmul_bias_into`]: split across the pool, the bias written per block.
+    pub(crate) gemm_bias: BiasProduct<T>,
     /// [`crate::linalg::gemm_serial`]: on the calling thread.
     pub(crate) gemm_serial: Product<T>,
     /// matrixmultiply's product for this type.
@@ -209,7 +215,7 @@ pub struct Kernels<T: 'static> {
 macro_rules! entry_points {
     ($module:ident, $t:ty, raw_gemm: $raw:path, raw_abt: $abt:path, raw_atb: $atb:path) => {
         pub(crate) mod $module {
-            use ndarray::{ArrayView2, ArrayViewMut2};
+            use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2};
 
             use super::Kernels;
             use crate::linalg::simd::Rung;
@@ -220,6 +226,15 @@ macro_rules! entry_points {
             #[inline(never)]
             fn gemm(alpha: T, a: ArrayView2<T>, b: ArrayView2<T>, beta: T, c: ArrayViewMut2<T>) {
                 crate::linalg::parallel::gemm_on_cores(alpha, a, b, beta, c)
+            }
+            #[inline(never)]
+            fn gemm_bias(
+                a: ArrayView2<T>,
+                b: ArrayView2<T>,
+                bias: ArrayView1<T>,
+                c: ArrayViewMut2<T>,
+            ) {
+                crate::linalg::parallel::gemm_bias_on_cores(a, b, bias, c)
             }
             #[inline(never)]
             fn gemm_serial(
@@ -283,6 +298,7 @@ macro_rules! entry_points {
             /// The table [`crate::linalg::Scalar::KERNELS`] holds for this type.
             pub(crate) const KERNELS: Kernels<T> = Kernels {
                 gemm,
+                gemm_bias,
                 gemm_serial,
                 raw_gemm: $raw,
                 raw_abt: $abt,

@@ -143,6 +143,7 @@ pub fn sgemm_abt(
     _c: *mut f32,
     _rsc: isize,
     _csc: isize,
+    _bias: *const f32,
 ) -> bool {
     false
 }
@@ -183,6 +184,7 @@ pub unsafe fn declines_abt(
     _c: *mut f64,
     _rsc: isize,
     _csc: isize,
+    _bias: *const f64,
 ) -> bool {
     false
 }
