@@ -32,6 +32,41 @@ fn mean_image_mse_is_the_error_of_the_mean_image() {
     assert_eq!(train::mean_image_mse(examples), 0.0);
 }
 
+/// The counted version agrees with the formula summed image by image, two passes in `f64`.
+#[test]
+fn mean_image_mse_matches_the_two_pass_formula() {
+    let (n, width) = (997, 13);
+    let mut state = 12345_u32;
+    let pixels: Vec<u8> = (0..n * width)
+        .map(|i| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            // Mostly zeros with a few bright pixels, as in MNIST.
+            if i % 3 == 0 { (state >> 24) as u8 } else { 0 }
+        })
+        .collect();
+    let labels = vec![0_u8; n];
+    let examples = Examples {
+        pixels: &pixels,
+        labels: &labels,
+        width,
+    };
+    let x = |i: usize, j: usize| f64::from(twostage::batches::normalise(pixels[i * width + j]));
+    let mean: Vec<f64> = (0..width)
+        .map(|j| (0..n).map(|i| x(i, j)).sum::<f64>() / n as f64)
+        .collect();
+    let two_pass = (0..n)
+        .flat_map(|i| (0..width).map(move |j| (i, j)))
+        .map(|(i, j)| (x(i, j) - mean[j]).powi(2))
+        .sum::<f64>()
+        / (n * width) as f64;
+    let counted = train::mean_image_mse(examples);
+    assert!(
+        (counted - two_pass).abs() <= 1e-12 * two_pass,
+        "{counted} vs {two_pass}"
+    );
+    assert!(two_pass > 0.1, "the data vary: {two_pass}");
+}
+
 #[test]
 fn overfitting_fifty_images_reaches_every_one() {
     let Some(mnist) = common::mnist_train() else { return };

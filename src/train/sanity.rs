@@ -63,25 +63,37 @@ pub fn overfit(
 /// The mean squared error of the best constant guess, the mean image: the autoencoder's
 /// sanity baseline (a reconstruction loss above it has learned nothing). In normalised pixels,
 /// `Σ_i Σ_j (x_ij − x̄_j)² / (N·784)`.
+///
+/// Computed from how many images have each of the 256 values at each pixel, counted in one
+/// pass over the bytes: the two sums over `i` then take 256 terms a pixel instead of `N` (the
+/// two passes in `f64` over 47 million pixels took ~2.5 % of a 1 + 1 run, `benches/README.md`).
+/// The counts are exact, so this is the formula above with fewer roundings.
 pub fn mean_image_mse(examples: Examples) -> f64 {
     let (n, width) = (examples.len(), examples.width);
     if n == 0 || width == 0 {
         return 0.0;
     }
-    let normalised = |p: u8| f64::from(crate::batches::normalise(p));
-    let mut mean = vec![0.0_f64; width];
+    // counts[p·width + j]: images with value p at pixel j. Value-major, so the common value
+    // (0, the background) walks one row of the table in order; an IDX file holds at most
+    // 2³² − 1 images, so a u32 cannot overflow.
+    let mut counts = vec![0_u32; 256 * width];
     for image in examples.pixels.chunks_exact(width) {
-        for (m, &p) in mean.iter_mut().zip(image) {
-            *m += normalised(p);
+        for (j, &p) in image.iter().enumerate() {
+            counts[usize::from(p) * width + j] += 1;
         }
     }
-    mean.iter_mut().for_each(|m| *m /= n as f64);
+    let value: [f64; 256] = std::array::from_fn(|p| f64::from(crate::batches::normalise(p as u8)));
     let mut sum = 0.0;
-    for image in examples.pixels.chunks_exact(width) {
-        for (m, &p) in mean.iter().zip(image) {
-            let d = normalised(p) - m;
-            sum += d * d;
-        }
+    for j in 0..width {
+        let weighted = |f: &dyn Fn(f64) -> f64| {
+            (0..256)
+                .map(|p| (counts[p * width + j], value[p]))
+                .filter(|&(k, _)| k > 0)
+                .map(|(k, x)| f64::from(k) * f(x))
+                .sum::<f64>()
+        };
+        let mean = weighted(&|x| x) / n as f64;
+        sum += weighted(&|x| (x - mean) * (x - mean));
     }
     sum / (n * width) as f64
 }
