@@ -260,6 +260,10 @@ fn split_is_bit_identical<T: Scalar + SampleUniform>(threads: usize) {
         (300, 784, 300),
         (20, 784, 1000),
         (1000, 784, 20),
+        // Sums of 3 blocks of 256, the last short or of 8 (the sum is cut too, in blocks).
+        (32, 600, 256),
+        (16, 520, 96),
+        (32, 1000, 64),
     ];
     for (m, k, n) in shapes {
         assert!(
@@ -274,21 +278,24 @@ fn split_is_bit_identical<T: Scalar + SampleUniform>(threads: usize) {
             let a = operand::<T>(m, k, a_layout, &mut rng);
             let b = operand::<T>(k, n, b_layout, &mut rng);
             let c = random::<T>((m, n), &mut rng);
-            let (alpha, beta) = (T::from_f64(0.75), T::from_f64(-1.5));
-            let mut split = c.clone();
-            pool.install(|| gemm(alpha, a.view(), b.view(), beta, split.view_mut()));
-            let mut serial = c.clone();
-            gemm_serial(alpha, a.view(), b.view(), beta, serial.view_mut());
-            // f32 → f64 is exact, so comparing the f64 bits compares the f32 bits.
-            let differing = split
-                .iter()
-                .zip(&serial)
-                .filter(|(x, y)| Scalar::to_f64(**x).to_bits() != Scalar::to_f64(**y).to_bits())
-                .count();
-            assert_eq!(
-                differing, 0,
-                "{threads} threads, ({m}×{k} {a_layout:?})·({k}×{n} {b_layout:?}): {differing} elements differ from gemm_serial"
-            );
+            // α = 1 as the layers call it (and as the `aᵀ·b` kernel takes it), with each β.
+            for (alpha, beta) in [(0.75, -1.5), (1.0, 0.0), (1.0, 1.0), (1.0, -1.5)] {
+                let (alpha, beta) = (T::from_f64(alpha), T::from_f64(beta));
+                let mut split = c.clone();
+                pool.install(|| gemm(alpha, a.view(), b.view(), beta, split.view_mut()));
+                let mut serial = c.clone();
+                gemm_serial(alpha, a.view(), b.view(), beta, serial.view_mut());
+                // f32 → f64 is exact, so comparing the f64 bits compares the f32 bits.
+                let differing = split
+                    .iter()
+                    .zip(&serial)
+                    .filter(|(x, y)| Scalar::to_f64(**x).to_bits() != Scalar::to_f64(**y).to_bits())
+                    .count();
+                assert_eq!(
+                    differing, 0,
+                    "{threads} threads, ({m}×{k} {a_layout:?})·({k}×{n} {b_layout:?}), α {alpha}, β {beta}: {differing} elements differ from gemm_serial"
+                );
+            }
         }
     }
 }

@@ -99,9 +99,10 @@ pub fn matmul_bias_into<'c, T: Scalar>(
 ///
 /// Split across the rayon pool when the product is large enough: `c` is cut into one block per
 /// thread (by rows when it is stored row by row and has 256 rows or more, else along its longer
-/// side), each block an independent product. The cut never changes which numbers are added in
-/// which order for any element of `c`, so the result is bit-identical to the one-thread
-/// product.
+/// side), each block an independent product; on two cores, a sum deeper than the blocks the
+/// `aᵀ·b` kernel adds it up in (`dx = dy·W` through 784 rows) is cut at those blocks as well
+/// (`parallel.rs`). No cut changes which numbers are added in which order for any element of
+/// `c`, so the result is bit-identical to the one-thread product.
 ///
 /// ```
 /// use ndarray::array;
@@ -263,16 +264,53 @@ unsafe fn abt<T: Scalar>(p: &Raw<T>, alpha: T, beta: T, bias: *const T) -> bool 
 /// As [`abt`].
 unsafe fn atb<T: Scalar>(p: &Raw<T>, alpha: T, beta: T) -> bool {
     let ((m, k, n), (a, rsa, csa), (b, rsb, csb), (c, rsc, csc)) = (p.dims, p.a, p.b, p.c);
-    let rows = csb == 1 && csc == 1 && rsa >= 0 && csa >= 0 && rsb >= 0 && rsc >= 0;
-    // aᵀ stored row by row (dyᵀ) streams; `a` row by row (dy) is broadcast along its columns.
-    let short = rsa == 1 || m <= ATB_MAX_ROWS;
-    if !(alpha == T::one() && k > 0 && rows && short) {
+    if !atb_layouts(m, k, alpha, (rsa, csa), (rsb, csb), (rsc, csc)) {
         return false;
     }
     // The kernel's a is this aᵀ: element (p, i) is a[i, p].
     let (sa, rsb, rsc) = ((csa as usize, rsa as usize), rsb as usize, rsc as usize);
     // SAFETY: the caller's; the strides say b's and c's rows are contiguous.
     unsafe { (T::KERNELS.raw_atb)(simd::rung(), m, k, n, a, sa, b, rsb, beta, c, rsc) }
+}
+
+/// Whether the `atb` kernel takes a product of `m` rows, depth `k` and these (row, column)
+/// strides, if the type and the rung have it ([`atb`]).
+fn atb_layouts<T: Scalar>(
+    m: usize,
+    k: usize,
+    alpha: T,
+    (rsa, csa): (isize, isize),
+    (rsb, csb): (isize, isize),
+    (rsc, csc): (isize, isize),
+) -> bool {
+    let rows = csb == 1 && csc == 1 && rsa >= 0 && csa >= 0 && rsb >= 0 && rsc >= 0;
+    // aᵀ stored row by row (dyᵀ) streams; `a` row by row (dy) is broadcast along its columns.
+    let short = rsa == 1 || m <= ATB_MAX_ROWS;
+    alpha == T::one() && k > 0 && rows && short
+}
+
+/// How deep the blocks are that [`serial`] cuts this product's sums into, if it gives it to
+/// the `atb` kernel (`kernels/atb.rs`): each element's sum runs in blocks of that many terms,
+/// block after block added to what the ones before left. So the sum may be cut at a block
+/// boundary, the blocks summed apart and added in order, with the same bits
+/// (`parallel.rs` does so on two cores). `None` if another kernel would take the product.
+pub(crate) fn atb_block_depth<T: Scalar>(
+    alpha: T,
+    a: &ArrayView2<T>,
+    b: &ArrayView2<T>,
+    c: &ArrayViewMut2<T>,
+) -> Option<usize> {
+    let strides = |s: &[isize]| (s[0], s[1]);
+    let (m, k) = a.dim();
+    let takes = atb_layouts(
+        m,
+        k,
+        alpha,
+        strides(a.strides()),
+        strides(b.strides()),
+        strides(c.strides()),
+    ) && (T::KERNELS.atb_on)(simd::rung());
+    takes.then_some(super::kernels::atb::MAX_K)
 }
 
 /// The most rows of `c` the `atb` kernel takes when `a` is stored row by row (`dy·W` at a

@@ -75,6 +75,12 @@ pub unsafe fn sgemm_atb(
     super::on_rung!(rung, sgemm_atb(m, k, n, a, sa, b, ldb, beta, c, ldc))
 }
 
+/// Whether [`sgemm_atb`] does products on `rung`, rather than decline: on the AVX2 and AVX-512
+/// rungs when the CPU has them.
+pub fn sgemm_atb_on(rung: Rung) -> bool {
+    cfg!(target_arch = "x86_64") && rung != Rung::Portable && rung.supported()
+}
+
 /// One rung's copy of the kernel: the same three functions for AVX2 + FMA (8 lanes, tiles of
 /// 6×16) and AVX-512F (16 lanes, 4×64), differing only in the register type, the intrinsics and the tile.
 macro_rules! atb_kernel {

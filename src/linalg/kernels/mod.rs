@@ -193,6 +193,9 @@ pub struct Kernels<T: 'static> {
     pub(crate) raw_abt: RawAbt<T>,
     /// The packing-free `aᵀ·b` kernel, or one that always declines.
     pub(crate) raw_atb: RawAtb<T>,
+    /// Whether `raw_atb` does products on a rung (rather than decline); its sums then run in
+    /// blocks of `atb::MAX_K`.
+    pub(crate) atb_on: fn(Rung) -> bool,
     pub(crate) relu: fn(Rung, &mut [T], &[T]),
     pub(crate) relu_mask: fn(Rung, &mut [T], &[T], &[T]),
     pub(crate) copy: fn(Rung, &mut [T], &[T]),
@@ -213,7 +216,10 @@ pub struct Kernels<T: 'static> {
 /// Writes the entry points of one scalar type as non-generic functions of this crate, and the
 /// [`Kernels`] table of them.
 macro_rules! entry_points {
-    ($module:ident, $t:ty, raw_gemm: $raw:path, raw_abt: $abt:path, raw_atb: $atb:path) => {
+    (
+        $module:ident, $t:ty, raw_gemm: $raw:path, raw_abt: $abt:path, raw_atb: $atb:path,
+        atb_on: $atb_on:path
+    ) => {
         pub(crate) mod $module {
             use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2};
 
@@ -303,6 +309,7 @@ macro_rules! entry_points {
                 raw_gemm: $raw,
                 raw_abt: $abt,
                 raw_atb: $atb,
+                atb_on: $atb_on,
                 relu,
                 relu_mask,
                 copy,
@@ -325,14 +332,16 @@ entry_points!(
     f32,
     raw_gemm: matrixmultiply::sgemm,
     raw_abt: super::abt::sgemm_abt,
-    raw_atb: super::atb::sgemm_atb
+    raw_atb: super::atb::sgemm_atb,
+    atb_on: super::atb::sgemm_atb_on
 );
 entry_points!(
     for_f64,
     f64,
     raw_gemm: matrixmultiply::dgemm,
     raw_abt: super::portable::declines_abt,
-    raw_atb: super::portable::declines_atb
+    raw_atb: super::portable::declines_atb,
+    atb_on: super::portable::never
 );
 
 /// The rungs with kernels of their own (AVX2, AVX-512) that this CPU has, for tests to run

@@ -189,6 +189,11 @@ pub unsafe fn declines_abt(
     false
 }
 
+/// On no rung: `f64`'s [`declines_atb`] never does a product.
+pub fn never(_rung: crate::linalg::simd::Rung) -> bool {
+    false
+}
+
 /// `f64` has no packing-free `aᵀ·b` kernel on any rung.
 ///
 /// # Safety
