@@ -27,6 +27,7 @@ mod products;
 mod reference;
 mod scalar;
 pub mod simd;
+mod split_sum;
 
 pub use kernels::Kernels;
 pub use parallel::{PARALLEL_MIN_MACS, on_pool, split_point, usable_cores};
