@@ -1,7 +1,7 @@
 //! Counts heap allocations in steady-state training steps: after a warm-up step has sized every
 //! buffer, an autoencoder step allocates nothing on the AVX2 and AVX-512 rungs, on one thread
 //! or two (the two-core `dx` product keeps its partial sums in a buffer each thread keeps,
-//! `linalg/parallel.rs`). On the portable rung what remains is matrixmultiply's packing
+//! `linalg/split_sum.rs`). On the portable rung what remains is matrixmultiply's packing
 //! buffer, one per product it does (per half of a split product): 11 a step on one thread,
 //! 22 on two.
 //!

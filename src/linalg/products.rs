@@ -101,7 +101,7 @@ pub fn matmul_bias_into<'c, T: Scalar>(
 /// thread (by rows when it is stored row by row and has 256 rows or more, else along its longer
 /// side), each block an independent product; on two cores, a sum deeper than the blocks the
 /// `aᵀ·b` kernel adds it up in (`dx = dy·W` through 784 rows) is cut at those blocks as well
-/// (`parallel.rs`). No cut changes which numbers are added in which order for any element of
+/// (`split_sum.rs`). No cut changes which numbers are added in which order for any element of
 /// `c`, so the result is bit-identical to the one-thread product.
 ///
 /// ```
@@ -293,7 +293,7 @@ fn atb_layouts<T: Scalar>(
 /// the `atb` kernel (`kernels/atb.rs`): each element's sum runs in blocks of that many terms,
 /// block after block added to what the ones before left. So the sum may be cut at a block
 /// boundary, the blocks summed apart and added in order, with the same bits
-/// (`parallel.rs` does so on two cores). `None` if another kernel would take the product.
+/// (`split_sum.rs` does so on two cores). `None` if another kernel would take the product.
 pub(crate) fn atb_block_depth<T: Scalar>(
     alpha: T,
     a: &ArrayView2<T>,
