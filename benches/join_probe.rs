@@ -6,11 +6,14 @@
 //! ```
 //! Two threads; each round does `gap` µs of serial work, then joins two 10 µs halves. Printed:
 //! the join's time, and how many joins ran both halves on the same thread (nobody stole the
-//! second half). Run once as rayon leaves it, once inside `on_pool`.
+//! second half). Run once as rayon leaves it, once inside `on_pool`. Then, inside `on_pool`,
+//! joins of uneven halves (the left one, run by the joining thread, shorter), by `rayon::join`
+//! and by `linalg::join`, which spins while the other thread finishes: the time over the
+//! longer half.
 
 use std::time::Instant;
 
-use twostage::linalg::on_pool;
+use twostage::linalg::{join, on_pool};
 
 fn spin(micros: f64) {
     let start = Instant::now();
@@ -46,6 +49,39 @@ fn rounds(label: &str) {
     }
 }
 
+/// Joins of a `left`-µs and a `right`-µs half, 5 µs of serial work apart.
+fn uneven() {
+    for (left, right) in [
+        (40.0, 40.0),
+        (44.0, 57.0),
+        (57.0, 44.0),
+        (10.0, 30.0),
+        (5.0, 80.0),
+    ] {
+        let n = 2000;
+        let time = |joined: &dyn Fn()| {
+            let mut total = 0.0;
+            for _ in 0..n {
+                let start = Instant::now();
+                joined();
+                total += start.elapsed().as_secs_f64() * 1e6;
+                spin(5.0);
+            }
+            total / n as f64 - f64::max(left, right)
+        };
+        let plain = time(&|| {
+            rayon::join(|| spin(left), || spin(right));
+        });
+        let spinning = time(&|| {
+            join(|| spin(left), || spin(right));
+        });
+        println!(
+            "halves {left:2.0} + {right:2.0} us: over the longer half, rayon::join {plain:5.1} us, \
+             linalg::join {spinning:5.1} us"
+        );
+    }
+}
+
 fn main() {
     rayon::ThreadPoolBuilder::new()
         .num_threads(2)
@@ -61,4 +97,5 @@ fn main() {
     );
     rayon::scope(|_| rounds("plain rayon"));
     on_pool(|| rounds("on_pool"));
+    on_pool(uneven);
 }

@@ -30,7 +30,7 @@ pub mod simd;
 mod split_sum;
 
 pub use kernels::Kernels;
-pub use parallel::{PARALLEL_MIN_MACS, on_pool, split_point, usable_cores};
+pub use parallel::{PARALLEL_MIN_MACS, join, on_pool, split_point, usable_cores};
 pub use products::{gemm, gemm_serial, matmul_acc, matmul_bias_into, matmul_into};
 pub use reference::{gemm_matrixmultiply, gemm_naive};
 pub use scalar::Scalar;

@@ -1,10 +1,11 @@
 //! Splitting a product over cores, and keeping the pool ready to take the pieces.
 //!
 //! [`gemm`](super::gemm) cuts `c` into blocks at [`split_point`]s, one per thread, and runs them
-//! with `rayon::join` (a deep sum in blocks is cut along the sum as well: `split_sum.rs`); Adam
+//! with [`join`] (a deep sum in blocks is cut along the sum as well: `split_sum.rs`); Adam
 //! cuts its updates at the same points. [`on_pool`] runs a training
 //! epoch on the pool with the other threads kept spinning, so the second half of a `join` is
-//! taken at once; [`usable_cores`] caps both at the cores the process may use.
+//! taken at once, and [`join`] spins while the other half finishes, so the joining thread is
+//! awake when it does; [`usable_cores`] caps both at the cores the process may use.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -98,8 +99,10 @@ fn gemm_split<T: Scalar>(
     // Split c at a tile boundary, in proportion to the pieces on each side: by rows when c is
     // stored row by row and tall enough, so each thread's block is one contiguous run of memory
     // (a gradient `dW`, whose rows Adam then updates on the same thread: `split_point`), else
-    // along its longer side.
-    let split_rows = (c.strides()[1] == 1 && m >= 16 * BLOCK_ALIGN) || m >= n;
+    // along its longer side. Even `Linear(256, 128)`'s `dW`, 128 rows: cut by columns, each
+    // core wrote half of every row Adam updates on the other, and the product took 24 µs in a
+    // step against 13 cut by rows (benches/README.md).
+    let split_rows = (c.strides()[1] == 1 && m >= 4 * BLOCK_ALIGN) || m >= n;
     // A deep sum that the kernel adds up in blocks (`dx = dy·W` through the 784 rows of the
     // last layer's W): cut the sum as well as the columns, so each core reads the rows of `b`
     // it holds.
@@ -117,7 +120,7 @@ fn gemm_split<T: Scalar>(
     if split_rows {
         let (a_top, a_bottom) = a.split_at(Axis(0), at);
         let (c_top, c_bottom) = c.view_mut().split_at(Axis(0), at);
-        rayon::join(
+        join(
             || gemm_split(alpha, a_top, b, beta, bias, c_top, left_pieces),
             || {
                 gemm_split(
@@ -141,7 +144,7 @@ fn gemm_split<T: Scalar>(
             }
             None => (None, None),
         };
-        rayon::join(
+        join(
             || gemm_split(alpha, a, b_left, beta, bias_left, c_left, left_pieces),
             || {
                 gemm_split(
@@ -296,3 +299,46 @@ impl Drop for StoreOnDrop<'_> {
         self.0.store(self.1, Ordering::Release);
     }
 }
+
+/// `rayon::join(a, b)`, except that when `a` ends while another thread is still running `b`,
+/// this thread spins until `b` is done instead of waiting the way rayon does. Rayon's waiting
+/// thread yields a few dozen times and then sleeps, and waking it again costs more than the
+/// wait: a join whose left half ends 10–20 µs early took 15–35 µs longer than its right half
+/// (`benches/join_probe.rs`). Which thread runs what, and so the bits, are rayon's choice as
+/// before: only the wait changes.
+pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    let (started, done) = (AtomicBool::new(false), AtomicBool::new(false));
+    rayon::join(
+        || {
+            let out = a();
+            // Started and not done: `b` was stolen and runs on another thread right now (had it
+            // run on this one, inside `a`, it would be done). Not started: it is most likely
+            // still queued here, and `rayon::join` runs it on this thread as soon as we return.
+            if started.load(Ordering::Acquire) {
+                let since = Instant::now();
+                while !done.load(Ordering::Acquire) && since.elapsed() < LONGEST_SPIN {
+                    for _ in 0..64 {
+                        std::hint::spin_loop();
+                    }
+                }
+            }
+            out
+        },
+        || {
+            started.store(true, Ordering::Release);
+            let out = b();
+            done.store(true, Ordering::Release);
+            out
+        },
+    )
+}
+
+/// How long [`join`] spins for the other half before leaving the wait to rayon: far longer
+/// than any half of a training step's products.
+const LONGEST_SPIN: Duration = Duration::from_millis(2);

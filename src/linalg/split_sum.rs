@@ -62,7 +62,7 @@ pub(super) fn split_sum<T: Scalar>(
             }
         }
         let buffers = &mut *scratch;
-        rayon::join(
+        super::parallel::join(
             || {
                 for (side, c) in here.into_iter().enumerate() {
                     if let Some(c) = c {

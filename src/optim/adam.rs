@@ -147,7 +147,7 @@ fn update_split<T: Scalar>(
     let at = linalg::split_point(rows, left_pieces, pieces);
     let cut = at * (chunk.theta.len() / rows);
     let (top, bottom) = chunk.split_at(cut);
-    rayon::join(
+    linalg::join(
         || update_split(at, top, c, zero_grad, left_pieces),
         || update_split(rows - at, bottom, c, zero_grad, pieces - left_pieces),
     );
