@@ -1,7 +1,9 @@
 //! One stage-2 (head) training step at batch 32, phase by phase, on the real loop's pieces:
-//! gathering the batch from a `(60000, 128)` feature matrix, forward + cross-entropy, backward,
-//! Adam. Where the stage-2 epoch's time goes (it runs on one thread: its products are below
-//! `linalg::PARALLEL_MIN_MACS`).
+//! forward + cross-entropy, backward, then Adam joined (as `train::train_epoch` does) with
+//! gathering the next batch from a `(60000, 128)` feature matrix on the other core; and, for
+//! comparison, the same step with the gather first on this core, as the loop did before. Where
+//! the stage-2 epoch's time goes (its products are below `linalg::PARALLEL_MIN_MACS`, so the
+//! step itself runs on one thread).
 //!
 //! ```text
 //! cargo bench --bench head_phases -- [threads]
@@ -12,7 +14,7 @@ use std::time::Instant;
 
 use ndarray::Array2;
 use twostage::batches::{Batch, Batches, Classification, Dataset, Order};
-use twostage::linalg::on_pool;
+use twostage::linalg::{join, on_pool};
 use twostage::model::Route;
 use twostage::nn::{Layer, Loss, SoftmaxCrossEntropy};
 use twostage::optim::{Adam, Optimizer};
@@ -46,44 +48,59 @@ fn main() {
         labels: &labels,
     };
     let mut batches = Batches::new(32, Order::Shuffled { seed: 0 });
-    let mut buffer = Batch::<f32, Vec<usize>>::default();
-    // gather, forward + loss, backward, Adam (step_and_zero_grad)
-    let mut seconds = [0.0_f64; 4];
+    let (mut batch, mut next) = (Batch::default(), Batch::<f32, Vec<usize>>::default());
+    // [gather, forward + loss, backward, Adam (step_and_zero_grad)]: the serial loop, then the
+    // joined one (gather 0, Adam the join of Adam and the next gather).
+    let mut seconds = [[0.0_f64; 4]; 2];
     let mut route = network.route(Route::Head);
     on_pool(|| {
-        let mut step = 0;
-        while step < WARM_UP + STEPS {
-            batches.start_epoch(data.len());
-            loop {
-                let t0 = Instant::now();
-                let Some(batch) = batches.next(&data, &mut buffer) else {
-                    break;
-                };
-                let t1 = Instant::now();
-                let logits = route.forward(batch.x.view());
-                Loss::forward(&mut loss, logits, batch).expect("labels are classes");
-                let t2 = Instant::now();
-                route.backward_params(Loss::<f32, Vec<usize>>::backward(&mut loss));
-                let t3 = Instant::now();
-                adam.step_and_zero_grad(&mut route);
-                let t4 = Instant::now();
-                if step >= WARM_UP {
-                    let phases = [(t0, t1), (t1, t2), (t2, t3), (t3, t4)];
-                    for (total, (start, end)) in seconds.iter_mut().zip(phases) {
-                        *total += (end - start).as_secs_f64();
+        for (joined, seconds) in [false, true].into_iter().zip(&mut seconds) {
+            let mut step = 0;
+            while step < WARM_UP + STEPS {
+                batches.start_epoch(data.len());
+                let mut more = batches.next(&data, &mut batch).is_some();
+                while more && step < WARM_UP + STEPS {
+                    let t0 = Instant::now();
+                    if !joined {
+                        more = batches.next(&data, &mut next).is_some();
+                        std::mem::swap(&mut batch, &mut next);
                     }
-                }
-                step += 1;
-                if step == WARM_UP + STEPS {
-                    break;
+                    let t1 = Instant::now();
+                    let logits = route.forward(batch.x.view());
+                    Loss::forward(&mut loss, logits, &batch).expect("labels are classes");
+                    let t2 = Instant::now();
+                    route.backward_params(Loss::<f32, Vec<usize>>::backward(&mut loss));
+                    let t3 = Instant::now();
+                    if joined {
+                        (_, more) = join(
+                            || adam.step_and_zero_grad(&mut route),
+                            || batches.next(&data, &mut next).is_some(),
+                        );
+                        std::mem::swap(&mut batch, &mut next);
+                    } else {
+                        adam.step_and_zero_grad(&mut route);
+                    }
+                    let t4 = Instant::now();
+                    if step >= WARM_UP {
+                        let phases = [(t0, t1), (t1, t2), (t2, t3), (t3, t4)];
+                        for (total, (start, end)) in seconds.iter_mut().zip(phases) {
+                            *total += (end - start).as_secs_f64();
+                        }
+                    }
+                    step += 1;
                 }
             }
         }
     });
-    let [gather, forward, backward, adam] = seconds.map(|s| s / STEPS as f64 * 1e6);
-    println!(
-        "threads {threads}: gather {gather:.2} us, forward+loss {forward:.2} us, backward \
-         {backward:.2} us, Adam with zero_grad {adam:.2} us, step {:.2} us",
-        gather + forward + backward + adam
-    );
+    for (seconds, how) in seconds
+        .iter()
+        .zip(["gather, then the step", "Adam ‖ next gather"])
+    {
+        let [gather, forward, backward, adam] = seconds.map(|s| s / STEPS as f64 * 1e6);
+        println!(
+            "threads {threads}, {how}: gather {gather:.2} us, forward+loss {forward:.2} us, \
+             backward {backward:.2} us, Adam with zero_grad {adam:.2} us, step {:.2} us",
+            gather + forward + backward + adam
+        );
+    }
 }

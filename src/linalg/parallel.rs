@@ -306,6 +306,10 @@ impl Drop for StoreOnDrop<'_> {
 /// wait: a join whose left half ends 10–20 µs early took 15–35 µs longer than its right half
 /// (`benches/join_probe.rs`). Which thread runs what, and so the bits, are rayon's choice as
 /// before: only the wait changes.
+///
+/// On a one-thread pool `a` then `b` run right here: called from outside the pool (as
+/// [`on_pool`] leaves a one-thread training), `rayon::join` would hand both to the pool's one
+/// thread and sleep until it is done, ~80 µs a call (`benches/head_phases.rs -- 1`).
 pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
@@ -313,6 +317,10 @@ where
     RA: Send,
     RB: Send,
 {
+    if rayon::current_num_threads() == 1 {
+        let ra = a();
+        return (ra, b());
+    }
     let (started, done) = (AtomicBool::new(false), AtomicBool::new(false));
     rayon::join(
         || {
