@@ -309,7 +309,8 @@ impl Drop for StoreOnDrop<'_> {
 ///
 /// On a one-thread pool `a` then `b` run right here: called from outside the pool (as
 /// [`on_pool`] leaves a one-thread training), `rayon::join` would hand both to the pool's one
-/// thread and sleep until it is done, ~80 µs a call (`benches/head_phases.rs -- 1`).
+/// thread and sleep until it is done, which costs far more than either half of a training step
+/// (`benches/head_phases.rs -- 1`, `benches/README.md`).
 pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,

@@ -19,9 +19,10 @@ use super::sanity::ensure_finite;
 /// across the cores cheaply; the gradients are cleared first.
 ///
 /// The next batch is gathered while the optimizer steps, on the other core when there is one
-/// ([`join`]): it depends on nothing the step writes, and gathering 32 scattered rows waits on
-/// memory (2–3 µs of a ~19 µs stage-2 step, `benches/head_phases.rs`). The same numbers in
-/// the same order as gathering it first, so the same bits.
+/// ([`join`]): it depends on nothing the step writes, and gathering scattered rows waits on
+/// memory, a visible share of the short stage-2 step (`benches/head_phases.rs`, figures in
+/// `benches/README.md`). The same numbers in the same order as gathering it first, so the same
+/// bits.
 ///
 /// # Errors
 /// [`Error::Diverged`]; what `loss` reports about bad targets ([`Error::Label`]).
