@@ -30,6 +30,7 @@ pub mod simd;
 mod split_sum;
 
 pub use kernels::Kernels;
+pub(crate) use parallel::pieces;
 pub use parallel::{PARALLEL_MIN_MACS, join, on_pool, split_point, usable_cores};
 pub use products::{gemm, gemm_serial, matmul_acc, matmul_bias_into, matmul_into};
 pub use reference::{gemm_matrixmultiply, gemm_naive};

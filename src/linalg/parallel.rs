@@ -68,8 +68,9 @@ pub(crate) fn gemm_bias_on_cores<T: Scalar>(
 }
 
 /// How many blocks a product is cut into: one per thread of the pool, at most one per core
-/// (more pieces than cores would only queue up behind each other).
-fn pieces() -> usize {
+/// (more pieces than cores would only queue up behind each other). Adam cuts its updates into
+/// as many, at the same points.
+pub(crate) fn pieces() -> usize {
     rayon::current_num_threads().min(usable_cores())
 }
 
@@ -100,8 +101,8 @@ fn gemm_split<T: Scalar>(
     // stored row by row and tall enough, so each thread's block is one contiguous run of memory
     // (a gradient `dW`, whose rows Adam then updates on the same thread: `split_point`), else
     // along its longer side. Even `Linear(256, 128)`'s `dW`, 128 rows: cut by columns, each
-    // core wrote half of every row Adam updates on the other, and the product took 24 µs in a
-    // step against 13 cut by rows (benches/README.md).
+    // core would write half of every row that Adam updates on the other (measured slower,
+    // benches/README.md).
     let split_rows = (c.strides()[1] == 1 && m >= 4 * BLOCK_ALIGN) || m >= n;
     // A deep sum that the kernel adds up in blocks (`dx = dy·W` through the 784 rows of the
     // last layer's W): cut the sum as well as the columns, so each core reads the rows of `b`
@@ -303,9 +304,9 @@ impl Drop for StoreOnDrop<'_> {
 /// `rayon::join(a, b)`, except that when `a` ends while another thread is still running `b`,
 /// this thread spins until `b` is done instead of waiting the way rayon does. Rayon's waiting
 /// thread yields a few dozen times and then sleeps, and waking it again costs more than the
-/// wait: a join whose left half ends 10–20 µs early took 15–35 µs longer than its right half
-/// (`benches/join_probe.rs`). Which thread runs what, and so the bits, are rayon's choice as
-/// before: only the wait changes.
+/// wait when the halves end microseconds apart (`benches/join_probe.rs`, figures in
+/// `benches/README.md`). Which thread runs what, and so the bits, are rayon's choice as before:
+/// only the wait changes.
 ///
 /// On a one-thread pool `a` then `b` run right here: called from outside the pool (as
 /// [`on_pool`] leaves a one-thread training), `rayon::join` would hand both to the pool's one

@@ -91,7 +91,7 @@ pub(super) fn split_sum<T: Scalar>(
             },
         );
         // Each buffer added to its side of `c`, block after block, a row at a time by the
-        // rung's vector add (ndarray's zip over a strided half of `c` took ~5 µs a call).
+        // rung's vector add (ndarray's zip over a strided half of `c` is element by element).
         let rung = simd::rung();
         let mut rest = &*scratch;
         for (side, c) in cs.iter_mut().enumerate() {

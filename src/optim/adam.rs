@@ -114,16 +114,20 @@ impl<T: Scalar> Adam<T> {
             let rows = value.shape().first().copied().unwrap_or(1);
             let theta = value.as_slice_mut().expect("parameters are contiguous");
             let g = grad.as_slice_mut().expect("gradients are contiguous");
-            // (On a one-thread pool, splitting would only hand the work over to that thread.)
-            if theta.len() < PARALLEL_MIN_LEN || rayon::current_num_threads() == 1 {
+            if theta.len() < PARALLEL_MIN_LEN {
                 update(Chunk { theta, g, m, v }, c, zero_grad);
             } else {
                 // One contiguous piece per core, cut where the gradient product cut `dW`: each
                 // core then updates rows whose gradient it wrote itself, and which are still in
                 // its cache (faster than pieces taken by whichever core comes first,
-                // benches/README.md).
-                let pieces = rayon::current_num_threads().min(linalg::usable_cores());
-                update_split(rows, Chunk { theta, g, m, v }, c, zero_grad, pieces);
+                // benches/README.md). On a one-thread pool that is one piece, updated here.
+                update_split(
+                    rows,
+                    Chunk { theta, g, m, v },
+                    c,
+                    zero_grad,
+                    linalg::pieces(),
+                );
             }
             index += 1;
         });
