@@ -4,11 +4,16 @@
 //! with [`join`] (a deep sum in blocks is cut along the sum as well: `split_sum.rs`); Adam
 //! cuts its updates at the same points. [`on_pool`] runs a training
 //! epoch on the pool with the other threads kept spinning, so the second half of a `join` is
-//! taken at once, and [`join`] spins while the other half finishes, so the joining thread is
-//! awake when it does; [`usable_cores`] caps both at the cores the process may use.
+//! taken at once (the epoch's thread hands it to them directly), and [`join`] spins while the
+//! other half finishes, so the joining thread is awake when it does; [`usable_cores`] caps both
+//! at the cores the process may use.
 
+use std::any::Any;
+use std::cell::{Cell, UnsafeCell};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::ptr::null_mut;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis};
@@ -185,8 +190,8 @@ pub fn split_point(len: usize, left_pieces: usize, pieces: usize) -> usize {
 /// itself (`benches/join_probe.rs` times a join after a serial stretch; figures in
 /// `benches/README.md`). So, as OpenMP's
 /// active wait policy does, other pool threads run a *spinner* for the duration of `f` (one
-/// each, by `spawn_broadcast`): a loop that takes pool work as soon as there is any
-/// (`rayon::yield_now`) and otherwise spins. The cost is that those cores stay busy while `f`
+/// each, by `spawn_broadcast`): a loop that takes work as soon as there is any (a half offered
+/// by [`join`] on `f`'s thread, else the pool's, `rayon::yield_now`) and otherwise spins. The cost is that those cores stay busy while `f`
 /// runs, so the spinners are kept polite:
 /// - there are never more of them than the cores the process may use ([`usable_cores`], which
 ///   respects CPU affinity and cgroup quotas) minus the one `f` runs on: with `--threads 1000`
@@ -232,8 +237,91 @@ pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         }
         // Stops the spinners however `f` ends, a panic included.
         let _stop = StoreOnDrop(&done, true);
+        // This thread's joins hand their second half to the spinners directly ([`join`]).
+        let _owner = (claimed && spinners > 0).then(Owner::claim);
         f()
     })
+}
+
+thread_local! {
+    /// Whether this thread runs the [`on_pool`] that has the spinners: its [`join`]s offer
+    /// their second half in [`OFFER`] instead of through rayon.
+    static OWNER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The half of a [`join`] that the owner offers to the spinners: at most one at a time, since
+/// the owner waits for each before it offers the next.
+static OFFER: AtomicPtr<Offer> = AtomicPtr::new(null_mut());
+
+/// Makes this thread the [`OWNER`] until dropped.
+struct Owner;
+
+impl Owner {
+    fn claim() -> Owner {
+        OWNER.set(true);
+        Owner
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        OWNER.set(false);
+    }
+}
+
+/// One offered half of a [`join`], on the owner's stack: `run(data)` runs it and keeps its
+/// result in `data`. A spinner takes it out of [`OFFER`], runs it, and sets `state` to
+/// [`DONE`]; the owner does not return before then, so `data` outlives the run.
+struct Offer {
+    run: unsafe fn(*mut ()),
+    data: *mut (),
+    state: AtomicU8,
+    /// Where the spinner leaves a panic of the half it ran, for the owner to resume.
+    panic: UnsafeCell<Option<Box<dyn Any + Send>>>,
+}
+
+const RUNNING: u8 = 0;
+const DONE: u8 = 1;
+
+/// The closure of an offered half and, once it ran, its result.
+struct Half<B, RB> {
+    f: Option<B>,
+    out: Option<RB>,
+}
+
+/// Runs the [`Half`] at `data`.
+///
+/// # Safety
+/// `data` points to a live `Half<B, RB>` that nothing else touches meanwhile.
+unsafe fn run_half<B: FnOnce() -> RB, RB>(data: *mut ()) {
+    // SAFETY: the caller's contract.
+    let half = unsafe { &mut *data.cast::<Half<B, RB>>() };
+    if let Some(f) = half.f.take() {
+        half.out = Some(f());
+    }
+}
+
+/// Takes the offered half, if there is one, runs it here and marks it done; whether it did.
+fn take_offer() -> bool {
+    let offer = OFFER.load(Ordering::Acquire);
+    if offer.is_null()
+        || OFFER
+            .compare_exchange(offer, null_mut(), Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+    {
+        return false;
+    }
+    // SAFETY: taken out of OFFER by this thread alone (the exchange), so its owner waits in
+    // `join` for DONE and keeps `offer` and its data alive until then.
+    let offer = unsafe { &*offer };
+    // SAFETY: `data` is the `Half` the owner made for this `run`; only this thread runs it.
+    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { (offer.run)(offer.data) }));
+    if let Err(panic) = outcome {
+        // SAFETY: the owner reads `panic` only after it sees DONE, stored below.
+        unsafe { *offer.panic.get() = Some(panic) };
+    }
+    offer.state.store(DONE, Ordering::Release);
+    true
 }
 
 /// How many threads of this process can run at once: `std::thread::available_parallelism`
@@ -243,7 +331,8 @@ pub fn usable_cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// A spinner of [`on_pool`]: runs pool work as it appears until `done` is set.
+/// A spinner of [`on_pool`]: runs offered halves ([`take_offer`]) and pool work as they appear
+/// until `done` is set.
 ///
 /// While winning it spins, checking the clock every [`POLLS_PER_CHECK`] fruitless polls; a gap
 /// of more than [`DESCHEDULED`] between two checks means the OS gave its core to someone else
@@ -256,7 +345,7 @@ fn spin_until(done: &AtomicBool) {
     let mut last_check = Instant::now();
     let mut nap: Option<Duration> = None;
     while !done.load(Ordering::Acquire) {
-        if rayon::yield_now() == Some(rayon::Yield::Executed) {
+        if take_offer() || rayon::yield_now() == Some(rayon::Yield::Executed) {
             idle_polls = 0;
             nap = None;
             last_check = Instant::now();
@@ -301,12 +390,18 @@ impl Drop for StoreOnDrop<'_> {
     }
 }
 
-/// `rayon::join(a, b)`, except that when `a` ends while another thread is still running `b`,
-/// this thread spins until `b` is done instead of waiting the way rayon does. Rayon's waiting
-/// thread yields a few dozen times and then sleeps, and waking it again costs more than the
-/// wait when the halves end microseconds apart (`benches/join_probe.rs`, figures in
-/// `benches/README.md`). Which thread runs what, and so the bits, are rayon's choice as before:
-/// only the wait changes.
+/// `rayon::join(a, b)`: `a` runs on this thread and `b`, if another thread is free, on that
+/// one; both always run, and a panic in either is passed on once both are done (`a`'s first).
+/// Which thread runs which half does not change a single bit of the results.
+///
+/// Inside [`on_pool`], on the thread that runs the epoch, `b` is handed straight to the
+/// spinner ([`offer_join`]): one atomic exchange to offer it, one to take it, a flag when it is
+/// done, instead of rayon's queue, steal and latch (about a microsecond a join, fifteen joins a
+/// step; `tests/join.rs`, figures in `benches/README.md`). Elsewhere it is `rayon::join`, except
+/// that when `a` ends while another thread is still running `b`, this thread spins until `b`
+/// is done: rayon's waiting thread yields a few dozen times and then sleeps, and waking it
+/// again costs more than the wait when the halves end microseconds apart
+/// (`benches/join_probe.rs`).
 ///
 /// On a one-thread pool `a` then `b` run right here: called from outside the pool (as
 /// [`on_pool`] leaves a one-thread training), `rayon::join` would hand both to the pool's one
@@ -323,6 +418,20 @@ where
         let ra = a();
         return (ra, b());
     }
+    if OWNER.get() {
+        return offer_join(a, b);
+    }
+    rayon_join(a, b)
+}
+
+/// [`join`] through rayon, spinning while the other thread finishes `b`.
+fn rayon_join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
     let (started, done) = (AtomicBool::new(false), AtomicBool::new(false));
     rayon::join(
         || {
@@ -347,6 +456,70 @@ where
             out
         },
     )
+}
+
+/// [`join`] on the [`OWNER`]: `b` offered to the spinners in [`OFFER`], `a` run here; then `b`
+/// taken back and run here if no spinner took it, else its end awaited. A spinner polls the
+/// offer before rayon's queues, and the hand-off is one exchange each way, where rayon's steal
+/// and latch cost about a microsecond a join (`benches/join_probe.rs`, `benches/README.md`).
+fn offer_join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    let mut half = Half {
+        f: Some(b),
+        out: None,
+    };
+    let offer = Offer {
+        run: run_half::<B, RB>,
+        data: (&raw mut half).cast(),
+        state: AtomicU8::new(RUNNING),
+        panic: UnsafeCell::new(None),
+    };
+    let offered = (&raw const offer).cast_mut();
+    if OFFER
+        .compare_exchange(null_mut(), offered, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        // An earlier offer is still waiting (a join inside `a` of a join, with more than one
+        // spinner): through rayon, where the other spinners look too.
+        let b = half.f.take().expect("the half was not offered");
+        return rayon_join(a, b);
+    }
+    // `a` may panic; `b` must be finished or taken back before this frame unwinds.
+    let ra = catch_unwind(AssertUnwindSafe(a));
+    let taken_back = OFFER
+        .compare_exchange(offered, null_mut(), Ordering::AcqRel, Ordering::Acquire)
+        .is_ok();
+    if !taken_back {
+        let since = Instant::now();
+        while offer.state.load(Ordering::Acquire) != DONE {
+            if since.elapsed() < LONGEST_SPIN {
+                std::hint::spin_loop();
+            } else {
+                // The spinner running `b` lost its core: let it have this one.
+                std::thread::yield_now();
+            }
+        }
+    }
+    // Both halves always run, as with `rayon::join`: one taken back runs here, a panic in `a`
+    // notwithstanding. A panic is then passed on, `a`'s first.
+    let rb = if taken_back {
+        let b = half.f.take().expect("a half taken back has not run");
+        catch_unwind(AssertUnwindSafe(b))
+    } else {
+        match offer.panic.into_inner() {
+            Some(panic) => Err(panic),
+            None => Ok(half.out.expect("a spinner ran the half")),
+        }
+    };
+    match (ra, rb) {
+        (Ok(ra), Ok(rb)) => (ra, rb),
+        (Err(panic), _) | (Ok(_), Err(panic)) => resume_unwind(panic),
+    }
 }
 
 /// How long [`join`] spins for the other half before leaving the wait to rayon: far longer
