@@ -280,6 +280,18 @@ struct Offer {
     panic: UnsafeCell<Option<Box<dyn Any + Send>>>,
 }
 
+impl Offer {
+    /// The offer of `half`, its `run` the one for its type.
+    fn of<B: FnOnce() -> RB, RB>(half: &mut Half<B, RB>) -> Offer {
+        Offer {
+            run: run_half::<B, RB>,
+            data: (half as *mut Half<B, RB>).cast(),
+            state: AtomicU8::new(RUNNING),
+            panic: UnsafeCell::new(None),
+        }
+    }
+}
+
 const RUNNING: u8 = 0;
 const DONE: u8 = 1;
 
@@ -345,7 +357,9 @@ fn spin_until(done: &AtomicBool) {
     let mut last_check = Instant::now();
     let mut nap: Option<Duration> = None;
     while !done.load(Ordering::Acquire) {
-        if take_offer() || rayon::yield_now() == Some(rayon::Yield::Executed) {
+        // The offer is one load to look at, rayon's queues far more: look at it more often.
+        let rayon_turn = nap.is_some() || idle_polls.is_multiple_of(OFFER_POLLS);
+        if take_offer() || (rayon_turn && rayon::yield_now() == Some(rayon::Yield::Executed)) {
             idle_polls = 0;
             nap = None;
             last_check = Instant::now();
@@ -357,7 +371,7 @@ fn spin_until(done: &AtomicBool) {
             continue;
         }
         idle_polls += 1;
-        if idle_polls.is_multiple_of(POLLS_PER_CHECK) {
+        if idle_polls.is_multiple_of(POLLS_PER_CHECK * OFFER_POLLS) {
             let now = Instant::now();
             if now - last_check > DESCHEDULED {
                 nap = Some(FIRST_NAP);
@@ -371,9 +385,11 @@ fn spin_until(done: &AtomicBool) {
     }
 }
 
-/// Fruitless polls between two looks at the clock (and two `sched_yield`s): tens of
-/// microseconds, well under [`DESCHEDULED`].
+/// Fruitless polls of rayon's queues between two looks at the clock (and two `sched_yield`s):
+/// tens of microseconds, well under [`DESCHEDULED`].
 const POLLS_PER_CHECK: u32 = 256;
+/// Polls of the offer ([`take_offer`]) per poll of rayon's queues.
+const OFFER_POLLS: u32 = 16;
 /// A gap between two looks at the clock longer than this means the spinner was descheduled.
 const DESCHEDULED: Duration = Duration::from_micros(500);
 /// A spinner's first nap after it was descheduled.
@@ -473,12 +489,7 @@ where
         f: Some(b),
         out: None,
     };
-    let offer = Offer {
-        run: run_half::<B, RB>,
-        data: (&raw mut half).cast(),
-        state: AtomicU8::new(RUNNING),
-        panic: UnsafeCell::new(None),
-    };
+    let offer = Offer::of(&mut half);
     let offered = (&raw const offer).cast_mut();
     if OFFER
         .compare_exchange(null_mut(), offered, Ordering::AcqRel, Ordering::Acquire)
