@@ -5,7 +5,8 @@
 //! |---|---|
 //! | `products.rs` | the products, named for what they do: [`matmul_into`] `c = a·b`, [`matmul_acc`] `c += a·b`, [`matmul_bias_into`] `c = bias + a·b`, and [`gemm`] `c = α·a·b + β·c` that does them |
 //! | `reference.rs` | the textbook triple loop [`gemm_naive`], and [`gemm_matrixmultiply`] |
-//! | `parallel.rs` | splitting a product over cores ([`split_point`]), the pool ([`on_pool`], [`usable_cores`]) |
+//! | `parallel.rs` | splitting a product over cores ([`split_point`]), the pool ([`on_pool`], [`usable_cores`]), [`join`] |
+//! | `offer.rs` | the hand-off of half a [`join`] to the spinner inside [`on_pool`] |
 //! | [`elementwise`] | the element-wise passes of a step (ReLU, its mask, MSE's pieces, bias sums, pixels) |
 //! | [`simd`] | the kernel ladder: which instruction set runs ([`simd::rung`], `TWOSTAGE_SIMD`) |
 //! | `scalar.rs` | [`Scalar`]: `f32` and `f64`, and the compiled entry points each names |
@@ -22,6 +23,7 @@
 
 pub mod elementwise;
 mod kernels;
+mod offer;
 mod parallel;
 mod products;
 mod reference;

@@ -8,17 +8,14 @@
 //! other half finishes, so the joining thread is awake when it does; [`usable_cores`] caps both
 //! at the cores the process may use.
 
-use std::any::Any;
-use std::cell::{Cell, UnsafeCell};
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::ptr::null_mut;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
 use super::Scalar;
+use super::offer::{Owner, is_owner, offer_join, take_offer};
 use super::products::{atb_block_depth, serial, serial_bias};
 use super::split_sum::split_sum;
 
@@ -191,8 +188,8 @@ pub fn split_point(len: usize, left_pieces: usize, pieces: usize) -> usize {
 /// `benches/README.md`). So, as OpenMP's
 /// active wait policy does, other pool threads run a *spinner* for the duration of `f` (one
 /// each, by `spawn_broadcast`): a loop that takes work as soon as there is any (a half offered
-/// by [`join`] on `f`'s thread, else the pool's, `rayon::yield_now`) and otherwise spins. The cost is that those cores stay busy while `f`
-/// runs, so the spinners are kept polite:
+/// by [`join`] on `f`'s thread, else the pool's, `rayon::yield_now`) and otherwise spins. The
+/// cost is that those cores stay busy while `f` runs, so the spinners are kept polite:
 /// - there are never more of them than the cores the process may use ([`usable_cores`], which
 ///   respects CPU affinity and cgroup quotas) minus the one `f` runs on: with `--threads 1000`
 ///   on 2 cores, one thread spins and the other 998 sleep as rayon's idle threads do (999
@@ -243,99 +240,6 @@ pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     })
 }
 
-thread_local! {
-    /// Whether this thread runs the [`on_pool`] that has the spinners: its [`join`]s offer
-    /// their second half in [`OFFER`] instead of through rayon.
-    static OWNER: Cell<bool> = const { Cell::new(false) };
-}
-
-/// The half of a [`join`] that the owner offers to the spinners: at most one at a time, since
-/// the owner waits for each before it offers the next.
-static OFFER: AtomicPtr<Offer> = AtomicPtr::new(null_mut());
-
-/// Makes this thread the [`OWNER`] until dropped.
-struct Owner;
-
-impl Owner {
-    fn claim() -> Owner {
-        OWNER.set(true);
-        Owner
-    }
-}
-
-impl Drop for Owner {
-    fn drop(&mut self) {
-        OWNER.set(false);
-    }
-}
-
-/// One offered half of a [`join`], on the owner's stack: `run(data)` runs it and keeps its
-/// result in `data`. A spinner takes it out of [`OFFER`], runs it, and sets `state` to
-/// [`DONE`]; the owner does not return before then, so `data` outlives the run.
-struct Offer {
-    run: unsafe fn(*mut ()),
-    data: *mut (),
-    state: AtomicU8,
-    /// Where the spinner leaves a panic of the half it ran, for the owner to resume.
-    panic: UnsafeCell<Option<Box<dyn Any + Send>>>,
-}
-
-impl Offer {
-    /// The offer of `half`, its `run` the one for its type.
-    fn of<B: FnOnce() -> RB, RB>(half: &mut Half<B, RB>) -> Offer {
-        Offer {
-            run: run_half::<B, RB>,
-            data: (half as *mut Half<B, RB>).cast(),
-            state: AtomicU8::new(RUNNING),
-            panic: UnsafeCell::new(None),
-        }
-    }
-}
-
-const RUNNING: u8 = 0;
-const DONE: u8 = 1;
-
-/// The closure of an offered half and, once it ran, its result.
-struct Half<B, RB> {
-    f: Option<B>,
-    out: Option<RB>,
-}
-
-/// Runs the [`Half`] at `data`.
-///
-/// # Safety
-/// `data` points to a live `Half<B, RB>` that nothing else touches meanwhile.
-unsafe fn run_half<B: FnOnce() -> RB, RB>(data: *mut ()) {
-    // SAFETY: the caller's contract.
-    let half = unsafe { &mut *data.cast::<Half<B, RB>>() };
-    if let Some(f) = half.f.take() {
-        half.out = Some(f());
-    }
-}
-
-/// Takes the offered half, if there is one, runs it here and marks it done; whether it did.
-fn take_offer() -> bool {
-    let offer = OFFER.load(Ordering::Acquire);
-    if offer.is_null()
-        || OFFER
-            .compare_exchange(offer, null_mut(), Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-    {
-        return false;
-    }
-    // SAFETY: taken out of OFFER by this thread alone (the exchange), so its owner waits in
-    // `join` for DONE and keeps `offer` and its data alive until then.
-    let offer = unsafe { &*offer };
-    // SAFETY: `data` is the `Half` the owner made for this `run`; only this thread runs it.
-    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { (offer.run)(offer.data) }));
-    if let Err(panic) = outcome {
-        // SAFETY: the owner reads `panic` only after it sees DONE, stored below.
-        unsafe { *offer.panic.get() = Some(panic) };
-    }
-    offer.state.store(DONE, Ordering::Release);
-    true
-}
-
 /// How many threads of this process can run at once: `std::thread::available_parallelism`
 /// (the CPUs in the affinity mask, limited by a cgroup CPU quota), read once; 1 if unknown.
 pub fn usable_cores() -> usize {
@@ -343,7 +247,7 @@ pub fn usable_cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// A spinner of [`on_pool`]: runs offered halves ([`take_offer`]) and pool work as they appear
+/// A spinner of [`on_pool`]: runs offered halves (`offer.rs`) and pool work as they appear
 /// until `done` is set.
 ///
 /// While winning it spins, checking the clock every [`POLLS_PER_CHECK`] fruitless polls; a gap
@@ -388,7 +292,7 @@ fn spin_until(done: &AtomicBool) {
 /// Fruitless polls of rayon's queues between two looks at the clock (and two `sched_yield`s):
 /// tens of microseconds, well under [`DESCHEDULED`].
 const POLLS_PER_CHECK: u32 = 256;
-/// Polls of the offer ([`take_offer`]) per poll of rayon's queues.
+/// Polls of the offered half (`offer.rs`) per poll of rayon's queues.
 const OFFER_POLLS: u32 = 16;
 /// A gap between two looks at the clock longer than this means the spinner was descheduled.
 const DESCHEDULED: Duration = Duration::from_micros(500);
@@ -411,7 +315,7 @@ impl Drop for StoreOnDrop<'_> {
 /// Which thread runs which half does not change a single bit of the results.
 ///
 /// Inside [`on_pool`], on the thread that runs the epoch, `b` is handed straight to the
-/// spinner ([`offer_join`]): one atomic exchange to offer it, one to take it, a flag when it is
+/// spinner (`offer.rs`): one atomic exchange to offer it, one to take it, a flag when it is
 /// done, instead of rayon's queue, steal and latch (about a microsecond a join, fifteen joins a
 /// step; `tests/join.rs`, figures in `benches/README.md`). Elsewhere it is `rayon::join`, except
 /// that when `a` ends while another thread is still running `b`, this thread spins until `b`
@@ -434,14 +338,14 @@ where
         let ra = a();
         return (ra, b());
     }
-    if OWNER.get() {
+    if is_owner() {
         return offer_join(a, b);
     }
     rayon_join(a, b)
 }
 
 /// [`join`] through rayon, spinning while the other thread finishes `b`.
-fn rayon_join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+pub(super) fn rayon_join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
     B: FnOnce() -> RB + Send,
@@ -474,68 +378,6 @@ where
     )
 }
 
-/// [`join`] on the [`OWNER`]: `b` offered to the spinners in [`OFFER`], `a` run here; then `b`
-/// taken back and run here if no spinner took it, else its end awaited. A spinner polls the
-/// offer before rayon's queues, and the hand-off is one exchange each way, where rayon's steal
-/// and latch cost about a microsecond a join (`benches/join_probe.rs`, `benches/README.md`).
-fn offer_join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
-where
-    A: FnOnce() -> RA + Send,
-    B: FnOnce() -> RB + Send,
-    RA: Send,
-    RB: Send,
-{
-    let mut half = Half {
-        f: Some(b),
-        out: None,
-    };
-    let offer = Offer::of(&mut half);
-    let offered = (&raw const offer).cast_mut();
-    if OFFER
-        .compare_exchange(null_mut(), offered, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
-        // An earlier offer is still waiting (a join inside `a` of a join, with more than one
-        // spinner): through rayon, where the other spinners look too.
-        let b = half.f.take().expect("the half was not offered");
-        return rayon_join(a, b);
-    }
-    // `a` may panic; `b` must be finished or taken back before this frame unwinds.
-    let ra = catch_unwind(AssertUnwindSafe(a));
-    let taken_back = OFFER
-        .compare_exchange(offered, null_mut(), Ordering::AcqRel, Ordering::Acquire)
-        .is_ok();
-    if !taken_back {
-        let since = Instant::now();
-        let mut spins = 0_u32;
-        while offer.state.load(Ordering::Acquire) != DONE {
-            spins += 1;
-            // A look at the clock costs more than a look at the flag: one every 64.
-            if !spins.is_multiple_of(64) || since.elapsed() < LONGEST_SPIN {
-                std::hint::spin_loop();
-            } else {
-                // The spinner running `b` lost its core: let it have this one.
-                std::thread::yield_now();
-            }
-        }
-    }
-    // Both halves always run, as with `rayon::join`: one taken back runs here, a panic in `a`
-    // notwithstanding. A panic is then passed on, `a`'s first.
-    let rb = if taken_back {
-        let b = half.f.take().expect("a half taken back has not run");
-        catch_unwind(AssertUnwindSafe(b))
-    } else {
-        match offer.panic.into_inner() {
-            Some(panic) => Err(panic),
-            None => Ok(half.out.expect("a spinner ran the half")),
-        }
-    };
-    match (ra, rb) {
-        (Ok(ra), Ok(rb)) => (ra, rb),
-        (Err(panic), _) | (Ok(_), Err(panic)) => resume_unwind(panic),
-    }
-}
-
 /// How long [`join`] spins for the other half before leaving the wait to rayon: far longer
 /// than any half of a training step's products.
-const LONGEST_SPIN: Duration = Duration::from_millis(2);
+pub(super) const LONGEST_SPIN: Duration = Duration::from_millis(2);
