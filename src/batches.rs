@@ -301,7 +301,7 @@ pub fn epoch_order(order: &mut Vec<usize>, n: usize, shuffle: bool, rng: &mut im
 /// width)`, [`normalise`]d on the way. Reallocates `batch` only when the batch size changes.
 pub fn gather_normalised(pixels: &[u8], width: usize, indices: &[usize], batch: &mut Array2<f32>) {
     if batch.dim() != (indices.len(), width) {
-        *batch = Array2::zeros((indices.len(), width));
+        *batch = crate::linalg::aligned::zeros((indices.len(), width));
     }
     // Plain slices, so the conversion and the two divisions vectorise (on the widest rung the
     // CPU has, `linalg::simd`); the same arithmetic as `normalise`, so the same bits.
@@ -350,7 +350,7 @@ pub fn prefetch_rows<T>(data: &[T], width: usize, indices: &[usize]) {
 pub fn gather_rows<T: Scalar>(features: ArrayView2<T>, indices: &[usize], batch: &mut Array2<T>) {
     let width = features.ncols();
     if batch.dim() != (indices.len(), width) {
-        *batch = Array2::zeros((indices.len(), width));
+        *batch = crate::linalg::aligned::zeros((indices.len(), width));
     }
     for (mut row, &i) in batch.rows_mut().into_iter().zip(indices) {
         row.assign(&features.row(i));

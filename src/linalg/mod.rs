@@ -7,6 +7,7 @@
 //! | `reference.rs` | the textbook triple loop [`gemm_naive`], and [`gemm_matrixmultiply`] |
 //! | `parallel.rs` | splitting a product over cores ([`split_point`]), the pool ([`on_pool`], [`usable_cores`]), [`join`] |
 //! | `offer.rs` | the hand-off of half a [`join`] to the spinner inside [`on_pool`] |
+//! | [`aligned`] | buffers that start on a cache line, for the kernels' whole-register loads |
 //! | [`elementwise`] | the element-wise passes of a step (ReLU, its mask, MSE's pieces, bias sums, pixels) |
 //! | [`simd`] | the kernel ladder: which instruction set runs ([`simd::rung`], `TWOSTAGE_SIMD`) |
 //! | `scalar.rs` | [`Scalar`]: `f32` and `f64`, and the compiled entry points each names |
@@ -21,6 +22,7 @@
 //! assert_eq!(dw, array![[13.0, 16.0]]);
 //! ```
 
+pub mod aligned;
 pub mod elementwise;
 mod kernels;
 mod offer;

@@ -5,7 +5,7 @@ use ndarray::{Array1, Array2, ArrayView2};
 use ndarray_rand::rand::Rng;
 
 use super::{Layer, ParamMut, Parameters, check_dy, ensure_shape, init, no_forward};
-use crate::linalg::{Scalar, elementwise, matmul_acc, matmul_bias_into, matmul_into};
+use crate::linalg::{Scalar, aligned, elementwise, matmul_acc, matmul_bias_into, matmul_into};
 
 /// A fully connected layer.
 pub struct Dense<T> {
@@ -43,10 +43,14 @@ impl<T: Scalar> Dense<T> {
             "Dense: bias length must equal W's rows"
         );
         Dense {
-            weight: weight.as_standard_layout().into_owned(),
+            weight: {
+                let mut aligned = aligned::zeros((outputs, inputs));
+                aligned.assign(&weight);
+                aligned
+            },
             bias,
-            dweight: Array2::zeros((outputs, inputs)),
-            dbias: Array1::zeros(outputs),
+            dweight: aligned::zeros((outputs, inputs)),
+            dbias: aligned::zeros(outputs),
             input: None,
             output: Array2::zeros((0, outputs)),
             dinput: Array2::zeros((0, inputs)),
@@ -87,7 +91,7 @@ impl<T: Scalar> Layer<T> for Dense<T> {
             self.describe(),
             x.ncols()
         );
-        let input = self.input.get_or_insert_with(|| Array2::zeros(x.dim()));
+        let input = self.input.get_or_insert_with(|| aligned::zeros(x.dim()));
         ensure_shape(input, batch, inputs);
         elementwise::assign_rows(input, x);
         ensure_shape(&mut self.output, batch, outputs);

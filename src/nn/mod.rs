@@ -208,7 +208,7 @@ pub(crate) fn with_name<R>(args: std::fmt::Arguments, f: impl FnOnce(&str) -> R)
 /// the contents are unspecified afterwards.
 pub(crate) fn ensure_shape<T: Scalar>(buffer: &mut Array2<T>, rows: usize, cols: usize) {
     if buffer.dim() != (rows, cols) {
-        *buffer = Array2::zeros((rows, cols));
+        *buffer = crate::linalg::aligned::zeros((rows, cols));
     }
 }
 

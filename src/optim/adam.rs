@@ -32,8 +32,9 @@ pub(crate) mod kernel;
 use kernel::{Chunk, Coefficients, update};
 
 use super::{Keyed, Optimizer};
-use crate::linalg::{self, Scalar};
+use crate::linalg::{self, Scalar, aligned};
 use crate::nn::{ParamMut, Parameters};
+use ndarray::Array1;
 
 /// Parameters shorter than this are updated on one thread.
 const PARALLEL_MIN_LEN: usize = 1 << 15;
@@ -68,7 +69,7 @@ pub struct Adam<T> {
     /// Steps taken so far (`t` after the update).
     pub steps: u64,
     /// `(m, v)` for each parameter, under its name; allocated at the first step.
-    moments: Keyed<(Vec<T>, Vec<T>)>,
+    moments: Keyed<(Array1<T>, Array1<T>)>,
 }
 
 impl<T: Scalar> Adam<T> {
@@ -107,12 +108,16 @@ impl<T: Scalar> Adam<T> {
                                   }| {
             let n = value.len();
             let (m, v) = moments.get(index, name, value.as_ptr(), "Adam", || {
-                (vec![T::zero(); n], vec![T::zero(); n])
+                (aligned::zeros(n), aligned::zeros(n))
             });
             assert_eq!(m.len(), n, "Adam: parameter {name} changed size");
             // Our parameters are always standard-layout arrays (see nn::Dense).
             let rows = value.shape().first().copied().unwrap_or(1);
             let theta = value.as_slice_mut().expect("parameters are contiguous");
+            let (m, v) = (
+                m.as_slice_mut().expect("moments are contiguous"),
+                v.as_slice_mut().expect("moments are contiguous"),
+            );
             let g = grad.as_slice_mut().expect("gradients are contiguous");
             if theta.len() < PARALLEL_MIN_LEN {
                 update(Chunk { theta, g, m, v }, c, zero_grad);

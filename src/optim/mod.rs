@@ -72,9 +72,17 @@ pub trait Optimizer<T: Scalar> {
 /// same order. The address is what tells two networks with the same parameter names apart:
 /// without it, an optimizer handed a second network would silently apply the first one's
 /// moments to it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Keyed<S> {
     entries: Vec<(String, usize, S)>,
+}
+
+impl<S> Default for Keyed<S> {
+    fn default() -> Self {
+        Keyed {
+            entries: Vec::new(),
+        }
+    }
 }
 
 impl<S> Keyed<S> {
