@@ -1,9 +1,9 @@
 //! Buffers that start on a cache line.
 //!
 //! The AVX-512 kernels load and store whole 64-byte registers. When a row starts 16 bytes past a
-//! line (where the allocator puts a large `Vec`), every such access touches two lines, and an
-//! Intel core does a split load at half the rate: the forward product gained 4–9 % on a Xeon
-//! when only its packed panel was aligned (`benches/README.md`, twelfth session). So the
+//! line (where the allocator puts a large `Vec`), every such access touches two lines, which
+//! costs an Intel core more than one: the forward product gained 4–9 % on a Xeon when only its
+//! packed panel was aligned (`benches/README.md`, twelfth session). So the
 //! buffers a training step streams through (weights, gradients, Adam's moments, the layers'
 //! inputs and outputs, the batch) are made here. The alignment only ever changes speed, never a
 //! number: a buffer that is cloned or replaced by another array works as before.
