@@ -15,14 +15,23 @@ use super::Scalar;
 /// A cache line, in bytes.
 const LINE: usize = 64;
 
+/// How many elements past `at` the next cache line starts (fewer than [`padding`]`::<T>()`).
+pub(crate) fn to_line<T>(at: *const T) -> usize {
+    // (`align_offset` may decline, with usize::MAX: then the buffer is simply unaligned.)
+    at.align_offset(LINE).min(padding::<T>())
+}
+
+/// The elements to allocate beyond a buffer's own so that it can start on a cache line.
+pub(crate) const fn padding<T>() -> usize {
+    LINE / std::mem::size_of::<T>()
+}
+
 /// An array of zeros of `shape`, row-major, whose first element starts a cache line.
 pub fn zeros<T: Scalar, Sh: IntoDimension>(shape: Sh) -> Array<T, Sh::Dim> {
     let dim = shape.into_dimension();
     let n = dim.size();
-    let pad = LINE / std::mem::size_of::<T>();
-    let storage = Array1::from_elem(n + pad, T::zero());
-    // (`align_offset` may decline, with usize::MAX: then the buffer is simply unaligned.)
-    let at = storage.as_ptr().align_offset(LINE).min(pad);
+    let storage = Array1::from_elem(n + padding::<T>(), T::zero());
+    let at = to_line(storage.as_ptr());
     storage
         .slice_move(s![at..at + n])
         .into_shape_with_order(dim)

@@ -42,6 +42,8 @@ use std::arch::x86_64::{
 };
 
 pub use super::atb::MAX_K;
+#[cfg(target_arch = "x86_64")]
+use crate::linalg::aligned;
 use crate::linalg::simd::Rung;
 
 /// `c = α·a·bᵀ + β·c` by the kernel of `rung` ([`super::on_rung`]), as [`sgemm_abt_avx512`]
@@ -380,12 +382,13 @@ macro_rules! abt_kernel {
             const R: usize = $r;
             let depth_max = MAX_K.min(k);
             let mut packed_vec = PACKED.take();
-            if packed_vec.len() < depth_max * P * PANELS + 16 {
-                packed_vec = vec![0.0_f32; depth_max * P * PANELS + 16];
+            let pad = aligned::padding::<f32>();
+            if packed_vec.len() < depth_max * P * PANELS + pad {
+                packed_vec = vec![0.0_f32; depth_max * P * PANELS + pad];
             }
             // The panel starts on a cache line, so no load of a packed row splits across two
             // (on a Xeon the forward product gained 4–9 %, `benches/README.md`).
-            let skip = packed_vec.as_ptr().align_offset(64).min(16);
+            let skip = aligned::to_line(packed_vec.as_ptr());
             let packed = &mut packed_vec[skip..];
             for i_block in (0..m).step_by(P * PANELS) {
                 let panels = (m - i_block).min(P * PANELS).div_ceil(P);
