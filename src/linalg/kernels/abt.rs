@@ -556,25 +556,38 @@ macro_rules! abt_kernel {
             const L: usize = $lanes;
             let packed = &packed[..depth * P];
             let mut acc: [[$v; V]; R] = [[$zero(); V]; R];
-            for (p, row) in packed.chunks_exact(P).enumerate() {
-                if p % 16 == 0 {
-                    // The next cache line of each row of `W`: twelve short streams from L3 are
-                    // more than the hardware prefetcher follows in time.
-                    for &b_row in &b_rows {
-                        // (A hint, never a fault: safe under the enabled features.)
-                        _mm_prefetch::<_MM_HINT_T0>(b_row.wrapping_add(p + 16).cast::<i8>());
-                    }
-                }
-                // SAFETY: `row` holds P = V·L floats.
+            // One step of the outer product: the sums += `W[rows, p]` ⊗ packed row `p`.
+            let step = |acc: &mut [[$v; V]; R], p: usize| {
+                // SAFETY: p < depth: row p of `packed` holds P = V·L floats, each row of `W`
+                // p + 1.
                 let xv: [$v; V] =
-                    std::array::from_fn(|v| unsafe { $load(row.as_ptr().add(v * L)) });
+                    std::array::from_fn(|v| unsafe { $load(packed.as_ptr().add(p * P + v * L)) });
                 for (acc_row, &b_row) in acc.iter_mut().zip(&b_rows) {
-                    // SAFETY: p < depth.
                     let w = $splat(unsafe { *b_row.add(p) });
                     for (sum, &x) in acc_row.iter_mut().zip(&xv) {
                         *sum = $fmadd(w, x, *sum);
                     }
                 }
+            };
+            // Sixteen steps at a time (a cache line of each row of `W`), the prefetches before
+            // them: with no `p % 16` test inside, all twelve row pointers stay in registers
+            // (the old loop reloaded five of them from the stack every step).
+            let whole = depth / 16 * 16;
+            for p0 in (0..whole).step_by(16) {
+                // The next cache line of each row of `W`: twelve short streams from L3 are
+                // more than the hardware prefetcher follows in time.
+                for &b_row in &b_rows {
+                    // (A hint, never a fault: safe under the enabled features.)
+                    _mm_prefetch::<_MM_HINT_T0>(b_row.wrapping_add(p0 + 16).cast::<i8>());
+                }
+                for p in p0..p0 + 16 {
+                    // SAFETY: p < depth, so row p of `packed` holds P = V·L floats.
+                    step(&mut acc, p);
+                }
+            }
+            for p in whole..depth {
+                // SAFETY: as above.
+                step(&mut acc, p);
             }
             acc
         }
