@@ -6,8 +6,8 @@
 //! ```
 //! - rungs: the forward `x·Wᵀ` and Adam on each rung of the ladder the CPU has (`rungs` alone
 //!   stops after this part);
-//! - `floor`, `ceiling`, `cold`, `divisors` alone: the per-shape floor of an autoencoder step,
-//!   the fastest two-thread epoch its parts allow, the layer products with cold caches, Adam's
+//! - `floor`, `ceiling`, `cold`, `hot`, `divisors` alone: the per-shape floor of an autoencoder step,
+//!   the fastest two-thread epoch its parts allow, the layer products with cold caches and hot, Adam's
 //!   division by its bias correction checked (each function's docs);
 //! - layouts: each layer product as `Dense` calls it, against the same product with operands
 //!   laid out the way matrixmultiply packs fastest (a column-major, b row-major);
@@ -128,13 +128,23 @@ fn cold_micros(mut f: impl FnMut()) -> f64 {
     best * 1e6
 }
 
-/// Each layer product of an autoencoder step with cold caches: the forward on each rung,
-/// and matrixmultiply's on the same shapes in its best layout, as `rungs` does hot.
-fn cold() {
+/// Each layer product of an autoencoder step with cold caches (`cold`) or hot ones (`hot`,
+/// the minimum of 300 runs): the forward on each rung, and matrixmultiply's on the same shapes
+/// in its best layout, then `dW` and `dx` on the chosen rung.
+fn products(cold: bool) {
+    let time = |f: &mut dyn FnMut()| if cold { cold_micros(f) } else { min_micros(f) };
     println!(
-        "## cold caches: forward x·Wᵀ per rung and matrixmultiply best layout, batch 32, one thread, GFLOP/s"
+        "## {} caches: forward x·Wᵀ per rung and matrixmultiply best layout, batch 32, one thread, GFLOP/s",
+        if cold { "cold" } else { "hot" }
     );
-    for (i, o) in [(784, 256), (256, 128), (128, 256), (256, 784)] {
+    for (i, o) in [
+        (784, 256),
+        (256, 128),
+        (128, 256),
+        (256, 784),
+        (128, 64),
+        (64, 10),
+    ] {
         let (x, w) = (filled(32, i), filled(o, i));
         let mut c = Array2::<f32>::zeros((32, o));
         let gflops = |micros: f64| 2.0 * (32 * i * o) as f64 / micros / 1e3;
@@ -142,21 +152,21 @@ fn cold() {
         let chosen = twostage::linalg::simd::rung();
         for rung in Rung::supported_rungs() {
             set_rung(rung).expect("a supported rung");
-            let t = cold_micros(|| gemm_serial(1.0, x.view(), w.t(), 0.0, c.view_mut()));
+            let t = time(&mut || gemm_serial(1.0, x.view(), w.t(), 0.0, c.view_mut()));
             line += &format!(" {rung} {:5.1}", gflops(t));
         }
         set_rung(chosen).expect("the rung chosen at start");
         let (x_good, wt_good) = best_layout(&x, &w);
-        let t = cold_micros(|| {
+        let t = time(&mut || {
             gemm_matrixmultiply(1.0, x_good.view(), wt_good.view(), 0.0, c.view_mut())
         });
         line += &format!(" | mm best layout {:5.1}", gflops(t));
         let dy = filled(32, o);
         let mut dw = Array2::<f32>::zeros((o, i));
-        let t = cold_micros(|| gemm_serial(1.0, dy.t(), x.view(), 1.0, dw.view_mut()));
+        let t = time(&mut || gemm_serial(1.0, dy.t(), x.view(), 1.0, dw.view_mut()));
         line += &format!(" | dW {:5.1}", gflops(t));
         let mut dx = Array2::<f32>::zeros((32, i));
-        let t = cold_micros(|| gemm_serial(1.0, dy.view(), w.view(), 0.0, dx.view_mut()));
+        let t = time(&mut || gemm_serial(1.0, dy.view(), w.view(), 0.0, dx.view_mut()));
         line += &format!(" | dx {:5.1}", gflops(t));
         println!("{line}");
     }
@@ -347,9 +357,11 @@ fn main() {
         divisors();
         return;
     }
-    if std::env::args().any(|a| a == "cold") {
-        cold();
-        return;
+    for mode in ["cold", "hot"] {
+        if std::env::args().any(|a| a == mode) {
+            products(mode == "cold");
+            return;
+        }
     }
     rungs();
     if std::env::args().any(|a| a == "rungs") {

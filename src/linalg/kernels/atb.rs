@@ -81,6 +81,24 @@ pub fn sgemm_atb_on(rung: Rung) -> bool {
     cfg!(target_arch = "x86_64") && rung != Rung::Portable && rung.supported()
 }
 
+/// Where the whole tiles of `mr` rows of an `m`-row `c` end, and the rows after them as at most
+/// two shorter tiles. A tile of few rows keeps few sums, each a chain of multiply-adds that
+/// waits on its own last one: the 1-row tiles of AVX2's 6-row kernel (2 sums) ran at a quarter
+/// of its speed, and `dx` has 32 rows, 2 past five whole tiles. So the rows left over join the
+/// last whole tile and the two are cut into halves (32 = 4·6 + 4 + 4). Every element's sum is
+/// the same in any tile, so this moves no bit.
+fn tail_tiles(m: usize, mr: usize) -> (usize, [usize; 2]) {
+    let left = m % mr;
+    if left == 0 {
+        (m, [0, 0])
+    } else if m < mr {
+        (0, [m, 0])
+    } else {
+        let rows = mr + left;
+        (m - rows, [rows.div_ceil(2), rows / 2])
+    }
+}
+
 /// One rung's copy of the kernel: the same three functions for AVX2 + FMA (8 lanes, tiles of
 /// 6×16) and AVX-512F (16 lanes, 4×64), differing only in the register type, the intrinsics and the tile.
 macro_rules! atb_kernel {
@@ -113,7 +131,7 @@ macro_rules! atb_kernel {
             ldc: usize,
         ) -> bool {
             const MR: usize = $mr;
-            let full_rows = m - m % MR;
+            let (full_rows, tail) = tail_tiles(m, MR);
             // Prefetch rows of b when b is `W` (dx: c short), not when it is a batch (dW).
             let prefetch_b: bool = ($prefetch_b)(m);
             // Blocks of at most MAX_K along the sum, the first added to β·c, each later one to
@@ -143,8 +161,39 @@ macro_rules! atb_kernel {
                             }
                             $row::<MR>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b);
                         }
-                        for i0 in full_rows..m {
-                            $row::<1>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b);
+                        let mut i0 = full_rows;
+                        for rows in tail {
+                            match rows {
+                                0 => {}
+                                1 => {
+                                    $row::<1>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
+                                }
+                                2 => {
+                                    $row::<2>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
+                                }
+                                3 => {
+                                    $row::<3>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
+                                }
+                                4 => {
+                                    $row::<4>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
+                                }
+                                5 => {
+                                    $row::<5>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
+                                }
+                                6 => {
+                                    $row::<6>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
+                                }
+                                7 => {
+                                    $row::<7>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
+                                }
+                                8 => {
+                                    $row::<8>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
+                                }
+                                _ => unreachable!(
+                                    "a tail tile is at most as tall as a whole one, 8 rows"
+                                ),
+                            }
+                            i0 += rows;
                         }
                     }
                 }
