@@ -306,8 +306,11 @@ macro_rules! atb_kernel {
                 for (i, acc_row) in acc.iter().enumerate() {
                     let c_row = c.add((i0 + i) * ldc + j0);
                     for (v, &sum) in acc_row.iter().enumerate() {
+                        // (β = 1, a gradient accumulated: c·1 is c, so the multiply is left out.)
                         let out = if beta == 0.0 {
                             sum
+                        } else if beta == 1.0 {
+                            $add($load(c_row.add(v * L)), sum)
                         } else {
                             $add($mul($load(c_row.add(v * L)), betav), sum)
                         };
