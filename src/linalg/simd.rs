@@ -186,6 +186,43 @@ pub fn set_rung(rung: Rung) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether Adam's AVX2 and AVX-512 copies divide `√v` by `√(1 − β₂ᵗ)` through its `f64`
+/// reciprocal rather than by the division: the same bits (`optim/adam/kernel.rs`), a question
+/// of speed only. The reciprocal frees the divider where a square root and two divisions a
+/// weight are the loop's limit (Intel's Emerald Rapids and model 167 Xeons, AMD Zen 5: Adam
+/// 15–27 % faster); on AMD's CPUs before Zen 5 (family 25 and below) the divider keeps up and
+/// the conversions to `f64` and back lengthen each weight's chain instead (Zen 3, AVX2: 0.70 →
+/// 0.50 ns a weight dividing, `benches/README.md`), so there it divides. Read once from `cpuid`.
+pub fn reciprocal_pays() -> bool {
+    static PAYS: OnceLock<bool> = OnceLock::new();
+    *PAYS.get_or_init(|| !amd_before_zen5())
+}
+
+/// An AMD CPU of family 25 (Zen 3, Zen 4) or below, from `cpuid` leaves 0 and 1.
+#[cfg(target_arch = "x86_64")]
+fn amd_before_zen5() -> bool {
+    use std::arch::x86_64::__cpuid;
+    let vendor = __cpuid(0);
+    let amd = [vendor.ebx, vendor.edx, vendor.ecx]
+        .iter()
+        .flat_map(|r| r.to_le_bytes())
+        .eq(*b"AuthenticAMD");
+    let eax = __cpuid(1).eax;
+    // The displayed family: the base family, plus the extended one when the base is 15.
+    let base = (eax >> 8) & 0xF;
+    let family = if base == 0xF {
+        base + ((eax >> 20) & 0xFF)
+    } else {
+        base
+    };
+    amd && family <= 25
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn amd_before_zen5() -> bool {
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +260,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `cpuid`'s vendor and family, as Linux reads them too.
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    #[test]
+    fn the_cpu_family_is_the_one_linux_reports() {
+        let info = std::fs::read_to_string("/proc/cpuinfo").expect("/proc/cpuinfo on Linux");
+        let field = |name: &str| {
+            info.lines()
+                .find(|l| l.split(':').next().map(str::trim) == Some(name))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_else(|| panic!("no {name} in /proc/cpuinfo"))
+        };
+        let family: u32 = field("cpu family").parse().expect("a number");
+        let expected = field("vendor_id") == "AuthenticAMD" && family <= 25;
+        assert_eq!(amd_before_zen5(), expected, "family {family}");
+        assert_eq!(reciprocal_pays(), !expected);
     }
 
     #[test]

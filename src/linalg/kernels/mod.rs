@@ -63,10 +63,15 @@ macro_rules! rung_module {
         }
 
         /// Adam's update, dividing `√v` by the bias correction through its reciprocal
-        /// ([`Scalar::div_by_constant`], same bits), which frees the divider.
+        /// ([`Scalar::div_by_constant`], same bits) where that frees a divider that limits the
+        /// loop (`c.by_reciprocal`), else by the division.
         #[target_feature(enable = $features)]
         pub fn adam_update<T: Scalar>(chunk: Chunk<'_, T>, c: Coefficients<T>, zero_grad: bool) {
-            update_loop::<T, true>(chunk, c, zero_grad)
+            if c.by_reciprocal {
+                update_loop::<T, true>(chunk, c, zero_grad)
+            } else {
+                update_loop::<T, false>(chunk, c, zero_grad)
+            }
         }
     };
     // The kernels that return nothing: `name(argument: type, …)` becomes

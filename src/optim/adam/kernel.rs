@@ -16,6 +16,10 @@ pub(crate) struct Coefficients<T> {
     pub(crate) bias_correction2_sqrt: T,
     /// `1 / bias_correction2_sqrt` in `f64`, for [`Scalar::div_by_constant`].
     pub(crate) bias_correction2_sqrt_reciprocal: f64,
+    /// Whether the AVX2 and AVX-512 copies of the loop divide by `bias_correction2_sqrt`
+    /// through its reciprocal (the same bits; which is faster depends on the CPU,
+    /// [`simd::reciprocal_pays`]). The portable copy always divides.
+    pub(crate) by_reciprocal: bool,
     pub(crate) eps: T,
     /// A new `m` smaller in magnitude than this is stored as 0; a new `v`, below twice the
     /// smallest normal number (module docs of `optim::adam`).
@@ -68,6 +72,7 @@ impl<T: Scalar> Coefficients<T> {
             neg_step_size,
             bias_correction2_sqrt,
             bias_correction2_sqrt_reciprocal: 1.0 / bias_correction2_sqrt.to_f64(),
+            by_reciprocal: simd::reciprocal_pays(),
             eps,
             m_flush,
         }
@@ -95,9 +100,10 @@ impl<T: Scalar> Coefficients<T> {
 /// as computed; they are stored with the tiniest values flushed to 0 (module docs).
 ///
 /// `RECIPROCAL` picks how `√v` is divided by the constant `√(1 − β₂ᵗ)`: by a multiply with its
-/// `f64` reciprocal ([`Scalar::div_by_constant`], on the AVX2 and AVX-512 rungs, where it
-/// frees the divider, benches/README.md), or by the division (portable, where the SSE2
-/// conversions to `f64` cost more than they save). The bits are the same either way.
+/// `f64` reciprocal ([`Scalar::div_by_constant`]: on the AVX2 and AVX-512 rungs of CPUs where
+/// that frees a divider that limits the loop, [`simd::reciprocal_pays`]), or by the division
+/// (portable, where the SSE2 conversions to `f64` cost more than they save, and CPUs whose
+/// divider keeps up). The bits are the same either way.
 #[inline(always)]
 pub(crate) fn update_loop<T: Scalar, const RECIPROCAL: bool>(
     chunk: Chunk<'_, T>,
@@ -163,18 +169,25 @@ mod tests {
         assert!(g1 == g, "without zero_grad the gradient is left alone");
         assert!(t1 != theta0, "the update moved θ");
         let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        for rung in Rung::supported_rungs() {
+        // Each rung with the division by the bias correction done either way, whichever this
+        // CPU would pick.
+        for (rung, by_reciprocal) in Rung::supported_rungs()
+            .into_iter()
+            .flat_map(|rung| [(rung, false), (rung, true)])
+        {
+            let c = Coefficients { by_reciprocal, ..c };
             for zero_grad in [false, true] {
                 let (mut t2, mut g2, mut m2, mut v2) =
                     (theta0.clone(), g.clone(), m0.clone(), v0.clone());
                 let chunk = Chunk::new(&mut t2, &mut g2, &mut m2, &mut v2);
                 update_on(rung, chunk, c, zero_grad);
+                let what = format!("{rung}, by reciprocal {by_reciprocal}, zero_grad {zero_grad}");
                 assert!(
                     bits(&t1) == bits(&t2) && bits(&m1) == bits(&m2) && bits(&v1) == bits(&v2),
-                    "{rung}, zero_grad {zero_grad}"
+                    "{what}"
                 );
                 let expected_g = if zero_grad { vec![0.0; n] } else { g.clone() };
-                assert_eq!(g2, expected_g, "{rung}, zero_grad {zero_grad}");
+                assert_eq!(g2, expected_g, "{what}");
             }
         }
     }
