@@ -189,10 +189,10 @@ pub fn set_rung(rung: Rung) -> Result<(), String> {
 /// Whether Adam's AVX2 and AVX-512 copies divide `√v` by `√(1 − β₂ᵗ)` through its `f64`
 /// reciprocal rather than by the division: the same bits (`optim/adam/kernel.rs`), a question
 /// of speed only. The reciprocal frees the divider where a square root and two divisions a
-/// weight are the loop's limit (Intel's Emerald Rapids and model 167 Xeons, AMD Zen 5: Adam
-/// 15–27 % faster); on AMD's CPUs before Zen 5 (family 25 and below) the divider keeps up and
-/// the conversions to `f64` and back lengthen each weight's chain instead (Zen 3, AVX2: 0.70 →
-/// 0.50 ns a weight dividing, `benches/README.md`), so there it divides. Read once from `cpuid`.
+/// weight are the loop's limit (an Emerald Rapids Xeon: Adam 15–27 % faster); on AMD's CPUs
+/// before Zen 5 (family 25 and below) the divider keeps up and the conversions to `f64` and
+/// back lengthen each weight's chain instead (Zen 3, AVX2: 0.70 → 0.50 ns a weight dividing,
+/// `benches/README.md`; Zen 4 unmeasured), so there it divides. Read once from `cpuid`.
 pub fn reciprocal_pays() -> bool {
     static PAYS: OnceLock<bool> = OnceLock::new();
     *PAYS.get_or_init(|| !amd_before_zen5())
