@@ -85,8 +85,8 @@ pub fn sgemm_atb_on(rung: Rung) -> bool {
 /// two shorter tiles. A tile of few rows keeps few sums, each a chain of multiply-adds that
 /// waits on its own last one: the 1-row tiles of AVX2's 6-row kernel (2 sums) ran at a quarter
 /// of its speed, and `dx` has 32 rows, 2 past five whole tiles. So the rows left over join the
-/// last whole tile and the two are cut into halves (32 = 4·6 + 4 + 4). Every element's sum is
-/// the same in any tile, so this moves no bit.
+/// last whole tile and the two are cut into halves (32 = 4·6 + 4 + 4), at most `mr` rows each.
+/// Every element's sum is the same in any tile, so this moves no bit.
 fn tail_tiles(m: usize, mr: usize) -> (usize, [usize; 2]) {
     let left = m % mr;
     if left == 0 {
@@ -98,6 +98,21 @@ fn tail_tiles(m: usize, mr: usize) -> (usize, [usize; 2]) {
         (m - rows, [rows.div_ceil(2), rows / 2])
     }
 }
+
+/// A rung's row of tiles (the second function of `atb_kernel!`) for one tile height.
+type RowFn = unsafe fn(
+    usize,
+    usize,
+    usize,
+    *const f32,
+    (usize, usize),
+    *const f32,
+    usize,
+    f32,
+    *mut f32,
+    usize,
+    bool,
+);
 
 /// One rung's copy of the kernel: the same three functions for AVX2 + FMA (8 lanes, tiles of
 /// 6×16) and AVX-512F (16 lanes, 4×64), differing only in the register type, the intrinsics and the tile.
@@ -161,38 +176,16 @@ macro_rules! atb_kernel {
                             }
                             $row::<MR>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b);
                         }
+                        // A copy of the row function for each height a tail tile can have.
+                        let tail_rows: [RowFn; 8] = [
+                            $row::<1>, $row::<2>, $row::<3>, $row::<4>, $row::<5>, $row::<6>,
+                            $row::<7>, $row::<8>,
+                        ];
                         let mut i0 = full_rows;
-                        for rows in tail {
-                            match rows {
-                                0 => {}
-                                1 => {
-                                    $row::<1>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
-                                }
-                                2 => {
-                                    $row::<2>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
-                                }
-                                3 => {
-                                    $row::<3>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
-                                }
-                                4 => {
-                                    $row::<4>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
-                                }
-                                5 => {
-                                    $row::<5>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
-                                }
-                                6 => {
-                                    $row::<6>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
-                                }
-                                7 => {
-                                    $row::<7>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
-                                }
-                                8 => {
-                                    $row::<8>(i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b)
-                                }
-                                _ => unreachable!(
-                                    "a tail tile is at most as tall as a whole one, 8 rows"
-                                ),
-                            }
+                        for rows in tail.into_iter().filter(|&rows| rows > 0) {
+                            tail_rows[rows - 1](
+                                i0, k, width, a, sa, b, ldb, beta, c, ldc, prefetch_b,
+                            );
                             i0 += rows;
                         }
                     }
